@@ -1,0 +1,141 @@
+// Command flowlab runs Flowlab: streaming jobs whose backpressure you can watch.
+//
+//	flowlab run -job FILE [-duration D] [-json]   run a job headless
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"flowlab/runtime"
+	"flowlab/runtime/spec"
+	uiterm "flowlab/ui/term"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "flowlab:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: flowlab COMMAND [flags]
+
+commands:
+  run -job FILE [-duration D] [-json]   run a job headless and show its metrics`
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) < 2 {
+		return errors.New(usage)
+	}
+	switch args[1] {
+	case "run":
+		return runJob(ctx, args[2:], stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[1], usage)
+}
+
+// runJob is `flowlab run`: a live table on a terminal, the final snapshot as
+// JSON with -json, and an error (exit status 1) when the job fails.
+func runJob(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	file := fs.String("job", "", "job spec `file` (YAML)")
+	duration := fs.Duration("duration", 0, "cancel the job after this long; 0 runs it until it ends")
+	asJSON := fs.Bool("json", false, "print the final metrics snapshot as JSON instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return errors.New("run: -job FILE is required")
+	}
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	s, err := spec.Parse(data)
+	if err != nil {
+		return specError(*file, err)
+	}
+	job, err := runtime.Start(ctx, s, runtime.Builtins)
+	if err != nil {
+		return specError(*file, err)
+	}
+	var stop <-chan time.Time
+	if *duration > 0 {
+		stop = time.After(*duration)
+	}
+	f, isFile := stdout.(*os.File)
+	var live *uiterm.Live
+	if isFile && term.IsTerminal(int(f.Fd())) && !*asJSON {
+		live = uiterm.NewLive(stdout, uiterm.DetectStdout(true))
+	}
+wait:
+	for {
+		select {
+		case <-job.Updated():
+			if live != nil {
+				live.Draw(job.Snapshot())
+			}
+		case <-stop:
+			break wait
+		case <-job.Done():
+			break wait
+		}
+	}
+	job.Cancel()
+	<-job.Done()
+	snap := job.Snapshot()
+	switch {
+	case *asJSON:
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(snap); err != nil {
+			return err
+		}
+	case live != nil:
+		live.Draw(snap)
+	default:
+		uiterm.Table(stdout, snap, uiterm.NoColor)
+	}
+	if err := job.Err(); err != nil {
+		return fmt.Errorf("job %q failed: %w", snap.Name, err)
+	}
+	return nil
+}
+
+// specError prefixes each spec error with the file, as compilers do: FILE:LINE: ...
+func specError(file string, err error) error {
+	var errs spec.Errors
+	if !errors.As(err, &errs) {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	var b strings.Builder
+	for i, e := range errs {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%s:%d: ", file, e.Line)
+		if e.Field != "" {
+			fmt.Fprintf(&b, "%s: ", e.Field)
+		}
+		b.WriteString(e.Msg)
+	}
+	return errors.New(b.String())
+}

@@ -1,0 +1,213 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"flowlab/runtime/internal/network"
+)
+
+// Names of the built-in operators.
+const (
+	OpGenerator       = "generator"
+	OpLegacyGenerator = "legacy-generator"
+	OpPassthrough     = "passthrough"
+	OpDiscard         = "discard"
+)
+
+// Builtins resolves the built-in operators.
+func Builtins(name string) (OperatorType, error) {
+	switch name {
+	case OpGenerator:
+		return generatorType(false), nil
+	case OpLegacyGenerator:
+		return generatorType(true), nil
+	case OpPassthrough:
+		return processorType(func(Context) (Processor, error) { return passthrough{}, nil }), nil
+	case OpDiscard:
+		return processorType(func(Context) (Processor, error) { return discard{}, nil }), nil
+	}
+	return nil, fmt.Errorf("unknown operator %q (built-in: %s, %s, %s, %s)", name, OpGenerator, OpLegacyGenerator, OpPassthrough, OpDiscard)
+}
+
+// processorType is the type of an operator without config.
+func processorType(newOp func(Context) (Processor, error)) OperatorType {
+	return func(tc TaskConfig) (Prepared, error) {
+		if _, err := newConfig(tc.Config); err != nil {
+			return Prepared{}, err
+		}
+		return Prepared{NewProcessor: newOp}, nil
+	}
+}
+
+type passthrough struct{}
+
+func (passthrough) Process(in Batch, out Output) error {
+	return in.Each(func(r Record) error { return out.Emit(r.TS, r.Key, r.Value) })
+}
+
+type discard struct{}
+
+func (discard) Process(Batch, Output) error { return nil }
+
+// Generator limits.
+const (
+	maxKeys       = 1_000_000
+	maxSkewedKeys = 100_000 // skewed keys need a table of this many floats
+	maxRate       = 100_000_000
+	emitBatch     = 1024 // records per Source.Emit call at most
+	maxLag        = 100 * time.Millisecond
+)
+
+// generatorConfig is the config of generator and legacy-generator.
+type generatorConfig struct {
+	rate      float64 // records per second per subtask, 0 for as fast as possible
+	count     int64   // records per subtask, 0 for unbounded
+	keys      int
+	valueSize int
+	cdf       []float64 // cumulative key weights when skewed
+}
+
+func generatorType(legacy bool) OperatorType {
+	return func(tc TaskConfig) (Prepared, error) {
+		gc, err := parseGeneratorConfig(tc.Config)
+		if err != nil {
+			return Prepared{}, err
+		}
+		if n := network.HeaderSize + len("key-") + len(strconv.Itoa(gc.keys-1)) + gc.valueSize; n > tc.BufferSize {
+			return Prepared{}, &ConfigError{Field: "value-size", Msg: fmt.Sprintf(
+				"records of %d bytes (value %d, key and header %d) do not fit in network.buffer-size %d", n, gc.valueSize, n-gc.valueSize, tc.BufferSize)}
+		}
+		return Prepared{Legacy: legacy, NewSource: func(ctx Context) (Source, error) {
+			return newGenerator(gc, ctx.Subtask()), nil
+		}}, nil
+	}
+}
+
+func parseGeneratorConfig(m map[string]any) (*generatorConfig, error) {
+	c, err := newConfig(m, "rate", "count", "keys", "skew", "value-size")
+	if err != nil {
+		return nil, err
+	}
+	gc := &generatorConfig{}
+	if gc.rate, err = c.number("rate", 0, 0, maxRate); err != nil {
+		return nil, err
+	}
+	if gc.count, err = c.integer("count", 0, 0, math.MaxInt64>>1); err != nil {
+		return nil, err
+	}
+	keys, err := c.integer("keys", 100, 1, maxKeys)
+	if err != nil {
+		return nil, err
+	}
+	gc.keys = int(keys)
+	skew, err := c.number("skew", 0, 0, 10)
+	if err != nil {
+		return nil, err
+	}
+	size, err := c.integer("value-size", 16, 0, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	gc.valueSize = int(size)
+	if skew > 0 {
+		if gc.keys > maxSkewedKeys {
+			return nil, &ConfigError{Field: "keys", Msg: fmt.Sprintf("at most %d keys with skew > 0, got %d", maxSkewedKeys, gc.keys)}
+		}
+		gc.cdf = zipfCDF(gc.keys, skew)
+	}
+	return gc, nil
+}
+
+// zipfCDF is the cumulative distribution of key i having weight 1/(i+1)^s.
+func zipfCDF(n int, s float64) []float64 {
+	cdf := make([]float64, n)
+	var sum float64
+	for i := range cdf {
+		sum += 1 / math.Pow(float64(i+1), s)
+		cdf[i] = sum
+	}
+	for i := range cdf {
+		cdf[i] /= sum
+	}
+	return cdf
+}
+
+// generator emits records with keys "key-N" and values of a fixed size, at a
+// fixed rate scheduled from its start so that it does not drift.
+type generator struct {
+	cfg     *generatorConfig
+	rng     *rand.Rand
+	rate    atomic.Uint64 // float64 bits; changed live
+	applied float64       // the rate the schedule below is for
+	start   time.Time     // schedule origin
+	sent    int64         // records since start
+	total   int64         // records ever
+	key     []byte
+	value   []byte
+}
+
+func newGenerator(cfg *generatorConfig, subtask int) *generator {
+	g := &generator{
+		cfg:   cfg,
+		rng:   rand.New(rand.NewPCG(uint64(subtask)+1, 0x5eed)),
+		key:   make([]byte, 0, 16),
+		value: make([]byte, cfg.valueSize),
+	}
+	for i := range g.value {
+		g.value[i] = 'a' + byte(i%26)
+	}
+	g.SetRate(cfg.rate)
+	g.applied = -1
+	return g
+}
+
+// SetRate changes the rate (records per second, 0 for unlimited) from now on.
+func (g *generator) SetRate(rate float64) { g.rate.Store(math.Float64bits(rate)) }
+
+func (g *generator) Emit(now time.Time, out SourceOutput) (time.Time, bool, error) {
+	if rate := math.Float64frombits(g.rate.Load()); rate != g.applied {
+		g.applied, g.start, g.sent = rate, now, 0
+	}
+	ts := now.UnixMilli()
+	for range emitBatch {
+		if g.cfg.count > 0 && g.total >= g.cfg.count {
+			return now, true, nil
+		}
+		if !out.Available() {
+			return now, false, nil
+		}
+		if g.applied > 0 {
+			due := g.start.Add(time.Duration(float64(g.sent) * float64(time.Second) / g.applied))
+			if due.After(now) {
+				return due, false, nil
+			}
+			if now.Sub(due) > maxLag { // held back by backpressure: do not burst to catch up
+				g.start, g.sent = now, 0
+			}
+		}
+		if err := out.Emit(ts, g.nextKey(), g.value); err != nil {
+			return now, false, err
+		}
+		g.sent++
+		g.total++
+	}
+	return now, false, nil
+}
+
+func (g *generator) nextKey() []byte {
+	var k int
+	if g.cfg.cdf != nil {
+		k = sort.SearchFloat64s(g.cfg.cdf, g.rng.Float64())
+		k = min(k, len(g.cfg.cdf)-1)
+	} else {
+		k = g.rng.IntN(g.cfg.keys)
+	}
+	g.key = strconv.AppendInt(append(g.key[:0], "key-"...), int64(k), 10)
+	return g.key
+}

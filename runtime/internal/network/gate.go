@@ -1,0 +1,252 @@
+package network
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Event is an in-band control message that travels with the data, in order.
+type Event uint8
+
+// Events.
+const (
+	NoEvent        Event = iota
+	EndOfPartition       // the sender has finished; nothing follows on this channel
+)
+
+// segment is a receiver-side buffer: one credit while free, one received
+// buffer while it holds data.
+type segment struct {
+	data     []byte
+	records  int
+	owner    *Channel // for exclusive segments
+	floating bool
+}
+
+// Delivery is what a receiver takes from its gate: a buffer of records or an event.
+type Delivery struct {
+	seg     *segment
+	Event   Event
+	Channel int // index of the input channel within the gate
+}
+
+// Data is the encoded batch of records (empty for an event).
+func (d Delivery) Data() []byte {
+	if d.seg == nil {
+		return nil
+	}
+	return d.seg.data
+}
+
+// Records is the number of records in Data.
+func (d Delivery) Records() int {
+	if d.seg == nil {
+		return 0
+	}
+	return d.seg.records
+}
+
+// Gate is a receiver's input gate: its input channels, their exclusive
+// buffers and the gate's floating buffers. One goroutine receives from it;
+// any number of senders send into its channels.
+type Gate struct {
+	notify chan struct{}
+	size   int
+
+	mu             sync.Mutex
+	channels       []*Channel
+	ready          ring[*Channel] // channels with received data, in arrival order
+	waiting        ring[*Channel] // channels with backlog but no credit
+	floatingFree   []*segment
+	floatingTotal  int
+	exclusiveFree  int
+	exclusiveTotal int
+	holding        int // segments holding data, received or being processed
+}
+
+// Channel is one input channel of a gate, fed by exactly one sender.
+type Channel struct {
+	gate      *Gate
+	index     int
+	exclusive []*segment // free exclusive segments: the channel's own credit
+	backlog   ring[item] // sender side: buffers and events waiting for credit
+	received  ring[Delivery]
+	queued    atomic.Int32 // backlog length, readable without the lock
+	isReady   bool         // in gate.ready
+	isWaiting bool         // in gate.waiting
+}
+
+type item struct {
+	buf   *Buffer
+	event Event
+}
+
+// NewGate returns a gate of n channels, each with exclusive buffers of its
+// own, and floating buffers shared by all; buffers are size bytes.
+func NewGate(n, exclusive, floating, size int) *Gate {
+	g := &Gate{
+		notify:         make(chan struct{}, 1),
+		size:           size,
+		channels:       make([]*Channel, n),
+		floatingTotal:  floating,
+		exclusiveTotal: n * exclusive,
+		exclusiveFree:  n * exclusive,
+	}
+	for i := range g.channels {
+		c := &Channel{gate: g, index: i}
+		for range exclusive {
+			c.exclusive = append(c.exclusive, &segment{owner: c})
+		}
+		g.channels[i] = c
+	}
+	for range floating {
+		g.floatingFree = append(g.floatingFree, &segment{floating: true})
+	}
+	return g
+}
+
+// Channel returns the i-th input channel.
+func (g *Gate) Channel(i int) *Channel { return g.channels[i] }
+
+// Channels is the number of input channels.
+func (g *Gate) Channels() int { return len(g.channels) }
+
+// Notify receives a value after something was delivered; the receiver polls
+// until Poll reports nothing, then waits on Notify.
+func (g *Gate) Notify() <-chan struct{} { return g.notify }
+
+// Poll takes the next delivery, visiting channels with data in turn.
+func (g *Gate) Poll() (Delivery, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ready.len() == 0 {
+		return Delivery{}, false
+	}
+	c := g.ready.pop()
+	d := c.received.pop()
+	if c.received.len() > 0 {
+		g.ready.push(c)
+	} else {
+		c.isReady = false
+	}
+	return d, true
+}
+
+// Recycle gives a processed delivery's buffer back as credit, which lets
+// waiting backlog in.
+func (g *Gate) Recycle(d Delivery) {
+	seg := d.seg
+	if seg == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.holding--
+	seg.records = 0
+	if !seg.floating {
+		seg.owner.exclusive = append(seg.owner.exclusive, seg)
+		g.exclusiveFree++
+		seg.owner.drainLocked()
+		return
+	}
+	g.floatingFree = append(g.floatingFree, seg)
+	for g.waiting.len() > 0 && len(g.floatingFree) > 0 {
+		c := g.waiting.pop()
+		c.isWaiting = false
+		c.drainLocked()
+	}
+}
+
+// Usage reports Flink's buffers.inPoolUsage, inputExclusiveBuffersUsage and
+// inputFloatingBuffersUsage: the fractions of all, exclusive and floating
+// buffers that hold data.
+func (g *Gate) Usage() (in, exclusive, floating float64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if total := g.exclusiveTotal + g.floatingTotal; total > 0 {
+		in = float64(g.holding) / float64(total)
+	}
+	if g.exclusiveTotal > 0 {
+		exclusive = float64(g.exclusiveTotal-g.exclusiveFree) / float64(g.exclusiveTotal)
+	}
+	if g.floatingTotal > 0 {
+		floating = float64(g.floatingTotal-len(g.floatingFree)) / float64(g.floatingTotal)
+	}
+	return in, exclusive, floating
+}
+
+// Send queues a finished buffer on the channel; it is transferred at once if
+// the channel has credit. Send never blocks; the buffer goes back to its
+// pool when transferred.
+func (c *Channel) Send(b *Buffer) { c.enqueue(item{buf: b}) }
+
+// SendEvent queues an event behind all data sent before it. Events need no credit.
+func (c *Channel) SendEvent(e Event) { c.enqueue(item{event: e}) }
+
+// Backlog is the number of buffers and events waiting for credit.
+func (c *Channel) Backlog() int { return int(c.queued.Load()) }
+
+func (c *Channel) enqueue(it item) {
+	g := c.gate
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c.backlog.push(it)
+	c.queued.Add(1)
+	c.drainLocked()
+}
+
+// drainLocked transfers backlog to the receiver while there is credit:
+// exclusive segments first, then floating ones, which thus go to the
+// channels that have backlog (Flink announces backlog for exactly this).
+func (c *Channel) drainLocked() {
+	g := c.gate
+	for c.backlog.len() > 0 {
+		it := c.backlog.peek()
+		d := Delivery{Event: it.event, Channel: c.index}
+		if it.buf != nil {
+			seg := c.creditLocked()
+			if seg == nil {
+				if !c.isWaiting {
+					c.isWaiting = true
+					g.waiting.push(c)
+				}
+				return
+			}
+			if seg.data == nil {
+				seg.data = make([]byte, 0, g.size)
+			}
+			seg.data = append(seg.data[:0], it.buf.data...)
+			seg.records = it.buf.records
+			it.buf.pool.Put(it.buf)
+			d.seg = seg
+			g.holding++
+		}
+		c.backlog.pop()
+		c.queued.Add(-1)
+		c.received.push(d)
+		if !c.isReady {
+			c.isReady = true
+			g.ready.push(c)
+		}
+		select {
+		case g.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (c *Channel) creditLocked() *segment {
+	g := c.gate
+	if n := len(c.exclusive); n > 0 {
+		seg := c.exclusive[n-1]
+		c.exclusive = c.exclusive[:n-1]
+		g.exclusiveFree--
+		return seg
+	}
+	if n := len(g.floatingFree); n > 0 {
+		seg := g.floatingFree[n-1]
+		g.floatingFree = g.floatingFree[:n-1]
+		return seg
+	}
+	return nil
+}

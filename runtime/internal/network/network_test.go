@@ -1,0 +1,207 @@
+package network
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func fill(t *testing.T, p *Pool, records int) *Buffer {
+	t.Helper()
+	b := p.TryGet()
+	require.NotNil(t, b)
+	for i := range records {
+		b.data = AppendRecord(b.data, int64(i), []byte("k"), []byte("v"))
+		b.records++
+	}
+	return b
+}
+
+func TestChannel_Send_creditBased(t *testing.T) {
+	g := NewGate(2, 2, 0, 64) // two channels, two exclusive buffers each, no floating
+	p := NewPool(5, 64)
+	c := g.Channel(0)
+
+	for range 3 {
+		c.Send(fill(t, p, 1))
+	}
+	assert.Equal(t, 1, c.Backlog(), "third buffer waits for credit")
+	assert.Equal(t, 1, p.Used(), "transferred buffers return to the sender's pool at once")
+	in, excl, _ := g.Usage()
+	assert.Equal(t, 0.5, in)
+	assert.Equal(t, 0.5, excl)
+
+	d, ok := g.Poll()
+	require.True(t, ok)
+	assert.Equal(t, 1, d.Records())
+	assert.Equal(t, 1, c.Backlog(), "taking a buffer is not yet freeing it")
+	g.Recycle(d)
+	assert.Equal(t, 0, c.Backlog(), "the recycled buffer is credit for the backlog")
+	assert.Equal(t, 0, p.Used())
+}
+
+func TestChannel_Send_floatingBuffersGoToBacklog(t *testing.T) {
+	g := NewGate(2, 1, 2, 64)
+	p := NewPool(8, 64)
+	hot, cold := g.Channel(0), g.Channel(1)
+	for range 4 {
+		hot.Send(fill(t, p, 1))
+	}
+	assert.Equal(t, 1, hot.Backlog(), "one exclusive and both floating buffers taken")
+	_, _, floating := g.Usage()
+	assert.Equal(t, 1.0, floating)
+
+	cold.Send(fill(t, p, 1))
+	assert.Equal(t, 0, cold.Backlog(), "a channel's exclusive buffer is its own")
+
+	var got []int
+	for {
+		d, ok := g.Poll()
+		if !ok {
+			break
+		}
+		got = append(got, d.Channel)
+		g.Recycle(d)
+	}
+	assert.Equal(t, []int{0, 1, 0, 0, 0}, got, "channels take turns; recycling lets the backlog in")
+}
+
+func TestChannel_SendEvent_inOrderWithoutCredit(t *testing.T) {
+	g := NewGate(1, 1, 0, 64)
+	p := NewPool(4, 64)
+	c := g.Channel(0)
+	c.Send(fill(t, p, 1))
+	c.Send(fill(t, p, 2))
+	c.SendEvent(EndOfPartition)
+	d, _ := g.Poll()
+	assert.Equal(t, 1, d.Records())
+	_, ok := g.Poll()
+	assert.False(t, ok, "the event waits behind the buffer that waits for credit")
+	g.Recycle(d)
+	d, _ = g.Poll()
+	assert.Equal(t, 2, d.Records())
+	d2, ok := g.Poll()
+	require.True(t, ok)
+	assert.Equal(t, EndOfPartition, d2.Event)
+}
+
+func TestWriter_Emit_partitioning(t *testing.T) {
+	tests := []struct {
+		part Partitioning
+		want []int // records per channel
+	}{
+		{Rebalance, []int{3, 4, 3}}, // starts at channel 1 and goes round
+		{Broadcast, []int{10, 10, 10}},
+	}
+	for _, tt := range tests {
+		g := NewGate(3, 4, 0, 1024)
+		chans := []*Channel{g.Channel(0), g.Channel(1), g.Channel(2)}
+		w := NewWriter(NewPool(10, 1024), chans, tt.part, 1, false, func(*Pool) *Buffer { return nil })
+		for i := range 10 {
+			require.NoError(t, w.Emit(0, fmt.Appendf(nil, "k%d", i), nil))
+		}
+		w.Finish()
+		got := make([]int, 3)
+		for {
+			d, ok := g.Poll()
+			if !ok {
+				break
+			}
+			got[d.Channel] += d.Records()
+		}
+		assert.Equal(t, tt.want, got, "partitioning %d", tt.part)
+	}
+}
+
+func TestWriter_Emit_tooLarge(t *testing.T) {
+	g := NewGate(1, 1, 0, 64)
+	w := NewWriter(NewPool(2, 64), []*Channel{g.Channel(0)}, Forward, 0, false, nil)
+	err := w.Emit(0, []byte("key"), make([]byte, 64))
+	assert.EqualError(t, err, "record of 83 bytes (key 3, value 64, header 16) does not fit in a network buffer of 64 bytes: raise network.buffer-size")
+}
+
+func TestKeyChannel(t *testing.T) {
+	for n := 1; n <= MaxParallelism; n++ {
+		seen := map[int]bool{}
+		for k := range 1000 {
+			c := KeyChannel(fmt.Appendf(nil, "key-%d", k), n)
+			require.True(t, c >= 0 && c < n)
+			seen[c] = true
+			assert.Equal(t, c, KeyChannel(fmt.Appendf(nil, "key-%d", k), n), "stable")
+		}
+		if n <= 8 {
+			assert.Len(t, seen, n, "1000 keys reach all %d channels", n)
+		}
+	}
+}
+
+func TestReader(t *testing.T) {
+	var batch []byte
+	batch = AppendRecord(batch, 7, []byte("a"), []byte("bc"))
+	batch = AppendRecord(batch, -1, nil, nil)
+	r := NewReader(batch)
+	rec, ok := r.Next()
+	require.True(t, ok)
+	assert.Equal(t, Record{TS: 7, Key: []byte("a"), Value: []byte("bc")}, rec)
+	rec, ok = r.Next()
+	require.True(t, ok)
+	assert.Equal(t, int64(-1), rec.TS)
+	_, ok = r.Next()
+	assert.False(t, ok)
+	assert.NoError(t, r.Err())
+
+	r = NewReader(batch[:len(batch)-1])
+	r.Next()
+	_, ok = r.Next()
+	assert.False(t, ok)
+	assert.ErrorIs(t, r.Err(), ErrCorrupt)
+}
+
+func FuzzReader(f *testing.F) {
+	f.Add(AppendRecord(nil, 1, []byte("key"), []byte("value")))
+	f.Add([]byte{})
+	f.Add(make([]byte, 15))
+	f.Fuzz(func(t *testing.T, batch []byte) {
+		r := NewReader(batch)
+		again := []byte{}
+		for {
+			rec, ok := r.Next()
+			if !ok {
+				break
+			}
+			again = AppendRecord(again, rec.TS, rec.Key, rec.Value)
+		}
+		if r.Err() == nil {
+			assert.Equal(t, batch, again, "a valid batch re-encodes to itself")
+		} else {
+			assert.Equal(t, batch[:len(again)], again, "the valid prefix re-encodes to itself")
+		}
+	})
+}
+
+func TestWriter_Emit_flushWhileWaitingForBuffer(t *testing.T) {
+	g := NewGate(2, 4, 0, 64)
+	pool := NewPool(2, 64)
+	var w *Writer
+	w = NewWriter(pool, []*Channel{g.Channel(0), g.Channel(1)}, Rebalance, 0, false, func(p *Pool) *Buffer {
+		w.Flush() // as the subtask does when the flush is due mid-wait
+		return <-p.Free()
+	})
+	for range 8 {
+		require.NoError(t, w.Emit(0, []byte("0123456789"), []byte("0123456789")))
+	}
+	w.Finish()
+	records := 0
+	for {
+		d, ok := g.Poll()
+		if !ok {
+			break
+		}
+		records += d.Records()
+		g.Recycle(d)
+	}
+	assert.Equal(t, 8, records, "no buffer sent twice")
+	assert.Equal(t, 0, pool.Used())
+}

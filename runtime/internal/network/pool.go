@@ -1,0 +1,70 @@
+package network
+
+// Buffer is a sender's network buffer: records encoded back to back.
+type Buffer struct {
+	data    []byte
+	records int
+	pool    *Pool
+}
+
+// Pool is a sender's local buffer pool of a fixed number of fixed-size
+// buffers. Memory is allocated the first time a buffer is used. A Pool is
+// filled by one goroutine (its writer) and refilled by any.
+type Pool struct {
+	size  int
+	total int
+	free  chan *Buffer
+}
+
+// NewPool returns a pool of n buffers of size bytes each.
+func NewPool(n, size int) *Pool {
+	p := &Pool{size: size, total: n, free: make(chan *Buffer, n)}
+	for range n {
+		p.free <- &Buffer{pool: p}
+	}
+	return p
+}
+
+// BufferSize is the size of each buffer.
+func (p *Pool) BufferSize() int { return p.size }
+
+// TryGet returns a free buffer, or nil if there is none.
+func (p *Pool) TryGet() *Buffer {
+	select {
+	case b := <-p.free:
+		return p.ready(b)
+	default:
+		return nil
+	}
+}
+
+// Free delivers free buffers, for a select that waits for one. A buffer
+// received only to learn that the pool is available goes back with Put;
+// only the pool's own writer takes buffers, so it is still free when the
+// writer needs it.
+func (p *Pool) Free() <-chan *Buffer { return p.free }
+
+// Available reports whether a buffer is free now.
+func (p *Pool) Available() bool { return len(p.free) > 0 }
+
+// Buffers is the number of buffers in the pool.
+func (p *Pool) Buffers() int { return p.total }
+
+// Used is the number of buffers in use (being filled or queued), from which
+// Flink's buffers.outPoolUsage is computed.
+func (p *Pool) Used() int { return p.total - len(p.free) }
+
+// Put returns a buffer to its pool. It never blocks.
+func (p *Pool) Put(b *Buffer) {
+	b.data = b.data[:0]
+	b.records = 0
+	p.free <- b
+}
+
+// ready allocates a buffer's memory the first time it is used.
+func (p *Pool) ready(b *Buffer) *Buffer {
+	if b.data == nil {
+		b.data = make([]byte, 0, p.size)
+	}
+	return b
+}

@@ -1,0 +1,154 @@
+package network
+
+import "fmt"
+
+// Partitioning decides which channels of a writer receive a record.
+type Partitioning uint8
+
+// Partitionings, as Flink's partitioners.
+const (
+	Forward   Partitioning = iota // the one channel to the subtask of the same index
+	Rebalance                     // round robin
+	Hash                          // by key, through key groups
+	Broadcast                     // every channel
+)
+
+// MaxParallelism is the number of key groups, Flink's default max parallelism.
+const MaxParallelism = 128
+
+// KeyChannel is the channel of a key among n, as Flink assigns keys: the key's
+// hash picks one of MaxParallelism key groups, and key groups are split into
+// n contiguous ranges.
+func KeyChannel(key []byte, n int) int {
+	h := uint32(2166136261) // FNV-1a, inline so hashing does not allocate
+	for _, c := range key {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	keyGroup := int(fmix32(h) % MaxParallelism)
+	return keyGroup * n / MaxParallelism
+}
+
+// fmix32 is murmur3's finalizer, which Flink applies to key hashes too.
+func fmix32(h uint32) uint32 {
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h
+}
+
+// Acquire blocks until the pool has a free buffer (receiving it from
+// Pool.Free); the subtask supplies it so that the wait is measured as hard
+// backpressure and ends on cancellation (returning nil).
+type Acquire func(*Pool) *Buffer
+
+// Writer serializes a subtask's output records into buffers, one buffer
+// being filled per channel, and sends full buffers (Flink's RecordWriter and
+// ResultPartition). One goroutine writes.
+type Writer struct {
+	pool      *Pool
+	channels  []*Channel
+	current   []*Buffer
+	part      Partitioning
+	next      int
+	flushEach bool
+	acquire   Acquire
+}
+
+// NewWriter returns a writer into channels (one per downstream subtask, or
+// the single forward one). start is the first rebalance channel; flushEach
+// sends every record at once (buffer-timeout 0).
+func NewWriter(pool *Pool, channels []*Channel, part Partitioning, start int, flushEach bool, acquire Acquire) *Writer {
+	return &Writer{
+		pool:      pool,
+		channels:  channels,
+		current:   make([]*Buffer, len(channels)),
+		part:      part,
+		next:      start % len(channels),
+		flushEach: flushEach,
+		acquire:   acquire,
+	}
+}
+
+// Pool is the writer's buffer pool.
+func (w *Writer) Pool() *Pool { return w.pool }
+
+// ErrCanceled is returned by Emit when the buffer wait ended by cancellation.
+var ErrCanceled = fmt.Errorf("canceled")
+
+// Emit writes one record to the channels its partitioning picks. A record
+// must fit in one buffer.
+func (w *Writer) Emit(ts int64, key, value []byte) error {
+	n := EncodedSize(key, value)
+	if n > w.pool.size {
+		return fmt.Errorf("record of %d bytes (key %d, value %d, header %d) does not fit in a network buffer of %d bytes: raise network.buffer-size",
+			n, len(key), len(value), HeaderSize, w.pool.size)
+	}
+	switch w.part {
+	case Rebalance:
+		i := w.next
+		if w.next++; w.next == len(w.channels) {
+			w.next = 0
+		}
+		return w.write(i, n, ts, key, value)
+	case Hash:
+		return w.write(KeyChannel(key, len(w.channels)), n, ts, key, value)
+	case Broadcast:
+		for i := range w.channels {
+			if err := w.write(i, n, ts, key, value); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return w.write(0, n, ts, key, value)
+	}
+}
+
+func (w *Writer) write(i, n int, ts int64, key, value []byte) error {
+	b := w.current[i]
+	if b != nil && len(b.data)+n > cap(b.data) {
+		w.channels[i].Send(b)
+		b, w.current[i] = nil, nil // acquire below may flush the writer
+	}
+	if b == nil {
+		if b = w.pool.TryGet(); b == nil {
+			if b = w.acquire(w.pool); b == nil {
+				return ErrCanceled
+			}
+			w.pool.ready(b)
+		}
+	}
+	b.data = AppendRecord(b.data, ts, key, value)
+	b.records++
+	if w.flushEach {
+		w.channels[i].Send(b)
+		b = nil
+	}
+	w.current[i] = b
+	return nil
+}
+
+// Flush sends partially filled buffers of channels that have no backlog (a
+// channel with backlog will ask again at the next flush: sending now would
+// only queue a small buffer behind full ones).
+func (w *Writer) Flush() {
+	for i, b := range w.current {
+		if b != nil && w.channels[i].Backlog() == 0 {
+			w.channels[i].Send(b)
+			w.current[i] = nil
+		}
+	}
+}
+
+// Finish sends everything buffered, then EndOfPartition on every channel.
+func (w *Writer) Finish() {
+	for i, b := range w.current {
+		if b != nil {
+			w.channels[i].Send(b)
+			w.current[i] = nil
+		}
+		w.channels[i].SendEvent(EndOfPartition)
+	}
+}

@@ -1,0 +1,235 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"flowlab/runtime/internal/network"
+	"flowlab/runtime/metrics"
+	"flowlab/runtime/spec"
+)
+
+// Job is a running job: its subtasks, restarts, and metric snapshots.
+type Job struct {
+	graph  *graph
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error // why the job failed; set before done closes
+
+	mu       sync.Mutex
+	state    string
+	failure  string
+	restarts int
+	subtasks [][]*subtask // of the current attempt, per task
+	snap     *metrics.Job
+	updated  chan struct{} // closed when the next snapshot is published
+}
+
+// Start checks a spec against the operators resolve knows and starts the
+// job. Errors in the spec name its lines. The job runs until it finishes,
+// fails for good, or ctx is done or Cancel is called.
+func Start(ctx context.Context, s *spec.Job, resolve Resolver) (*Job, error) {
+	g, err := compile(s, resolve)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	j := &Job{graph: g, cancel: cancel, done: make(chan struct{}), state: metrics.StateCreated, updated: make(chan struct{})}
+	j.publish(time.Now())
+	go j.run(ctx)
+	return j, nil
+}
+
+// Cancel stops the job; it ends CANCELED unless it already ended.
+func (j *Job) Cancel() { j.cancel() }
+
+// Done is closed when the job has ended and its last snapshot is published.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Err is why the job FAILED, once Done is closed; nil otherwise.
+func (j *Job) Err() error {
+	select {
+	case <-j.done:
+		return j.err
+	default:
+		return nil
+	}
+}
+
+// Snapshot is the latest metrics snapshot, published every metrics tick. It
+// is shared: do not modify it.
+func (j *Job) Snapshot() *metrics.Job {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.snap
+}
+
+// Updated is closed when the next snapshot is published.
+func (j *Job) Updated() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.updated
+}
+
+func (j *Job) run(ctx context.Context) {
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go j.sample(stop, sampled)
+	final, err := j.attempts(ctx)
+	close(stop)
+	<-sampled
+	j.mu.Lock()
+	j.state, j.err = final, err
+	if err != nil {
+		j.failure = err.Error()
+	}
+	j.mu.Unlock()
+	j.publish(time.Now())
+	j.cancel()
+	close(j.done)
+}
+
+// attempts runs the job, restarting it per its strategy, and returns its final state.
+func (j *Job) attempts(ctx context.Context) (string, error) {
+	r := j.graph.spec.Restart
+	for {
+		j.setState(metrics.StateRunning, "")
+		err := j.attempt(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return metrics.StateCanceled, nil
+		case err == nil:
+			return metrics.StateFinished, nil
+		case r.Strategy == spec.NoRestart || j.restarts >= r.Attempts:
+			return metrics.StateFailed, err
+		}
+		j.setState(metrics.StateRestarting, err.Error())
+		select {
+		case <-time.After(r.Delay):
+		case <-ctx.Done():
+			return metrics.StateCanceled, nil
+		}
+		j.mu.Lock()
+		j.restarts++
+		j.mu.Unlock()
+	}
+}
+
+func (j *Job) setState(state, failure string) {
+	j.mu.Lock()
+	j.state = state
+	if failure != "" {
+		j.failure = failure
+	}
+	j.mu.Unlock()
+}
+
+// attempt runs fresh operators on a fresh network until every subtask has
+// finished (nil) or one has failed (its error; the others are canceled).
+func (j *Job) attempt(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	subtasks, err := j.graph.instantiate(ctx.Done())
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	j.mu.Lock()
+	j.subtasks = subtasks
+	for _, sts := range subtasks {
+		for _, st := range sts {
+			st.window.reset(now)
+		}
+	}
+	j.mu.Unlock()
+	n := 0
+	errc := make(chan error)
+	for _, sts := range subtasks {
+		for _, st := range sts {
+			n++
+			go func() { errc <- st.run(ctx) }()
+		}
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err // the root cause: the others fail because of it
+			cancel()
+		}
+	}
+	if errors.Is(first, context.Canceled) {
+		return ctx.Err()
+	}
+	return first
+}
+
+// instantiate builds one attempt: the network, then a subtask per parallel
+// instance of every task with its operator.
+func (g *graph) instantiate(done <-chan struct{}) ([][]*subtask, error) {
+	net := g.spec.Network
+	subtasks := make([][]*subtask, len(g.tasks))
+	index := map[*task]int{}
+	for i, t := range g.tasks {
+		index[t] = i
+		subtasks[i] = make([]*subtask, t.spec.Parallelism)
+		for k := range subtasks[i] {
+			subtasks[i][k] = &subtask{task: t, index: k, done: done, window: newWindow(g.spec.Metrics)}
+		}
+	}
+	// Every subtask of a task with inputs has one gate; its channels are
+	// numbered by input edge, then by upstream subtask.
+	first := map[*edge]int{} // first channel of an edge in its target's gates
+	for i, t := range g.tasks {
+		if len(t.inputs) == 0 {
+			continue
+		}
+		channels := 0
+		for _, e := range t.inputs {
+			first[e] = channels
+			channels += upstreamChannels(e)
+		}
+		for _, st := range subtasks[i] {
+			st.gate = network.NewGate(channels, net.BuffersPerChannel, net.FloatingBuffersPerGate, net.BufferSize)
+		}
+	}
+	for _, e := range g.edges {
+		from, to := subtasks[index[e.from]], subtasks[index[e.to]]
+		for k, st := range from {
+			var chans []*network.Channel
+			if e.part == network.Forward {
+				chans = []*network.Channel{to[k].gate.Channel(first[e])}
+			} else {
+				for _, target := range to {
+					chans = append(chans, target.gate.Channel(first[e]+k))
+				}
+			}
+			pool := network.NewPool(len(chans)*net.BuffersPerChannel+net.FloatingBuffersPerGate, net.BufferSize)
+			st.writers = append(st.writers, network.NewWriter(pool, chans, e.part, k, net.BufferTimeout == 0, st.acquire))
+		}
+	}
+	for i, t := range g.tasks {
+		for _, st := range subtasks[i] {
+			var err error
+			if t.prepared.NewSource != nil {
+				st.src, err = t.prepared.NewSource(st)
+			} else {
+				st.proc, err = t.prepared.NewProcessor(st)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("task %q subtask %d/%d: %w", t.spec.Name, st.index+1, t.spec.Parallelism, err)
+			}
+		}
+	}
+	return subtasks, nil
+}
+
+// upstreamChannels is how many channels an edge feeds into each target subtask.
+func upstreamChannels(e *edge) int {
+	if e.part == network.Forward {
+		return 1
+	}
+	return e.from.spec.Parallelism
+}

@@ -1,0 +1,204 @@
+package metrics
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+)
+
+// Float is a float64 that encodes NaN (busy time of a legacy source) as JSON null.
+type Float float64
+
+// MarshalJSON implements json.Marshaler.
+func (f Float) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, float64(f), 'f', -1, 64), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler: null reads as NaN.
+func (f *Float) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = Float(math.NaN())
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = Float(v)
+	return nil
+}
+
+// Job states, as Flink names them.
+const (
+	StateCreated    = "CREATED"
+	StateRunning    = "RUNNING"
+	StateRestarting = "RESTARTING"
+	StateFinished   = "FINISHED"
+	StateCanceled   = "CANCELED"
+	StateFailed     = "FAILED"
+)
+
+// Job is one snapshot of a running job: the document `flowlab run -json`
+// prints and the source of every websocket frame.
+type Job struct {
+	Name      string   `json:"name"`
+	State     string   `json:"state"`
+	Failure   string   `json:"failure,omitempty"` // the last operator failure, if any
+	Restarts  int      `json:"restarts"`          // restarts so far
+	Timestamp int64    `json:"timestamp"`         // when the snapshot was taken, ms since the epoch
+	Vertices  []Vertex `json:"vertices"`
+	Edges     []Edge   `json:"edges"`
+}
+
+// Edge is a job graph edge between vertices, by vertex id.
+type Edge struct {
+	Source       string `json:"source"`
+	Target       string `json:"target"`
+	Partitioning string `json:"partitioning"`
+}
+
+// Vertex is one task: what a graph node shows, Flink's backpressure document,
+// task-level aggregates, and every subtask.
+type Vertex struct {
+	ID           string        `json:"id"`
+	Name         string        `json:"name"`
+	Operator     string        `json:"operator"`
+	Parallelism  int           `json:"parallelism"`
+	Busy         Float         `json:"busy"`          // percent, max over subtasks; null when unknown
+	BackPressure Float         `json:"backPressured"` // percent, max over subtasks
+	DataSkew     float64       `json:"dataSkew"`      // percent
+	Colors       Colors        `json:"colors"`
+	Backpressure BackPressure  `json:"backpressure"`
+	Metrics      VertexMetrics `json:"metrics"`
+	Subtasks     []Subtask     `json:"subtasks"`
+}
+
+// BackPressure is exactly Flink's /jobs/:jid/vertices/:vid/backpressure response.
+type BackPressure struct {
+	Status       string                `json:"status"`
+	Level        string                `json:"backpressure-level"`
+	EndTimestamp int64                 `json:"end-timestamp"`
+	Subtasks     []SubtaskBackPressure `json:"subtasks"`
+}
+
+// SubtaskBackPressure is one row of Flink's BackPressure tab.
+type SubtaskBackPressure struct {
+	Subtask   int     `json:"subtask"`
+	Level     string  `json:"backpressure-level"`
+	Ratio     float64 `json:"ratio"`
+	IdleRatio float64 `json:"idleRatio"`
+	BusyRatio Float   `json:"busyRatio"`
+}
+
+// VertexMetrics aggregates subtasks: the max of the time metrics (as a graph
+// node shows them) and the sums of the record counts and rates.
+type VertexMetrics struct {
+	BusyTimeMsPerSecond          Float   `json:"busyTimeMsPerSecond"`
+	BackPressuredTimeMsPerSecond float64 `json:"backPressuredTimeMsPerSecond"`
+	IdleTimeMsPerSecond          float64 `json:"idleTimeMsPerSecond"`
+	NumRecordsIn                 int64   `json:"numRecordsIn"`
+	NumRecordsOut                int64   `json:"numRecordsOut"`
+	NumRecordsInPerSecond        float64 `json:"numRecordsInPerSecond"`
+	NumRecordsOutPerSecond       float64 `json:"numRecordsOutPerSecond"`
+}
+
+// Subtask holds every metric of one subtask under Flink's name. Time metrics
+// are averages over the metrics window; usages are fractions in [0, 1].
+type Subtask struct {
+	Subtask                          int     `json:"subtask"`
+	IdleTimeMsPerSecond              float64 `json:"idleTimeMsPerSecond"`
+	BusyTimeMsPerSecond              Float   `json:"busyTimeMsPerSecond"`
+	BackPressuredTimeMsPerSecond     float64 `json:"backPressuredTimeMsPerSecond"`
+	SoftBackPressuredTimeMsPerSecond float64 `json:"softBackPressuredTimeMsPerSecond"`
+	HardBackPressuredTimeMsPerSecond float64 `json:"hardBackPressuredTimeMsPerSecond"`
+	NumRecordsIn                     int64   `json:"numRecordsIn"`
+	NumRecordsOut                    int64   `json:"numRecordsOut"`
+	NumRecordsInPerSecond            float64 `json:"numRecordsInPerSecond"`
+	NumRecordsOutPerSecond           float64 `json:"numRecordsOutPerSecond"`
+	InPoolUsage                      float64 `json:"buffers.inPoolUsage"`
+	OutPoolUsage                     float64 `json:"buffers.outPoolUsage"`
+	InputExclusiveBuffersUsage       float64 `json:"buffers.inputExclusiveBuffersUsage"`
+	InputFloatingBuffersUsage        float64 `json:"buffers.inputFloatingBuffersUsage"`
+	IsBackPressured                  bool    `json:"isBackPressured"`
+	MaxSoftBackPressureTimeMs        int64   `json:"maxSoftBackPressureTimeMs"`
+	MaxHardBackPressureTimeMs        int64   `json:"maxHardBackPressureTimeMs"`
+}
+
+// SubtaskMetric reads one subtask metric by its Flink name.
+type SubtaskMetric struct {
+	Name string
+	Get  func(*Subtask) float64
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// SubtaskMetrics lists every subtask metric by Flink name, in the order of
+// DESIGN.md section 2; the REST endpoint .../subtasks/metrics serves these.
+var SubtaskMetrics = []SubtaskMetric{
+	{"idleTimeMsPerSecond", func(s *Subtask) float64 { return s.IdleTimeMsPerSecond }},
+	{"busyTimeMsPerSecond", func(s *Subtask) float64 { return float64(s.BusyTimeMsPerSecond) }},
+	{"backPressuredTimeMsPerSecond", func(s *Subtask) float64 { return s.BackPressuredTimeMsPerSecond }},
+	{"softBackPressuredTimeMsPerSecond", func(s *Subtask) float64 { return s.SoftBackPressuredTimeMsPerSecond }},
+	{"hardBackPressuredTimeMsPerSecond", func(s *Subtask) float64 { return s.HardBackPressuredTimeMsPerSecond }},
+	{"numRecordsIn", func(s *Subtask) float64 { return float64(s.NumRecordsIn) }},
+	{"numRecordsOut", func(s *Subtask) float64 { return float64(s.NumRecordsOut) }},
+	{"numRecordsInPerSecond", func(s *Subtask) float64 { return s.NumRecordsInPerSecond }},
+	{"numRecordsOutPerSecond", func(s *Subtask) float64 { return s.NumRecordsOutPerSecond }},
+	{"buffers.inPoolUsage", func(s *Subtask) float64 { return s.InPoolUsage }},
+	{"buffers.outPoolUsage", func(s *Subtask) float64 { return s.OutPoolUsage }},
+	{"buffers.inputExclusiveBuffersUsage", func(s *Subtask) float64 { return s.InputExclusiveBuffersUsage }},
+	{"buffers.inputFloatingBuffersUsage", func(s *Subtask) float64 { return s.InputFloatingBuffersUsage }},
+	{"isBackPressured", func(s *Subtask) float64 { return b2f(s.IsBackPressured) }},
+	{"maxSoftBackPressureTimeMs", func(s *Subtask) float64 { return float64(s.MaxSoftBackPressureTimeMs) }},
+	{"maxHardBackPressureTimeMs", func(s *Subtask) float64 { return float64(s.MaxHardBackPressureTimeMs) }},
+}
+
+// NewVertex derives everything a task shows from its subtasks' metrics.
+func NewVertex(id, name, operator string, subtasks []Subtask, now int64) Vertex {
+	v := Vertex{ID: id, Name: name, Operator: operator, Parallelism: len(subtasks), Subtasks: subtasks}
+	v.Backpressure = BackPressure{Status: "ok", EndTimestamp: now, Subtasks: make([]SubtaskBackPressure, len(subtasks))}
+	m := &v.Metrics
+	busy := math.Inf(-1)
+	rates := make([]float64, len(subtasks))
+	maxRatio := 0.0
+	for i := range subtasks {
+		s := &subtasks[i]
+		ratio := s.BackPressuredTimeMsPerSecond / 1000
+		maxRatio = max(maxRatio, ratio)
+		v.Backpressure.Subtasks[i] = SubtaskBackPressure{
+			Subtask:   s.Subtask,
+			Level:     Level(ratio),
+			Ratio:     ratio,
+			IdleRatio: s.IdleTimeMsPerSecond / 1000,
+			BusyRatio: s.BusyTimeMsPerSecond / 1000,
+		}
+		if !math.IsNaN(float64(s.BusyTimeMsPerSecond)) {
+			busy = max(busy, float64(s.BusyTimeMsPerSecond))
+		}
+		m.BackPressuredTimeMsPerSecond = max(m.BackPressuredTimeMsPerSecond, s.BackPressuredTimeMsPerSecond)
+		m.IdleTimeMsPerSecond = max(m.IdleTimeMsPerSecond, s.IdleTimeMsPerSecond)
+		m.NumRecordsIn += s.NumRecordsIn
+		m.NumRecordsOut += s.NumRecordsOut
+		m.NumRecordsInPerSecond += s.NumRecordsInPerSecond
+		m.NumRecordsOutPerSecond += s.NumRecordsOutPerSecond
+		rates[i] = s.NumRecordsInPerSecond
+	}
+	if math.IsInf(busy, -1) { // no subtask knows its busy time
+		busy = math.NaN()
+	}
+	m.BusyTimeMsPerSecond = Float(busy)
+	v.Backpressure.Level = Level(maxRatio)
+	v.Busy = Float(Percent(busy))
+	v.BackPressure = Float(Percent(m.BackPressuredTimeMsPerSecond))
+	v.DataSkew = Skew(rates)
+	v.Colors = Color(float64(v.Busy), float64(v.BackPressure))
+	return v
+}

@@ -1,0 +1,149 @@
+package runtime
+
+import (
+	"fmt"
+	"time"
+
+	"flowlab/runtime/internal/network"
+)
+
+// Record is one record of a batch. Key and Value alias the input buffer and
+// are valid only during the call that received them.
+type Record = network.Record
+
+// Batch is the records of one input buffer, handed to an operator in one call.
+type Batch struct {
+	data []byte
+	n    int
+}
+
+// NewBatch encodes records into a batch, for tests and tools.
+func NewBatch(records ...Record) Batch {
+	var data []byte
+	for _, r := range records {
+		data = network.AppendRecord(data, r.TS, r.Key, r.Value)
+	}
+	return Batch{data: data, n: len(records)}
+}
+
+// Len is the number of records.
+func (b Batch) Len() int { return b.n }
+
+// Bytes is the batch in the encoding of the Wasm ABI: per record ts_ms i64,
+// key_len u32, val_len u32, key, value, little-endian. It aliases the buffer.
+func (b Batch) Bytes() []byte { return b.data }
+
+// Each calls fn for every record in order and stops at the first error.
+func (b Batch) Each(fn func(Record) error) error {
+	r := network.NewReader(b.data)
+	for {
+		rec, ok := r.Next()
+		if !ok {
+			return r.Err()
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+}
+
+// Output receives an operator's records. Emit fails only when the record
+// cannot be sent (larger than a network buffer) or the subtask is being
+// canceled; the operator should then return the error. Emit may block while
+// the output has no buffer: that is backpressure, and the runtime measures it.
+type Output interface {
+	Emit(ts int64, key, value []byte) error
+}
+
+// Processor is the logic of a task with inputs.
+//
+// Process is called with every record of one input buffer, in order, from the
+// subtask's single goroutine. It emits zero or more records per input record
+// through out: zero means the record is consumed (a filter or a sink). A
+// non-nil error fails the subtask and the job restarts per its restart
+// strategy with fresh operators; the records of the failed batch are not
+// retried. The runtime counts records, measures time and spends the task's
+// simulated cost around the call, so an operator writes no metrics code.
+type Processor interface {
+	Process(in Batch, out Output) error
+}
+
+// SourceOutput is a source's Output; Available reports whether the output
+// has a free buffer, as Flink's RecordWriter.isAvailable.
+type SourceOutput interface {
+	Output
+	Available() bool
+}
+
+// Source is the logic of a task without inputs.
+//
+// Emit is called from the subtask's goroutine when the output has room. It
+// emits the records that are due at now, one or more, and returns before
+// emitting a record while out is not Available (so that waiting for the
+// output is soft backpressure in the subtask's loop, not hard backpressure
+// inside Emit), and after at most a few thousand, so that the subtask stays
+// responsive. It returns when it wants to be called again: a time after now means the source has nothing to emit until then
+// (the subtask is idle meanwhile), now or earlier means at once. done reports
+// that the source has emitted everything: the job drains and finishes. A
+// non-nil error fails the subtask as for Processor.
+type Source interface {
+	Emit(now time.Time, out SourceOutput) (next time.Time, done bool, err error)
+}
+
+// Optional interfaces an operator may implement.
+type (
+	// TimerHandler receives the processing-time timers set through Context.SetTimer.
+	TimerHandler interface {
+		OnTimer(at time.Time, out Output) error
+	}
+	// Finisher is called once when all input has ended, before the subtask
+	// finishes, to emit what it still holds (an open window).
+	Finisher interface {
+		Finish(out Output) error
+	}
+	// Closer is called once when the subtask ends, however it ends.
+	Closer interface {
+		Close() error
+	}
+)
+
+// Context is what an operator may ask of its subtask.
+type Context interface {
+	Task() string
+	Subtask() int
+	Parallelism() int
+	// SetTimer asks for OnTimer to be called at (or soon after) at. Setting
+	// the same time twice fires once.
+	SetTimer(at time.Time)
+}
+
+// Prepared is an operator type bound to one task's config.
+type Prepared struct {
+	// Exactly one of NewProcessor and NewSource is set.
+	NewProcessor func(Context) (Processor, error)
+	NewSource    func(Context) (Source, error)
+	// Legacy marks a source that emits from a goroutine of its own, like
+	// Flink's legacy SourceFunction: its busy time cannot be known and is NaN.
+	Legacy bool
+}
+
+// OperatorType checks a task's config and prepares its operators. A config
+// error should be a *ConfigError so that it is reported at its spec line.
+type OperatorType func(TaskConfig) (Prepared, error)
+
+// Resolver finds the operator type a spec names; it returns an error saying
+// what would be valid when the name is unknown.
+type Resolver func(name string) (OperatorType, error)
+
+// ConfigError is an invalid config field.
+type ConfigError struct {
+	Field string // top-level config key; empty for the config as a whole
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s: %s", e.Field, e.Msg)
+}

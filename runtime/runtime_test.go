@@ -1,0 +1,277 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"flowlab/runtime/metrics"
+	"flowlab/runtime/spec"
+)
+
+// start parses a spec and starts it with the built-in operators plus extra ones.
+func start(t *testing.T, yaml string, extra map[string]OperatorType) *Job {
+	t.Helper()
+	s, err := spec.Parse([]byte(yaml))
+	require.NoError(t, err)
+	j, err := Start(context.Background(), s, func(name string) (OperatorType, error) {
+		if typ, ok := extra[name]; ok {
+			return typ, nil
+		}
+		return Builtins(name)
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { j.Cancel(); <-j.Done() })
+	return j
+}
+
+// settle runs the job for d of fake time and returns the snapshot of the last tick.
+func settle(j *Job, d time.Duration) *metrics.Job {
+	time.Sleep(d + time.Millisecond) // past the tick at d, which is then published
+	return j.Snapshot()
+}
+
+func vertex(t *testing.T, snap *metrics.Job, name string) metrics.Vertex {
+	t.Helper()
+	for _, v := range snap.Vertices {
+		if v.Name == name {
+			return v
+		}
+	}
+	t.Fatalf("no vertex %q", name)
+	return metrics.Vertex{}
+}
+
+// assertAccounted checks that every subtask's time adds up to one second.
+func assertAccounted(t *testing.T, snap *metrics.Job) {
+	t.Helper()
+	for _, v := range snap.Vertices {
+		for _, s := range v.Subtasks {
+			busy := float64(s.BusyTimeMsPerSecond)
+			if math.IsNaN(busy) {
+				continue
+			}
+			assert.Equal(t, 1000.0, s.IdleTimeMsPerSecond+busy+s.BackPressuredTimeMsPerSecond, "%s[%d]: %+v", v.Name, s.Subtask, s)
+		}
+	}
+}
+
+func TestMetrics_RateLimitedSourceIntoCost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: rate
+tasks:
+  - {name: source, operator: generator, config: {rate: 400}}
+  - {name: sink, operator: discard, cost: 1ms}
+`, nil)
+		snap := settle(j, 10*time.Second)
+		sink := vertex(t, snap, "sink").Subtasks[0]
+		assert.Equal(t, 400.0, float64(sink.BusyTimeMsPerSecond))
+		assert.Equal(t, 600.0, sink.IdleTimeMsPerSecond)
+		assert.Equal(t, 0.0, sink.BackPressuredTimeMsPerSecond)
+		// Records arrive 40 at a time, every 100ms: whether the batch at a
+		// window's edge is in it depends on the order of events at one instant.
+		assert.InDelta(t, 400.0, sink.NumRecordsInPerSecond, 20)
+		source := vertex(t, snap, "source").Subtasks[0]
+		assert.Equal(t, 0.0, source.BackPressuredTimeMsPerSecond)
+		assert.InDelta(t, 400.0, source.NumRecordsOutPerSecond, 0.5)
+		assertAccounted(t, snap)
+	})
+}
+
+func TestMetrics_SlowSinkBackpressuresEveryUpstream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: slow-sink
+network: {buffer-size: 1kb}
+tasks:
+  - {name: source, operator: generator, parallelism: 2}
+  - {name: map, operator: passthrough, parallelism: 2}
+  - {name: sink, operator: discard, cost: 1ms}
+`, nil)
+		snap := settle(j, 10*time.Second)
+		sink := vertex(t, snap, "sink")
+		assert.Equal(t, 1000.0, float64(sink.Subtasks[0].BusyTimeMsPerSecond))
+		assert.Equal(t, metrics.Colors{Fill: "#ee6464", Border: "#ee2222"}, sink.Colors)
+		assert.InDelta(t, 1000.0, sink.Subtasks[0].NumRecordsInPerSecond, 5)
+		for _, name := range []string{"source", "map"} {
+			v := vertex(t, snap, name)
+			assert.Equal(t, metrics.LevelHigh, v.Backpressure.Level)
+			for _, s := range v.Subtasks {
+				assert.GreaterOrEqual(t, s.BackPressuredTimeMsPerSecond, 990.0, "%s[%d]", name, s.Subtask)
+				assert.True(t, s.IsBackPressured, "%s[%d]", name, s.Subtask)
+				assert.Equal(t, 1.0, s.OutPoolUsage, "%s[%d]", name, s.Subtask)
+			}
+		}
+		assert.Equal(t, 1.0, vertex(t, snap, "map").Subtasks[0].InPoolUsage)
+		assertAccounted(t, snap)
+	})
+}
+
+func TestMetrics_HotKeyMakesOneSubtaskBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: hot-key
+network: {buffer-size: 1kb}
+tasks:
+  - {name: source, operator: generator, config: {rate: 500, keys: 1}}
+  - {name: count, operator: discard, parallelism: 3, cost: 2ms}
+edges:
+  - {from: source, to: count, partitioning: hash}
+`, nil)
+		snap := settle(j, 10*time.Second)
+		count := vertex(t, snap, "count")
+		busy := 0
+		for _, s := range count.Subtasks {
+			if s.NumRecordsIn > 0 {
+				busy++
+				assert.Equal(t, 1000.0, float64(s.BusyTimeMsPerSecond))
+			} else {
+				assert.Equal(t, 1000.0, s.IdleTimeMsPerSecond)
+			}
+		}
+		assert.Equal(t, 1, busy)
+		assert.Equal(t, metrics.Float(100), count.Busy)
+		assert.Equal(t, 1000.0, float64(count.Metrics.BusyTimeMsPerSecond))
+		assert.InDelta(t, 100.0, count.DataSkew, 0.01) // all records on one of three subtasks
+		assertAccounted(t, snap)
+	})
+}
+
+func TestMetrics_LegacySourceBusyIsNaN(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: legacy
+network: {buffer-size: 1kb}
+tasks:
+  - {name: source, operator: legacy-generator}
+  - {name: sink, operator: discard, cost: 1ms}
+`, nil)
+		snap := settle(j, 10*time.Second)
+		source := vertex(t, snap, "source")
+		assert.True(t, math.IsNaN(float64(source.Subtasks[0].BusyTimeMsPerSecond)))
+		assert.True(t, math.IsNaN(float64(source.Busy)))
+		// Backpressure is still measured, as hard backpressure: a legacy
+		// source never asks whether the output is available.
+		assert.GreaterOrEqual(t, source.Subtasks[0].HardBackPressuredTimeMsPerSecond, 990.0)
+		assert.Equal(t, metrics.Colors{Fill: "#888888", Border: "#000000"}, source.Colors)
+		assertAccounted(t, snap)
+	})
+}
+
+func TestJob_BoundedFinishes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: bounded
+tasks:
+  - {name: source, operator: generator, parallelism: 2, config: {rate: 1000, count: 500}}
+  - {name: sink, operator: discard, parallelism: 3, cost: 100us}
+`, nil)
+		<-j.Done()
+		require.NoError(t, j.Err())
+		snap := j.Snapshot()
+		assert.Equal(t, metrics.StateFinished, snap.State)
+		assert.Equal(t, int64(1000), vertex(t, snap, "source").Metrics.NumRecordsOut)
+		assert.Equal(t, int64(1000), vertex(t, snap, "sink").Metrics.NumRecordsIn)
+	})
+}
+
+// tally counts records per key; sources and sinks of a test share one.
+type tally struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *tally) add(key []byte) {
+	c.mu.Lock()
+	c.counts[string(key)]++
+	c.mu.Unlock()
+}
+
+type tallyOutput struct {
+	SourceOutput
+	t *tally
+}
+
+func (o tallyOutput) Emit(ts int64, key, value []byte) error {
+	o.t.add(key)
+	return o.SourceOutput.Emit(ts, key, value)
+}
+
+// tallySource is a generator that counts what it emits.
+type tallySource struct {
+	Source
+	t *tally
+}
+
+func (s tallySource) Emit(now time.Time, out SourceOutput) (time.Time, bool, error) {
+	return s.Source.Emit(now, tallyOutput{out, s.t})
+}
+
+type tallySink struct{ t *tally }
+
+func (s tallySink) Process(in Batch, _ Output) error {
+	return in.Each(func(r Record) error { s.t.add(r.Key); return nil })
+}
+
+func tallyOperators(sent, received *tally) map[string]OperatorType {
+	return map[string]OperatorType{
+		"tally-generator": func(tc TaskConfig) (Prepared, error) {
+			p, err := generatorType(false)(tc)
+			if err != nil {
+				return p, err
+			}
+			newSource := p.NewSource
+			p.NewSource = func(ctx Context) (Source, error) {
+				src, err := newSource(ctx)
+				return tallySource{src, sent}, err
+			}
+			return p, nil
+		},
+		"tally-sink": processorType(func(Context) (Processor, error) { return tallySink{received}, nil }),
+	}
+}
+
+func TestNetwork_NoRecordLostOrDuplicated(t *testing.T) {
+	for _, part := range []string{spec.Forward, spec.Rebalance, spec.Hash, spec.Broadcast} {
+		t.Run(part, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sent, received := &tally{counts: map[string]int{}}, &tally{counts: map[string]int{}}
+				// A fast source and a slow one (whose buffers leave only by
+				// the timeout), a middle task slowed down enough to
+				// backpressure both, and tiny buffers.
+				j := start(t, fmt.Sprintf(`
+name: exactly-once-delivery
+network: {buffer-size: 256b, buffers-per-channel: 1, floating-buffers-per-gate: 2, buffer-timeout: 50ms}
+tasks:
+  - {name: fast, operator: tally-generator, parallelism: 3, config: {count: 3000, keys: 50, skew: 1.2}}
+  - {name: slow, operator: tally-generator, parallelism: 3, config: {count: 40, rate: 20, keys: 7}}
+  - {name: middle, operator: passthrough, parallelism: 3, cost: 50us}
+  - {name: sink, operator: tally-sink, parallelism: 3}
+edges:
+  - {from: fast, to: middle, partitioning: %[1]s}
+  - {from: slow, to: middle, partitioning: %[1]s}
+  - {from: middle, to: sink, partitioning: %[1]s}
+`, part), tallyOperators(sent, received))
+				<-j.Done()
+				require.NoError(t, j.Err())
+				want := sent.counts
+				if part == spec.Broadcast {
+					want = map[string]int{}
+					for k, n := range sent.counts {
+						want[k] = n * 3 * 3 // two broadcast edges into three subtasks each
+					}
+				}
+				assert.Equal(t, want, received.counts)
+				assert.Len(t, sent.counts, 50) // the slow source's 7 keys are among the fast one's 50
+			})
+		})
+	}
+}

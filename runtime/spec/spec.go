@@ -1,0 +1,134 @@
+// Package spec parses and validates Flowlab job specs (YAML or JSON, see docs/SPEC.md).
+//
+// Parse checks structure only: fields, types, sizes, durations, the graph's
+// shape. Whether an operator name exists and whether its config is valid is
+// decided by the runtime, which reports such errors through Task.Errorf so that
+// they, too, name the spec line.
+package spec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults, as in Flink where Flink has the setting.
+const (
+	DefaultJobName                = "job"
+	DefaultBufferSize             = 32 * 1024 // taskmanager.memory.segment-size
+	DefaultBuffersPerChannel      = 2         // taskmanager.network.memory.buffers-per-channel
+	DefaultFloatingBuffersPerGate = 8         // taskmanager.network.memory.floating-buffers-per-gate
+	DefaultBufferTimeout          = 100 * time.Millisecond
+	DefaultMetricsWindow          = 2 * time.Second
+	DefaultMetricsTick            = 100 * time.Millisecond
+	DefaultParallelism            = 1
+	DefaultRestartAttempts        = 3
+	DefaultRestartDelay           = time.Second
+)
+
+// Limits on what a spec may ask for, so that one job cannot exhaust the process.
+const (
+	MaxSpecSize       = 1 << 20 // bytes
+	MaxNameLength     = 80      // characters in a job or task name
+	MinBufferSize     = 64
+	MaxBufferSize     = 16 * 1024 * 1024
+	MaxBuffers        = 1024 // per channel or per gate
+	MaxBufferTimeout  = 10 * time.Second
+	MaxParallelism    = 128
+	MaxTasks          = 64
+	MaxEdges          = MaxTasks * (MaxTasks - 1) / 2 // the most an acyclic graph of MaxTasks tasks can have
+	MaxCost           = 10 * time.Second
+	MaxConfigValues   = 10000 // values, maps and lists in all task configs together, an alias counting as what it stands for
+	MinMetricsTick    = 10 * time.Millisecond
+	MaxWindowTicks    = 6000 // metrics.window / metrics.tick
+	MaxRestartDelay   = 10 * time.Minute
+	MaxRestartAttempt = 100
+)
+
+// Partitioning strategies of an edge.
+const (
+	Forward   = "forward"
+	Rebalance = "rebalance"
+	Hash      = "hash"
+	Broadcast = "broadcast"
+)
+
+// Restart strategies.
+const (
+	FixedDelay = "fixed-delay"
+	NoRestart  = "none"
+)
+
+// Job is a parsed, structurally valid job spec with every default applied.
+type Job struct {
+	Name    string
+	Metrics Metrics
+	Network Network
+	Restart Restart
+	Tasks   []Task // in spec order
+	Edges   []Edge // explicit, or the default chain when the spec has none
+}
+
+// Metrics configures the time-accounting window (Flink's busy/idle/backpressured averages).
+type Metrics struct {
+	Window time.Duration // metrics.window, default 2s
+	Tick   time.Duration // metrics.tick, default 100ms; Window is a multiple of Tick
+}
+
+// Network configures the credit-based network stack.
+type Network struct {
+	BufferSize             int           // bytes per network buffer
+	BuffersPerChannel      int           // exclusive buffers per input channel
+	FloatingBuffersPerGate int           // floating buffers per input gate
+	BufferTimeout          time.Duration // flush partially filled buffers after this long; 0 flushes after every record
+}
+
+// Restart configures what happens when an operator fails.
+type Restart struct {
+	Strategy string        // FixedDelay or NoRestart
+	Attempts int           // restarts allowed before the job fails
+	Delay    time.Duration // between a failure and the restart
+}
+
+// Task is a vertex of the job graph.
+type Task struct {
+	Name        string
+	Operator    string // built-in name, "wasm:NAME", "upload:NAME" or a path ending in .wasm
+	Parallelism int
+	Cost        time.Duration  // simulated processing time per record, 0 for none
+	Config      map[string]any // operator config as decoded from YAML (JSON-compatible values)
+	Line        int            // line of the task in the spec
+	Fields      map[string]int // line of each field of the task, keyed "operator", "config.rate", ...
+}
+
+// Errorf returns an error about a field of the task at index in Job.Tasks, at the
+// field's line. field is a key of Fields, like "operator" or "config.rate", or ""
+// for the whole task. A field the spec leaves out is reported at the line of its
+// parent ("config" for "config.rate") if present, else at the line of the task.
+func (t *Task) Errorf(index int, field, format string, args ...any) *Error {
+	path, line := fmt.Sprintf("tasks[%d]", index), t.Line
+	if field != "" {
+		path += "." + field
+		parent, _, _ := strings.Cut(field, ".")
+		if l, ok := t.Fields[parent]; ok {
+			line = l
+		}
+		if l, ok := t.Fields[field]; ok {
+			line = l
+		}
+	}
+	return &Error{Line: line, Field: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// TaskIndex returns the index in Tasks of the task with the given name, or -1 if there is none.
+func (j *Job) TaskIndex(name string) int {
+	return slices.IndexFunc(j.Tasks, func(t Task) bool { return t.Name == name })
+}
+
+// Edge joins two tasks.
+type Edge struct {
+	From, To     string
+	Partitioning string // Forward, Rebalance, Hash or Broadcast
+	Line         int    // 0 for edges of the default chain
+}

@@ -1,0 +1,370 @@
+package runtime
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"flowlab/runtime/internal/network"
+)
+
+// costSlack is how far behind its cost schedule a subtask may fall and still
+// catch up: sleeps overshoot a little and the next record's sleep is shortened
+// by as much, so sub-millisecond costs add up exactly; beyond the slack the
+// lag is real work (or a wait) and the schedule restarts.
+const costSlack = 2 * time.Millisecond
+
+// subtask is one parallel instance of a task: a single goroutine that takes
+// input, calls the operator and writes output, like Flink's mailbox loop.
+type subtask struct {
+	task    *task
+	index   int
+	done    <-chan struct{}
+	proc    Processor
+	src     Source
+	gate    *network.Gate // nil for sources
+	writers []*network.Writer
+
+	clk       clock
+	in, out   int64        // owned by the loop
+	inPub     atomic.Int64 // published once per batch for the sampler
+	outPub    atomic.Int64
+	finished  atomic.Bool
+	timer     *time.Timer
+	timers    timerHeap
+	pending   map[int64]bool // timers set, by UnixNano, to fire each once
+	flushAt   time.Time
+	busyUntil time.Time
+	window    *window // owned by the sampler
+}
+
+func (s *subtask) Task() string     { return s.task.spec.Name }
+func (s *subtask) Subtask() int     { return s.index }
+func (s *subtask) Parallelism() int { return s.task.spec.Parallelism }
+func (s *subtask) SetTimer(at time.Time) {
+	if s.pending[at.UnixNano()] {
+		return
+	}
+	s.pending[at.UnixNano()] = true
+	heap.Push(&s.timers, at)
+}
+
+// Emit implements Output for the operator: the record goes to every output.
+func (s *subtask) Emit(ts int64, key, value []byte) error {
+	for _, w := range s.writers {
+		if err := w.Emit(ts, key, value); err != nil {
+			return err
+		}
+	}
+	s.out++
+	return nil
+}
+
+// run runs the subtask to its end and reports why it ended: nil when all its
+// input has ended (or its source is done), an error naming the subtask otherwise.
+func (s *subtask) run(ctx context.Context) (err error) {
+	defer func() {
+		if c, ok := s.operator().(Closer); ok {
+			err = errors.Join(err, c.Close())
+		}
+		if err != nil && ctx.Err() == nil {
+			err = fmt.Errorf("task %q subtask %d/%d: %w", s.task.spec.Name, s.index+1, s.task.spec.Parallelism, err)
+		}
+	}()
+	s.timer = time.NewTimer(time.Hour)
+	defer s.timer.Stop()
+	s.pending = map[int64]bool{}
+	s.flushAt = time.Now().Add(s.task.flushEvery())
+	switch {
+	case s.src != nil && s.task.prepared.Legacy:
+		// Like Flink's legacy SourceFunction: the emit loop has a goroutine
+		// of its own and never asks whether the output is available.
+		errc := make(chan error, 1)
+		go func() { errc <- safely(func() error { return s.runSource(false) }) }()
+		err = <-errc
+	case s.src != nil:
+		err = safely(func() error { return s.runSource(true) })
+	default:
+		err = safely(s.runProcessor)
+	}
+	if err == nil {
+		s.clk.begin(waitIdle, time.Now()) // a finished subtask waits for nothing, forever
+		s.finished.Store(true)
+	}
+	return err
+}
+
+// safely runs fn, turning a panic into an error with its stack, so that a bug
+// in an operator fails its job and nothing else.
+func safely(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn()
+}
+
+func (s *subtask) operator() any {
+	if s.src != nil {
+		return s.src
+	}
+	return s.proc
+}
+
+func (s *subtask) runSource(checkOutput bool) error {
+	var next time.Time
+	for {
+		now, err := s.housekeeping()
+		if err != nil {
+			return err
+		}
+		if checkOutput && !s.outputAvailable() {
+			if err := s.wait(waitSoft, time.Time{}); err != nil {
+				return err
+			}
+			continue
+		}
+		if next.After(now) {
+			if err := s.wait(waitIdle, next); err != nil {
+				return err
+			}
+			continue
+		}
+		var done bool
+		next, done, err = s.src.Emit(now, s)
+		s.outPub.Store(s.out)
+		if err != nil {
+			return err
+		}
+		if done {
+			return s.finish()
+		}
+	}
+}
+
+func (s *subtask) runProcessor() error {
+	ended := 0
+	for {
+		if _, err := s.housekeeping(); err != nil {
+			return err
+		}
+		if !s.outputAvailable() {
+			if err := s.wait(waitSoft, time.Time{}); err != nil {
+				return err
+			}
+			continue
+		}
+		d, ok := s.gate.Poll()
+		if !ok {
+			if err := s.wait(waitIdle, time.Time{}); err != nil {
+				return err
+			}
+			continue
+		}
+		if d.Event == network.EndOfPartition {
+			if ended++; ended == s.gate.Channels() {
+				return s.finish()
+			}
+			continue
+		}
+		n := d.Records()
+		s.in += int64(n)
+		s.inPub.Store(s.in)
+		err := s.spend(n)
+		if err == nil {
+			err = s.proc.Process(Batch{data: d.Data(), n: n}, s)
+		}
+		s.gate.Recycle(d)
+		s.outPub.Store(s.out)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// finish ends the subtask's output: what the operator still holds, then
+// everything buffered, then end-of-partition downstream.
+func (s *subtask) finish() error {
+	if f, ok := s.operator().(Finisher); ok {
+		if err := f.Finish(s); err != nil {
+			return err
+		}
+		s.outPub.Store(s.out)
+	}
+	for _, w := range s.writers {
+		w.Finish()
+	}
+	return nil
+}
+
+// housekeeping runs what is due between batches: timers and the flush of
+// partial buffers. It returns the time it read.
+func (s *subtask) housekeeping() (time.Time, error) {
+	select {
+	case <-s.done:
+		return time.Time{}, context.Canceled
+	default:
+	}
+	now := time.Now()
+	for len(s.timers) > 0 && !s.timers[0].After(now) {
+		at := heap.Pop(&s.timers).(time.Time)
+		delete(s.pending, at.UnixNano())
+		if h, ok := s.operator().(TimerHandler); ok {
+			if err := h.OnTimer(at, s); err != nil {
+				return now, err
+			}
+			s.outPub.Store(s.out)
+		}
+	}
+	if !now.Before(s.flushAt) {
+		s.flush()
+		s.flushAt = now.Add(s.task.flushEvery())
+	}
+	return now, nil
+}
+
+func (s *subtask) flush() {
+	for _, w := range s.writers {
+		w.Flush()
+	}
+}
+
+// Available implements SourceOutput. A legacy source is never told, so it
+// blocks in Emit instead: hard backpressure, as in Flink.
+func (s *subtask) Available() bool { return s.task.prepared.Legacy || s.outputAvailable() }
+
+func (s *subtask) outputAvailable() bool {
+	for _, w := range s.writers {
+		if !w.Pool().Available() {
+			return false
+		}
+	}
+	return true
+}
+
+// wait blocks until something may have changed: input or an output buffer
+// arrived (by kind), a timer or the flush is due, or until is reached. The
+// time is accounted to kind.
+func (s *subtask) wait(kind waitKind, until time.Time) error {
+	now := time.Now()
+	wake := s.flushAt
+	if len(s.writers) == 0 || wake.IsZero() {
+		wake = now.Add(time.Hour)
+	}
+	if len(s.timers) > 0 && s.timers[0].Before(wake) {
+		wake = s.timers[0]
+	}
+	if !until.IsZero() && until.Before(wake) {
+		wake = until
+	}
+	if !wake.After(now) {
+		return nil
+	}
+	var input <-chan struct{}
+	var output *network.Pool
+	var free <-chan *network.Buffer
+	switch kind {
+	case waitIdle:
+		if s.gate != nil {
+			input = s.gate.Notify()
+		}
+	case waitSoft:
+		for _, w := range s.writers {
+			if !w.Pool().Available() {
+				output = w.Pool()
+				free = output.Free()
+				break
+			}
+		}
+	}
+	s.clk.begin(kind, now)
+	s.timer.Reset(wake.Sub(now))
+	var err error
+	select {
+	case <-input:
+	case b := <-free:
+		output.Put(b) // it was only needed to know the output is available
+	case <-s.timer.C:
+	case <-s.done:
+		err = context.Canceled
+	}
+	s.timer.Stop()
+	s.clk.end(time.Now())
+	s.busyUntil = time.Time{}
+	return err
+}
+
+// acquire waits for an output buffer mid-record: hard backpressure. Partial
+// buffers of other channels are still flushed on time meanwhile, as Flink's
+// output flusher does.
+func (s *subtask) acquire(p *network.Pool) *network.Buffer {
+	for {
+		now := time.Now()
+		if !now.Before(s.flushAt) {
+			s.flush()
+			s.flushAt = now.Add(s.task.flushEvery())
+		}
+		s.clk.begin(waitHard, now)
+		s.timer.Reset(s.flushAt.Sub(now))
+		var b *network.Buffer
+		flushed := false
+		select {
+		case b = <-p.Free():
+		case <-s.timer.C:
+			flushed = true
+		case <-s.done:
+		}
+		s.timer.Stop()
+		s.clk.end(time.Now())
+		s.busyUntil = time.Time{}
+		if !flushed {
+			return b
+		}
+	}
+}
+
+// spend spends the task's simulated cost for n records as time, counted as
+// busy. Sleeps are scheduled against a running deadline so that overshoot
+// is paid back by the next record.
+func (s *subtask) spend(n int) error {
+	c := time.Duration(s.task.cost.Load()) * time.Duration(n)
+	if c <= 0 {
+		return nil
+	}
+	now := time.Now()
+	if s.busyUntil.IsZero() || now.Sub(s.busyUntil) > costSlack {
+		s.busyUntil = now
+	}
+	s.busyUntil = s.busyUntil.Add(c)
+	d := s.busyUntil.Sub(now)
+	if d <= 0 {
+		return nil
+	}
+	s.timer.Reset(d)
+	defer s.timer.Stop()
+	select {
+	case <-s.timer.C:
+		return nil
+	case <-s.done:
+		return context.Canceled
+	}
+}
+
+// timerHeap orders operator timers, earliest first.
+type timerHeap []time.Time
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].Before(h[j]) }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(time.Time)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

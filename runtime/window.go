@@ -1,0 +1,148 @@
+package runtime
+
+import (
+	"math"
+	"time"
+
+	"flowlab/runtime/metrics"
+	"flowlab/runtime/spec"
+)
+
+// point is a subtask's cumulative counters at one tick.
+type point struct {
+	t       time.Time
+	waits   [waitKinds]time.Duration
+	longest [waitKinds]time.Duration // longest single wait during the tick ending at t
+	in, out int64
+}
+
+// window keeps the points of the last metrics.window, so every metric is an
+// average over it (Flink's MeterView and TimerGauge over a time span).
+type window struct {
+	points []point // ring: window/tick + 1 points
+	head   int     // oldest
+	n      int
+}
+
+func newWindow(m spec.Metrics) *window {
+	return &window{points: make([]point, int(m.Window/m.Tick)+1)}
+}
+
+// reset starts the window over at t with zero counters.
+func (w *window) reset(t time.Time) {
+	w.head, w.n = 0, 0
+	w.add(point{t: t})
+}
+
+func (w *window) add(p point) {
+	if w.n == len(w.points) {
+		w.head = (w.head + 1) % len(w.points)
+		w.n--
+	}
+	w.points[(w.head+w.n)%len(w.points)] = p
+	w.n++
+}
+
+// metrics adds the point sampled now and derives Flink's subtask metrics
+// over the window.
+func (s *subtask) metrics(now time.Time) metrics.Subtask {
+	cs := s.clk.sample(now)
+	w := s.window
+	last := point{t: now, waits: cs.total, longest: cs.longest, in: s.inPub.Load(), out: s.outPub.Load()}
+	w.add(last)
+	base := w.points[w.head]
+	var longest [waitKinds]time.Duration
+	for i := 1; i < w.n; i++ {
+		p := &w.points[(w.head+i)%len(w.points)]
+		for k := range longest {
+			longest[k] = max(longest[k], p.longest[k])
+		}
+	}
+	m := metrics.Subtask{
+		Subtask:                   s.index,
+		NumRecordsIn:              last.in,
+		NumRecordsOut:             last.out,
+		IsBackPressured:           cs.kind == waitSoft || cs.kind == waitHard,
+		MaxSoftBackPressureTimeMs: longest[waitSoft].Milliseconds(),
+		MaxHardBackPressureTimeMs: longest[waitHard].Milliseconds(),
+	}
+	if dt := last.t.Sub(base.t).Seconds(); dt > 0 {
+		// Whole milliseconds per second, as Flink reports them, rounded so
+		// that the parts still add up: soft + hard = backpressured, and
+		// idle + backpressured <= 1000.
+		perSecond := func(d time.Duration) float64 { return d.Seconds() * 1000 / dt }
+		idle := perSecond(last.waits[waitIdle] - base.waits[waitIdle])
+		soft := perSecond(last.waits[waitSoft] - base.waits[waitSoft])
+		hard := perSecond(last.waits[waitHard] - base.waits[waitHard])
+		bp := math.Round(soft + hard)
+		m.SoftBackPressuredTimeMsPerSecond = math.Round(soft)
+		m.HardBackPressuredTimeMsPerSecond = bp - m.SoftBackPressuredTimeMsPerSecond
+		m.IdleTimeMsPerSecond = min(math.Round(idle), 1000-bp)
+		m.NumRecordsInPerSecond = float64(last.in-base.in) / dt
+		m.NumRecordsOutPerSecond = float64(last.out-base.out) / dt
+	}
+	m.BackPressuredTimeMsPerSecond = m.SoftBackPressuredTimeMsPerSecond + m.HardBackPressuredTimeMsPerSecond
+	m.BusyTimeMsPerSecond = metrics.Float(1000 - min(m.IdleTimeMsPerSecond+m.BackPressuredTimeMsPerSecond, 1000))
+	if s.task.prepared.Legacy {
+		m.BusyTimeMsPerSecond = metrics.Float(math.NaN())
+	}
+	if s.gate != nil {
+		m.InPoolUsage, m.InputExclusiveBuffersUsage, m.InputFloatingBuffersUsage = s.gate.Usage()
+	}
+	used, total := 0, 0
+	for _, wr := range s.writers {
+		used += wr.Pool().Used()
+		total += wr.Pool().Buffers()
+	}
+	if total > 0 {
+		m.OutPoolUsage = float64(used) / float64(total)
+	}
+	return m
+}
+
+// sample publishes a snapshot every metrics tick until stop is closed.
+func (j *Job) sample(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(j.graph.spec.Metrics.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			j.publish(now)
+		case <-stop:
+			return
+		}
+	}
+}
+
+// publish samples every subtask of the current attempt and publishes a snapshot.
+func (j *Job) publish(now time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	g := j.graph
+	snap := &metrics.Job{
+		Name:      g.spec.Name,
+		State:     j.state,
+		Failure:   j.failure,
+		Restarts:  j.restarts,
+		Timestamp: now.UnixMilli(),
+		Vertices:  make([]metrics.Vertex, len(g.tasks)),
+		Edges:     make([]metrics.Edge, len(g.edges)),
+	}
+	for i, t := range g.tasks {
+		subs := make([]metrics.Subtask, t.spec.Parallelism)
+		for k := range subs {
+			subs[k].Subtask = k
+			if j.subtasks != nil {
+				subs[k] = j.subtasks[i][k].metrics(now)
+			}
+		}
+		snap.Vertices[i] = metrics.NewVertex(t.id, t.spec.Name, t.spec.Operator, subs, snap.Timestamp)
+	}
+	for i, e := range g.edges {
+		snap.Edges[i] = metrics.Edge{Source: e.from.id, Target: e.to.id, Partitioning: e.spec.Partitioning}
+	}
+	j.snap = snap
+	close(j.updated)
+	j.updated = make(chan struct{})
+}
