@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"flowlab/runtime/metrics"
+)
+
+func writeSpec(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "job.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o644))
+	return path
+}
+
+func TestRun_JSON(t *testing.T) {
+	path := writeSpec(t, `
+name: bounded
+tasks:
+  - {name: source, operator: generator, parallelism: 2, config: {count: 1000}}
+  - {name: sink, operator: discard}
+`)
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), []string{"flowlab", "run", "-job", path, "-json"}, &out))
+	var snap struct {
+		Name     string
+		State    string
+		Vertices []struct {
+			ID           string
+			Name         string
+			Parallelism  int
+			Backpressure map[string]any
+			Metrics      map[string]any
+			Subtasks     []map[string]any
+		}
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &snap))
+	assert.Equal(t, "bounded", snap.Name)
+	assert.Equal(t, metrics.StateFinished, snap.State)
+	require.Len(t, snap.Vertices, 2)
+	assert.Len(t, snap.Vertices[0].ID, 32)
+	assert.Equal(t, 2, snap.Vertices[0].Parallelism)
+	assert.Equal(t, 2000.0, snap.Vertices[1].Metrics["numRecordsIn"])
+	assert.Contains(t, snap.Vertices[1].Backpressure, "backpressure-level")
+	for _, name := range []string{"idleTimeMsPerSecond", "busyTimeMsPerSecond", "backPressuredTimeMsPerSecond",
+		"softBackPressuredTimeMsPerSecond", "hardBackPressuredTimeMsPerSecond", "numRecordsIn", "numRecordsOut",
+		"numRecordsInPerSecond", "numRecordsOutPerSecond", "buffers.inPoolUsage", "buffers.outPoolUsage",
+		"buffers.inputExclusiveBuffersUsage", "buffers.inputFloatingBuffersUsage", "isBackPressured",
+		"maxSoftBackPressureTimeMs", "maxHardBackPressureTimeMs"} {
+		assert.Contains(t, snap.Vertices[1].Subtasks[0], name)
+	}
+}
+
+func TestRun_DurationCancels(t *testing.T) {
+	path := writeSpec(t, `
+name: endless
+tasks:
+  - {name: source, operator: generator, config: {rate: 100}}
+  - {name: sink, operator: discard}
+`)
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), []string{"flowlab", "run", "-job", path, "-duration", "300ms"}, &out))
+	assert.Contains(t, out.String(), "endless  CANCELED")
+	assert.Contains(t, out.String(), "source")
+}
+
+func TestRun_Errors(t *testing.T) {
+	path := writeSpec(t, `
+name: broken
+tasks:
+  - {name: source, operator: generator, parallelism: 0}
+  - {name: sink, operator: dicsard}
+`)
+	err := run(t.Context(), []string{"flowlab", "run", "-job", path}, &bytes.Buffer{})
+	require.Error(t, err)
+	assert.Equal(t, path+`:4: tasks[0].parallelism: must be between 1 and 128, got 0`, err.Error())
+
+	err = run(t.Context(), []string{"flowlab", "run"}, &bytes.Buffer{})
+	assert.EqualError(t, err, "run: -job FILE is required")
+	err = run(t.Context(), []string{"flowlab", "fly"}, &bytes.Buffer{})
+	assert.ErrorContains(t, err, `unknown command "fly"`)
+}
