@@ -27,7 +27,7 @@ tasks:
   - {name: sink, operator: discard, cost: 1ms}
 `, nil)
 		const recordSize = int64(16 + len("key-0") + 16)
-		const pools = (1*2 + 8) * 1024 /* sender pool */ + (1*2 + 8) * 1024 /* receiver gate */
+		const pools = (1*2+8)*1024 /* sender pool */ + (1*2+8)*1024 /* receiver gate */
 		var heap [2]uint64
 		for i := range 200 {
 			snap := settle(j, 100*time.Millisecond)
