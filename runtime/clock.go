@@ -65,3 +65,14 @@ func (c *clock) sample(now time.Time) clockSample {
 	c.longest = [waitKinds]time.Duration{}
 	return s
 }
+
+// waited is the total time of one kind of wait so far, including one under way.
+func (c *clock) waited(k waitKind, now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.total[k]
+	if c.kind == k {
+		d += now.Sub(c.since)
+	}
+	return d
+}

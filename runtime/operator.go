@@ -47,6 +47,9 @@ func (b Batch) Each(fn func(Record) error) error {
 	}
 }
 
+// ErrCanceled is what Output.Emit returns when the subtask is being canceled.
+var ErrCanceled = network.ErrCanceled
+
 // Output receives an operator's records. Emit fails only when the record
 // cannot be sent (larger than a network buffer) or the subtask is being
 // canceled; the operator should then return the error. Emit may block while
@@ -115,6 +118,12 @@ type Context interface {
 	// SetTimer asks for OnTimer to be called at (or soon after) at. Setting
 	// the same time twice fires once.
 	SetTimer(at time.Time)
+	// OutputWait is the total time the subtask has been blocked so far on
+	// output buffers in the middle of an operator call (hard backpressure),
+	// including a wait under way. It may be read from any goroutine: a
+	// deadline on operator calls subtracts it, since the time is not the
+	// operator's.
+	OutputWait() time.Duration
 }
 
 // Prepared is an operator type bound to one task's config.

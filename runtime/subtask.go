@@ -33,7 +33,6 @@ type subtask struct {
 	in, out   int64        // owned by the loop
 	inPub     atomic.Int64 // published once per batch for the sampler
 	outPub    atomic.Int64
-	finished  atomic.Bool
 	timer     *time.Timer
 	timers    timerHeap
 	pending   map[int64]bool // timers set, by UnixNano, to fire each once
@@ -52,6 +51,8 @@ func (s *subtask) SetTimer(at time.Time) {
 	s.pending[at.UnixNano()] = true
 	heap.Push(&s.timers, at)
 }
+
+func (s *subtask) OutputWait() time.Duration { return s.clk.waited(waitHard, time.Now()) }
 
 // Emit implements Output for the operator: the record goes to every output.
 func (s *subtask) Emit(ts int64, key, value []byte) error {
@@ -93,7 +94,6 @@ func (s *subtask) run(ctx context.Context) (err error) {
 	}
 	if err == nil {
 		s.clk.begin(waitIdle, time.Now()) // a finished subtask waits for nothing, forever
-		s.finished.Store(true)
 	}
 	return err
 }
