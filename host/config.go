@@ -1,0 +1,90 @@
+package host
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is the sandbox's limits. It is immutable: each WithX returns a copy.
+type Config struct {
+	memoryLimit   uint32 // bytes of linear memory per instance
+	callTimeout   time.Duration
+	outputQuota   int // records emitted per call
+	logPerCall    int // bytes of log per call
+	logKept       int // bytes of log, stdout and stderr kept per subtask
+	stateLimit    int // bytes of keyed state per subtask
+	maxModuleSize int
+	cacheDir      string
+}
+
+// NewConfig returns the default limits: 64 MiB of memory per instance, 1 s
+// per call, 100000 records emitted per call, 64 KiB of log per call and 256
+// KiB kept per subtask, 16 MiB of keyed state per subtask, modules up to 32
+// MiB, and a compilation cache in the user's cache directory.
+func NewConfig() Config {
+	cache := ""
+	if dir, err := os.UserCacheDir(); err == nil {
+		cache = filepath.Join(dir, "flowlab", "wazero")
+	}
+	return Config{
+		memoryLimit:   64 << 20,
+		callTimeout:   time.Second,
+		outputQuota:   100_000,
+		logPerCall:    64 << 10,
+		logKept:       256 << 10,
+		stateLimit:    16 << 20,
+		maxModuleSize: 32 << 20,
+		cacheDir:      cache,
+	}
+}
+
+// WithMemoryLimit sets the linear memory an instance may have, rounded down
+// to whole 64 KiB pages (at least one). Default 64 MiB.
+func (c Config) WithMemoryLimit(bytes uint32) Config {
+	c.memoryLimit = max(bytes, pageSize)
+	return c
+}
+
+// WithCallTimeout sets how long one call into the guest may run, not
+// counting time blocked on backpressure in emit. Default 1 s.
+func (c Config) WithCallTimeout(d time.Duration) Config {
+	c.callTimeout = d
+	return c
+}
+
+// WithOutputQuota sets how many records one call may emit. Default 100000.
+func (c Config) WithOutputQuota(records int) Config {
+	c.outputQuota = records
+	return c
+}
+
+// WithLogLimits sets the bytes of log one call may write and the bytes of
+// log, stdout and stderr kept per subtask. Defaults 64 KiB and 256 KiB.
+func (c Config) WithLogLimits(perCall, kept int) Config {
+	c.logPerCall, c.logKept = perCall, kept
+	return c
+}
+
+// WithStateLimit sets the bytes of keyed state (keys and values) a subtask
+// may hold. Default 16 MiB.
+func (c Config) WithStateLimit(bytes int) Config {
+	c.stateLimit = bytes
+	return c
+}
+
+// WithMaxModuleSize sets the largest module accepted. Default 32 MiB.
+func (c Config) WithMaxModuleSize(bytes int) Config {
+	c.maxModuleSize = bytes
+	return c
+}
+
+// WithCacheDir sets the directory of the compilation cache; "" keeps
+// compiled code in memory only. Default: flowlab/wazero in the user's cache
+// directory.
+func (c Config) WithCacheDir(dir string) Config {
+	c.cacheDir = dir
+	return c
+}
+
+const pageSize = 64 << 10

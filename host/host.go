@@ -1,0 +1,217 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"flowlab/host/internal/instrument"
+)
+
+// Host compiles and runs Wasm operators. It is safe for concurrent use.
+type Host struct {
+	cfg   Config
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+	wasi  api.Module // for checking WASI import names
+
+	mu       sync.Mutex
+	compiled map[[sha256.Size]byte]*Module
+}
+
+// New returns a Host with the given limits.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithMemoryLimitPages(cfg.memoryLimit / pageSize).
+		WithMemoryCapacityFromMax(true)
+	var cache wazero.CompilationCache
+	if cfg.cacheDir != "" {
+		var err error
+		if cache, err = wazero.NewCompilationCacheWithDir(cfg.cacheDir); err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", cfg.cacheDir, err)
+		}
+		rc = rc.WithCompilationCache(cache)
+	}
+	h := &Host{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, compiled: map[[sha256.Size]byte]*Module{}}
+	var err error
+	if _, err = wasi_snapshot_preview1.Instantiate(ctx, h.rt); err != nil {
+		return nil, errors.Join(err, h.Close(ctx))
+	}
+	h.wasi = h.rt.Module(wasi_snapshot_preview1.ModuleName)
+	if err := instantiateImports(ctx, h.rt); err != nil {
+		return nil, errors.Join(err, h.Close(ctx))
+	}
+	return h, nil
+}
+
+// Close releases every module and instance.
+func (h *Host) Close(ctx context.Context) error {
+	err := h.rt.Close(ctx)
+	if h.cache != nil {
+		err = errors.Join(err, h.cache.Close(ctx))
+	}
+	return err
+}
+
+// Module is a validated, compiled operator module.
+type Module struct {
+	host     *Host
+	name     string
+	compiled wazero.CompiledModule
+	exports  map[string]bool // optional exports present
+}
+
+// Name is the name the module was compiled under.
+func (m *Module) Name() string { return m.name }
+
+// Export names of ABI v1.
+const (
+	exportMemory     = "memory"
+	exportInput      = "flowlab_input"
+	exportProcess    = "flowlab_process"
+	exportInit       = "flowlab_init"
+	exportTimer      = "flowlab_timer"
+	exportInitialize = "_initialize"
+	exportStart      = "_start"
+)
+
+type signature struct{ params, results []api.ValueType }
+
+func (s signature) String() string {
+	return fmt.Sprintf("(%s) -> (%s)", typeNames(s.params), typeNames(s.results))
+}
+
+func typeNames(ts []api.ValueType) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = api.ValueTypeName(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+var (
+	i32, i64 = api.ValueTypeI32, api.ValueTypeI64
+	exports  = map[string]signature{
+		exportInput:      {[]api.ValueType{i32}, []api.ValueType{i32}},
+		exportProcess:    {[]api.ValueType{i32}, []api.ValueType{i32}},
+		exportInit:       {[]api.ValueType{i32}, []api.ValueType{i32}},
+		exportTimer:      {[]api.ValueType{i64}, []api.ValueType{i32}},
+		exportInitialize: {nil, nil},
+	}
+	required = []string{exportInput, exportProcess}
+)
+
+// Compile validates a module and compiles it. Errors say in plain words what
+// is wrong: not Wasm, too large, a forbidden import by name, a missing export
+// or a wrong signature.
+func (h *Host) Compile(ctx context.Context, name string, wasm []byte) (*Module, error) {
+	if len(wasm) > h.cfg.maxModuleSize {
+		return nil, fmt.Errorf("operator %q: module is %d bytes, larger than the limit of %d bytes", name, len(wasm), h.cfg.maxModuleSize)
+	}
+	if !bytes.HasPrefix(wasm, []byte("\x00asm")) {
+		return nil, fmt.Errorf("operator %q: not a WebAssembly module (a .wasm file starts with \\0asm; this one starts with %q)", name, wasm[:min(len(wasm), 8)])
+	}
+	sum := sha256.Sum256(wasm)
+	h.mu.Lock()
+	m, ok := h.compiled[sum]
+	h.mu.Unlock()
+	if ok {
+		return &Module{host: h, name: name, compiled: m.compiled, exports: m.exports}, nil
+	}
+	instrumented, err := instrument.Instrument(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("operator %q: invalid module: %w", name, err)
+	}
+	compiled, err := h.compile(ctx, instrumented)
+	if err != nil {
+		return nil, fmt.Errorf("operator %q: invalid module: %w", name, err)
+	}
+	m = &Module{host: h, name: name, compiled: compiled, exports: map[string]bool{}}
+	if err := m.validate(); err != nil {
+		compiled.Close(ctx)
+		return nil, fmt.Errorf("operator %q: %w", name, err)
+	}
+	h.mu.Lock()
+	h.compiled[sum] = m
+	h.mu.Unlock()
+	return m, nil
+}
+
+// validate checks imports and exports against ABI v1.
+func (m *Module) validate() error {
+	var errs []error
+	for _, def := range m.compiled.ImportedFunctions() {
+		module, fn, _ := def.Import()
+		got := signature{def.ParamTypes(), def.ResultTypes()}
+		switch module {
+		case importModule:
+			want, ok := importSignatures[fn]
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Errorf("import %s.%s is not part of ABI v1 (the %s imports are: %s)", module, fn, importModule, strings.Join(importNames(), ", ")))
+			case !slices.Equal(want.params, got.params) || !slices.Equal(want.results, got.results):
+				errs = append(errs, fmt.Errorf("import %s.%s has signature %v, want %v", module, fn, got, want))
+			}
+		case wasi_snapshot_preview1.ModuleName:
+			if m.host.wasi.ExportedFunction(fn) == nil {
+				errs = append(errs, fmt.Errorf("import %s.%s is not a WASI preview 1 function", module, fn))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("import %s.%s is not allowed: operators may import only from %q and %q", module, fn, importModule, wasi_snapshot_preview1.ModuleName))
+		}
+	}
+	for _, def := range m.compiled.ImportedMemories() {
+		module, name, _ := def.Import()
+		errs = append(errs, fmt.Errorf("import %s.%s is a memory: an operator must export its own memory, not import one", module, name))
+	}
+	defined := m.compiled.ExportedFunctions()
+	if defined[exportProcess] == nil && defined[exportStart] != nil {
+		return errors.New("this is a command module (it exports _start but not flowlab_process): build it as a reactor, e.g. Go with -buildmode=c-shared and //go:wasmexport, C with -mexec-model=reactor or -Wl,--no-entry")
+	}
+	for _, name := range required {
+		if defined[name] == nil {
+			errs = append(errs, fmt.Errorf("missing export %s %v", name, exports[name]))
+		}
+	}
+	names := make([]string, 0, len(exports))
+	for name := range exports {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		def := defined[name]
+		if def == nil {
+			continue
+		}
+		want, got := exports[name], signature{def.ParamTypes(), def.ResultTypes()}
+		if !slices.Equal(want.params, got.params) || !slices.Equal(want.results, got.results) {
+			errs = append(errs, fmt.Errorf("export %s has signature %v, want %v", name, got, want))
+		}
+		m.exports[name] = true
+	}
+	if _, ok := m.compiled.ExportedMemories()[exportMemory]; !ok {
+		errs = append(errs, errors.New(`missing export "memory": the host writes input batches into it`))
+	}
+	return errors.Join(errs...)
+}
+
+// compile calls wazero, turning a panic on a malformed module into an error:
+// the bytes come from users, and no upload may take the server down.
+func (h *Host) compile(ctx context.Context, wasm []byte) (c wazero.CompiledModule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the compiler rejected it: %v", r)
+		}
+	}()
+	return h.rt.CompileModule(ctx, wasm)
+}

@@ -1,0 +1,145 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// importModule is the module name of the host functions of ABI v1.
+const importModule = "flowlab"
+
+var importSignatures = map[string]signature{
+	"emit":      {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
+	"fail":      {[]api.ValueType{i32, i32}, nil},
+	"log":       {[]api.ValueType{i32, i32}, nil},
+	"now_ms":    {nil, []api.ValueType{i64}},
+	"timer":     {[]api.ValueType{i64}, nil},
+	"state_get": {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
+	"state_put": {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
+}
+
+func importNames() []string {
+	names := make([]string, 0, len(importSignatures))
+	for name := range importSignatures {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+var importFuncs = map[string]func(*instance, []uint64){
+	"emit":      (*instance).emit,
+	"fail":      (*instance).fail,
+	"log":       (*instance).log,
+	"now_ms":    func(_ *instance, stack []uint64) { stack[0] = api.EncodeI64(time.Now().UnixMilli()) },
+	"timer":     func(in *instance, stack []uint64) { in.op.ctx.SetTimer(time.UnixMilli(int64(stack[0]))) },
+	"state_get": (*instance).stateGet,
+	"state_put": (*instance).statePut,
+}
+
+// instantiateImports defines the flowlab host module. Each function finds
+// the calling instance in the context of the call.
+func instantiateImports(ctx context.Context, rt wazero.Runtime) error {
+	b := rt.NewHostModuleBuilder(importModule)
+	for _, name := range importNames() {
+		fn, sig := importFuncs[name], importSignatures[name]
+		b.NewFunctionBuilder().
+			WithGoFunction(api.GoFunc(func(ctx context.Context, stack []uint64) {
+				fn(ctx.Value(instanceKey{}).(*instance), stack)
+			}), sig.params, sig.results).
+			Export(name)
+	}
+	_, err := b.Instantiate(ctx)
+	return err
+}
+
+type instanceKey struct{}
+
+// abiError aborts a guest call from a host function: the host panics with
+// it, wazero unwinds the guest, and the call returns it.
+type abiError struct{ msg string }
+
+func (e *abiError) Error() string { return e.msg }
+
+func abort(format string, args ...any) { panic(&abiError{fmt.Sprintf(format, args...)}) }
+
+// read returns guest memory [ptr, ptr+n), or aborts the call naming the
+// import and the argument.
+func (in *instance) read(fn, arg string, ptr, n uint64) []byte {
+	b, ok := in.mem.Read(uint32(ptr), uint32(n))
+	if !ok {
+		abort("%s: %s pointer %d with length %d is outside guest memory of %d bytes", fn, arg, uint32(ptr), uint32(n), in.mem.Size())
+	}
+	return b
+}
+
+func (in *instance) emit(stack []uint64) {
+	key := in.read("emit", "key", stack[0], stack[1])
+	value := in.read("emit", "value", stack[2], stack[3])
+	if in.emitted >= in.op.mod.host.cfg.outputQuota {
+		in.quotaHit = true
+		stack[0] = api.EncodeI32(-1)
+		return
+	}
+	in.emitted++
+	if err := in.out.Emit(in.ts, key, value); err != nil {
+		panic(err)
+	}
+	stack[0] = 0
+}
+
+const maxFailMessage = 4 << 10
+
+func (in *instance) fail(stack []uint64) {
+	msg := in.read("fail", "message", stack[0], stack[1])
+	in.failMsg = string(msg[:min(len(msg), maxFailMessage)])
+}
+
+func (in *instance) log(stack []uint64) {
+	msg := in.read("log", "message", stack[0], stack[1])
+	cfg := in.op.mod.host.cfg
+	if in.logged >= cfg.logPerCall {
+		return
+	}
+	if in.logged+len(msg) > cfg.logPerCall {
+		msg = msg[:cfg.logPerCall-in.logged]
+		in.op.logs.add(StreamLog, []byte(fmt.Sprintf("(log limit of %d bytes per call reached; the rest of this call's log is dropped)", cfg.logPerCall)))
+	}
+	in.logged += len(msg)
+	in.op.logs.add(StreamLog, msg)
+}
+
+func (in *instance) stateGet(stack []uint64) {
+	key := in.read("state_get", "key", stack[0], stack[1])
+	v, ok := in.op.state[string(key)]
+	if !ok {
+		stack[0] = api.EncodeI32(-1)
+		return
+	}
+	dst := in.read("state_get", "destination", stack[2], stack[3])
+	copy(dst, v)
+	stack[0] = api.EncodeI32(int32(len(v)))
+}
+
+func (in *instance) statePut(stack []uint64) {
+	key := in.read("state_put", "key", stack[0], stack[1])
+	value := in.read("state_put", "value", stack[2], stack[3])
+	op := in.op
+	old, had := op.state[string(key)]
+	size := op.stateBytes + len(value) - len(old)
+	if !had {
+		size += len(key)
+	}
+	if size > op.mod.host.cfg.stateLimit {
+		stack[0] = api.EncodeI32(-1)
+		return
+	}
+	op.stateBytes = size
+	op.state[string(key)] = append(old[:0:0], value...)
+	stack[0] = 0
+}

@@ -1,0 +1,2 @@
+;; No sections at all: the global and export sections are created.
+(module)

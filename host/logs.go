@@ -1,0 +1,111 @@
+package host
+
+import (
+	"strings"
+	"sync"
+	"time"
+)
+
+// Stream is where a log line came from.
+type Stream string
+
+// Streams.
+const (
+	StreamLog    Stream = "log"    // flowlab.log
+	StreamStdout Stream = "stdout" // WASI fd 1
+	StreamStderr Stream = "stderr" // WASI fd 2
+)
+
+// LogLine is one line an operator wrote.
+type LogLine struct {
+	Time   time.Time `json:"time"`
+	Stream Stream    `json:"stream"`
+	Text   string    `json:"text"`
+}
+
+// Logs keeps the latest lines of one subtask's log, stdout and stderr,
+// within a byte limit: older lines are dropped first.
+type Logs struct {
+	mu      sync.Mutex
+	limit   int
+	bytes   int
+	lines   []LogLine
+	partial map[Stream][]byte // stdout and stderr text not yet ended by a newline
+}
+
+func newLogs(limit int) *Logs { return &Logs{limit: limit, partial: map[Stream][]byte{}} }
+
+// Lines returns a copy of the lines kept, oldest first.
+func (l *Logs) Lines() []LogLine {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]LogLine(nil), l.lines...)
+}
+
+// Tail is the last n lines of a stream, joined by newlines.
+func (l *Logs) Tail(s Stream, n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var tail []string
+	for i := len(l.lines) - 1; i >= 0 && len(tail) < n; i-- {
+		if l.lines[i].Stream == s {
+			tail = append(tail, l.lines[i].Text)
+		}
+	}
+	if p := l.partial[s]; len(p) > 0 {
+		tail = append([]string{string(p)}, tail...)
+	}
+	for i, j := 0, len(tail)-1; i < j; i, j = i+1, j-1 {
+		tail[i], tail[j] = tail[j], tail[i]
+	}
+	return strings.Join(tail, "\n")
+}
+
+func (l *Logs) add(s Stream, msg []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.addLocked(s, string(msg))
+}
+
+func (l *Logs) addLocked(s Stream, text string) {
+	if len(text) > l.limit {
+		text = text[len(text)-l.limit:]
+	}
+	l.lines = append(l.lines, LogLine{Time: time.Now(), Stream: s, Text: text})
+	l.bytes += len(text)
+	drop := 0
+	for l.bytes > l.limit {
+		l.bytes -= len(l.lines[drop].Text)
+		drop++
+	}
+	if drop > 0 {
+		l.lines = append(l.lines[:0], l.lines[drop:]...)
+	}
+}
+
+// writer is an io.Writer for a WASI stream: it splits text into lines.
+type writer struct {
+	l *Logs
+	s Stream
+}
+
+func (w writer) Write(p []byte) (int, error) {
+	l := w.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	buf := append(l.partial[w.s], p...)
+	for {
+		i := strings.IndexByte(string(buf), '\n')
+		if i < 0 {
+			break
+		}
+		l.addLocked(w.s, string(buf[:i]))
+		buf = buf[i+1:]
+	}
+	if len(buf) > l.limit { // a line without end: keep its tail as a line
+		l.addLocked(w.s, string(buf))
+		buf = nil
+	}
+	l.partial[w.s] = append([]byte(nil), buf...)
+	return len(p), nil
+}

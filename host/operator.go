@@ -1,0 +1,340 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"flowlab/host/internal/instrument"
+	"flowlab/runtime"
+)
+
+// OperatorType adapts the module to the runtime: each subtask gets an
+// instance. The task's config goes to flowlab_init as JSON; it is checked
+// once when the job starts, by a probe instance, so that a config the
+// operator rejects is reported at its spec line.
+func (m *Module) OperatorType() runtime.OperatorType {
+	return func(tc runtime.TaskConfig) (runtime.Prepared, error) {
+		if tc.Config == nil {
+			tc.Config = map[string]any{}
+		}
+		config, err := json.Marshal(tc.Config)
+		if err != nil {
+			return runtime.Prepared{}, &runtime.ConfigError{Msg: err.Error()}
+		}
+		if len(tc.Config) > 0 && !m.exports[exportInit] {
+			return runtime.Prepared{}, &runtime.ConfigError{Msg: fmt.Sprintf("operator %q takes no config: it does not export %s", m.name, exportInit)}
+		}
+		probe, err := m.newOperator(probeContext{}, config)
+		if err != nil {
+			return runtime.Prepared{}, &runtime.ConfigError{Msg: err.Error()}
+		}
+		probe.Close()
+		return runtime.Prepared{NewProcessor: func(ctx runtime.Context) (runtime.Processor, error) {
+			return m.newOperator(ctx, config)
+		}}, nil
+	}
+}
+
+// probeContext is the subtask context of the probe instance, which processes nothing.
+type probeContext struct{}
+
+func (probeContext) Task() string              { return "" }
+func (probeContext) Subtask() int              { return 0 }
+func (probeContext) Parallelism() int          { return 1 }
+func (probeContext) SetTimer(time.Time)        {}
+func (probeContext) OutputWait() time.Duration { return 0 }
+
+// operator is one subtask's Wasm operator: its instance, replaced after any
+// failure, and what outlives instances (keyed state, logs).
+type operator struct {
+	mod        *Module
+	ctx        runtime.Context
+	config     []byte
+	inst       *instance
+	state      map[string][]byte
+	stateBytes int
+	logs       *Logs
+}
+
+func (m *Module) newOperator(ctx runtime.Context, config []byte) (*operator, error) {
+	op := &operator{mod: m, ctx: ctx, config: config, state: map[string][]byte{}, logs: newLogs(m.host.cfg.logKept)}
+	if _, err := op.instance(); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// Logs is the subtask's log, stdout and stderr.
+func (op *operator) Logs() *Logs { return op.logs }
+
+// Process implements runtime.Processor: the whole batch in one call.
+func (op *operator) Process(b runtime.Batch, out runtime.Output) error {
+	in, err := op.instance()
+	if err != nil {
+		return err
+	}
+	data := b.Bytes()
+	ptr, err := in.reserve(len(data))
+	if err == nil {
+		in.mem.Write(ptr, data)
+		in.out, in.ts = out, latest(b)
+		_, err = in.call(in.process, exportProcess, uint64(len(data)))
+		in.out = nil
+	}
+	if err != nil {
+		op.discard()
+	}
+	return err
+}
+
+// OnTimer implements runtime.TimerHandler; emits carry the timer's time.
+func (op *operator) OnTimer(at time.Time, out runtime.Output) error {
+	if !op.mod.exports[exportTimer] {
+		return nil
+	}
+	in, err := op.instance()
+	if err != nil {
+		return err
+	}
+	in.out, in.ts = out, at.UnixMilli()
+	_, err = in.call(in.timer, exportTimer, api.EncodeI64(at.UnixMilli()))
+	in.out = nil
+	if err != nil {
+		op.discard()
+	}
+	return err
+}
+
+// Close implements runtime.Closer.
+func (op *operator) Close() error {
+	op.discard()
+	return nil
+}
+
+func (op *operator) discard() {
+	if op.inst != nil {
+		op.inst.close()
+		op.inst = nil
+	}
+}
+
+func latest(b runtime.Batch) int64 {
+	var ts int64
+	b.Each(func(r runtime.Record) error {
+		ts = max(ts, r.TS)
+		return nil
+	})
+	return ts
+}
+
+// instance is one instantiation of the module, with the state of the call
+// under way.
+type instance struct {
+	op                    *operator
+	mod                   api.Module
+	mem                   api.Memory
+	input, process, timer api.Function
+	callCtx               context.Context
+	stack                 []uint64
+	inPtr, inCap          uint32
+	dl                    *deadline
+
+	out      runtime.Output
+	ts       int64
+	emitted  int
+	quotaHit bool
+	failMsg  string
+	logged   int
+}
+
+// instance returns the live instance, making one (with _initialize and
+// flowlab_init run) if there is none.
+func (op *operator) instance() (*instance, error) {
+	if op.inst != nil {
+		return op.inst, nil
+	}
+	h := op.mod.host
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions().
+		WithSysNanotime().
+		WithSysWalltime().
+		WithStdout(writer{op.logs, StreamStdout}).
+		WithStderr(writer{op.logs, StreamStderr})
+	in := &instance{op: op, stack: make([]uint64, 1)}
+	in.callCtx = context.WithValue(context.Background(), instanceKey{}, in)
+	mod, err := h.rt.InstantiateModule(in.callCtx, op.mod.compiled, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("operator %q: instantiate: %w", op.mod.name, err)
+	}
+	in.mod = mod
+	in.mem = mod.Memory()
+	in.input = mod.ExportedFunction(exportInput)
+	in.process = mod.ExportedFunction(exportProcess)
+	in.timer = mod.ExportedFunction(exportTimer)
+	in.dl = newDeadline(h.cfg.callTimeout, mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal), op.ctx.OutputWait)
+	if fn := mod.ExportedFunction(exportInitialize); fn != nil {
+		if _, err := in.call(fn, exportInitialize); err != nil {
+			in.close()
+			return nil, err
+		}
+	}
+	if fn := mod.ExportedFunction(exportInit); fn != nil {
+		ptr, err := in.reserve(len(op.config))
+		if err == nil {
+			in.mem.Write(ptr, op.config)
+			_, err = in.call(fn, exportInit, uint64(len(op.config)))
+		}
+		if err != nil {
+			in.close()
+			return nil, err
+		}
+	}
+	op.inst = in
+	return in, nil
+}
+
+func (in *instance) close() {
+	in.dl.close()
+	in.mod.Close(context.Background())
+}
+
+// reserve returns a guest buffer of at least n bytes, asking the guest only
+// when the last one is too small.
+func (in *instance) reserve(n int) (uint32, error) {
+	if uint32(n) <= in.inCap && in.inCap > 0 {
+		return in.inPtr, nil
+	}
+	ptr, err := in.call(in.input, exportInput, uint64(n))
+	if err != nil {
+		return 0, err
+	}
+	if end := uint64(uint32(ptr)) + uint64(n); end > uint64(in.mem.Size()) {
+		return 0, fmt.Errorf("operator %q: %s(%d) returned address %d, but %d bytes from there are outside guest memory of %d bytes",
+			in.op.mod.name, exportInput, n, uint32(ptr), n, in.mem.Size())
+	}
+	in.inPtr, in.inCap = uint32(ptr), uint32(n)
+	return in.inPtr, nil
+}
+
+// call calls a guest function under the sandbox's limits and turns every way
+// it can go wrong into an error naming the operator, the function and the reason.
+func (in *instance) call(fn api.Function, name string, args ...uint64) (int32, error) {
+	in.emitted, in.quotaHit, in.failMsg, in.logged = 0, false, "", 0
+	in.stack[0] = 0
+	copy(in.stack, args)
+	in.dl.arm()
+	err := fn.CallWithStack(in.callCtx, in.stack)
+	expired := in.dl.disarm()
+	prefix := fmt.Sprintf("operator %q: %s", in.op.mod.name, name)
+	cfg := in.op.mod.host.cfg
+	var abiErr *abiError
+	var exitErr *sys.ExitError
+	switch {
+	case expired:
+		return 0, in.withStderr(fmt.Errorf("%s: stopped after running longer than the limit of %v per call (a loop that does not end?)", prefix, cfg.callTimeout))
+	case errors.As(err, &abiErr):
+		return 0, in.withStderr(fmt.Errorf("%s: %s", prefix, abiErr.msg))
+	case errors.As(err, &exitErr):
+		return 0, in.withStderr(fmt.Errorf("%s: the module exited with code %d", prefix, exitErr.ExitCode()))
+	case err != nil && errors.Is(err, runtime.ErrCanceled):
+		return 0, err
+	case err != nil:
+		return 0, in.withStderr(fmt.Errorf("%s: %w", prefix, err))
+	case in.quotaHit:
+		return 0, fmt.Errorf("%s: emitted more than the limit of %d records in one call", prefix, cfg.outputQuota)
+	}
+	if len(fn.Definition().ResultTypes()) == 0 {
+		return 0, nil
+	}
+	r := api.DecodeI32(in.stack[0])
+	if r < 0 {
+		msg := in.failMsg
+		if msg == "" {
+			msg = "no message (the operator did not call flowlab.fail)"
+		}
+		return r, in.withStderr(fmt.Errorf("%s returned %d: %s", prefix, r, msg))
+	}
+	return r, nil
+}
+
+// withStderr appends what the guest last wrote to stderr (a Go panic, say).
+func (in *instance) withStderr(err error) error {
+	if tail := in.op.logs.Tail(StreamStderr, 20); tail != "" {
+		return fmt.Errorf("%w\nstderr:\n%s", err, tail)
+	}
+	return err
+}
+
+// deadline stops a guest call that runs too long: when the time is up it
+// sets the instance's stop global, and the instrumented guest traps at its
+// next function entry or loop iteration. Time the subtask spends blocked on
+// output inside emit is not the guest's and does not count.
+type deadline struct {
+	limit time.Duration
+	stop  api.MutableGlobal
+	wait  func() time.Duration
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	armed   bool
+	expired bool
+	start   time.Time
+	waited  time.Duration
+}
+
+func newDeadline(limit time.Duration, stop api.MutableGlobal, wait func() time.Duration) *deadline {
+	d := &deadline{limit: limit, stop: stop, wait: wait}
+	d.timer = time.AfterFunc(time.Hour, d.fire)
+	d.timer.Stop()
+	return d
+}
+
+func (d *deadline) arm() {
+	d.mu.Lock()
+	d.armed, d.expired = true, false
+	d.start, d.waited = time.Now(), d.wait()
+	d.timer.Reset(d.limit)
+	d.mu.Unlock()
+}
+
+func (d *deadline) fire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.armed {
+		return
+	}
+	if guest := time.Since(d.start) - (d.wait() - d.waited); guest < d.limit {
+		d.timer.Reset(d.limit - guest)
+		return
+	}
+	d.expired = true
+	d.stop.Set(1)
+}
+
+// disarm ends the call's deadline and reports whether it expired.
+func (d *deadline) disarm() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.armed = false
+	d.timer.Stop()
+	if d.expired {
+		d.stop.Set(0) // the instance is discarded anyway; keep it consistent
+	}
+	return d.expired
+}
+
+func (d *deadline) close() {
+	d.mu.Lock()
+	d.armed = false
+	d.timer.Stop()
+	d.mu.Unlock()
+}

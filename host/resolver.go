@@ -1,0 +1,73 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"flowlab/runtime"
+)
+
+// Operator name forms a spec may use besides the built-ins.
+const (
+	BundledPrefix = "wasm:"   // an example operator in wasmops/, bundled in the binary
+	UploadPrefix  = "upload:" // an operator uploaded in this session
+)
+
+// Resolver resolves the operator names of a spec: built-ins first, then
+// "wasm:NAME" from bundled (a file NAME/NAME.wasm in it), then a path ending
+// in .wasm relative to dir (only if dir is not empty: the CLI's spec
+// directory). Modules are compiled on first use and cached.
+func (h *Host) Resolver(ctx context.Context, bundled fs.FS, dir string) runtime.Resolver {
+	return func(name string) (runtime.OperatorType, error) {
+		typ, builtinErr := runtime.Builtins(name)
+		if builtinErr == nil {
+			return typ, nil
+		}
+		var wasm []byte
+		var err error
+		switch {
+		case strings.HasPrefix(name, BundledPrefix):
+			op := strings.TrimPrefix(name, BundledPrefix)
+			if !fs.ValidPath(op) || strings.Contains(op, "/") {
+				return nil, fmt.Errorf("invalid bundled operator name %q", name)
+			}
+			if wasm, err = fs.ReadFile(bundled, path.Join(op, op+".wasm")); err != nil {
+				return nil, fmt.Errorf("no bundled operator %q (bundled: %s)", name, strings.Join(Bundled(bundled), ", "))
+			}
+		case strings.HasSuffix(name, ".wasm") && dir != "":
+			file := name
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(dir, file)
+			}
+			if wasm, err = os.ReadFile(file); err != nil {
+				return nil, fmt.Errorf("operator %s: %w", name, err)
+			}
+		default:
+			return nil, fmt.Errorf("%v, bundled: %s, or a path ending in .wasm", builtinErr, strings.Join(Bundled(bundled), ", "))
+		}
+		m, err := h.Compile(ctx, name, wasm)
+		if err != nil {
+			return nil, err
+		}
+		return m.OperatorType(), nil
+	}
+}
+
+// Bundled lists the names ("wasm:NAME") of the operators in bundled.
+func Bundled(bundled fs.FS) []string {
+	var names []string
+	entries, _ := fs.ReadDir(bundled, ".")
+	for _, e := range entries {
+		if _, err := fs.Stat(bundled, path.Join(e.Name(), e.Name()+".wasm")); err == nil {
+			names = append(names, BundledPrefix+e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}

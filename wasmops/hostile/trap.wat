@@ -1,0 +1,6 @@
+;; trap: flowlab_process executes unreachable.
+(module
+  (memory (export "memory") 1)
+  (func (export "flowlab_input") (param i32) (result i32) (i32.const 1024))
+  (func (export "flowlab_process") (param i32) (result i32)
+    unreachable))

@@ -1,0 +1,5 @@
+//go:build !race
+
+package abitest_test
+
+const race = false

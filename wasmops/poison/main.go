@@ -1,0 +1,32 @@
+// Command poison is a Flowlab operator that fails on a poison record: it
+// passes records on unchanged, except that a record whose value equals the
+// configured text fails the call, with a message naming the record. Config:
+//
+//	{"fail-on": "VALUE"}
+//
+// Without it no record fails. Use it to watch a job restart per its restart
+// strategy and finally fail.
+package main
+
+import (
+	"fmt"
+
+	"flowlab/wasmops/sdk"
+)
+
+func main() {}
+
+var config struct {
+	FailOn *string `json:"fail-on"`
+}
+
+func init() {
+	sdk.Config(&config)
+	sdk.FlatMap(func(r sdk.Record, out *sdk.Output) error {
+		if config.FailOn != nil && string(r.Value) == *config.FailOn {
+			return fmt.Errorf("poison record (key %q, value %q, ts %d): its value equals the configured fail-on %q", r.Key, r.Value, r.TS, *config.FailOn)
+		}
+		out.Emit(r.Key, r.Value)
+		return nil
+	})
+}

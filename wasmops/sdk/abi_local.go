@@ -1,0 +1,72 @@
+//go:build !wasip1
+
+package sdk
+
+import (
+	"bytes"
+	"time"
+)
+
+// On platforms other than wasip1 there is no Wasm host: the SDK runs against
+// an in-process one, localHost, so that its logic (and an operator's) can be
+// tested with go test on the build machine. It keeps what the imports of ABI
+// v1 would give the host.
+
+// localHost is the in-process host of non-wasip1 builds.
+type localHost struct {
+	now    func() int64      // now_ms
+	quota  int               // records emitted per call; 0: no limit
+	emits  []localRecord     // emitted records
+	fails  []string          // messages given to fail
+	logs   []string          // log entries
+	timers []int64           // times given to timer
+	state  map[string][]byte // keyed state
+	ncall  int               // records emitted in the call under way
+	keep   bool              // keep emitted records in emits
+}
+
+type localRecord struct{ Key, Value string }
+
+func newLocalHost() *localHost {
+	return &localHost{
+		now:   func() int64 { return time.Now().UnixMilli() },
+		state: map[string][]byte{},
+		keep:  true,
+	}
+}
+
+var local = newLocalHost()
+
+func hostBeginCall() { local.ncall = 0 }
+
+func hostEmit(key, value []byte) int32 {
+	if local.quota > 0 && local.ncall >= local.quota {
+		return -1
+	}
+	local.ncall++
+	if local.keep {
+		local.emits = append(local.emits, localRecord{string(key), string(value)})
+	}
+	return 0
+}
+
+func hostFail(msg []byte) { local.fails = append(local.fails, string(msg)) }
+
+func hostLog(msg []byte) { local.logs = append(local.logs, string(msg)) }
+
+func hostNow() int64     { return local.now() }
+func hostTimer(ts int64) { local.timers = append(local.timers, ts) }
+
+func hostStateGet(key, dst []byte) int32 {
+	v, ok := local.state[string(key)]
+	if !ok {
+		return -1
+	}
+	copy(dst, v)
+	return int32(len(v))
+}
+
+func hostStatePut(key, value []byte) int32 {
+	local.state[string(key)] = bytes.Clone(value)
+	return 0
+}

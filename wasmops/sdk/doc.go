@@ -1,0 +1,74 @@
+// Package sdk writes Flowlab operators in Go: it implements the guest side of
+// the Wasm operator ABI v1 (docs/ABI.md), so that an operator is one function
+// registered from an init function of a main package built with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o NAME.wasm ./NAME
+//
+// The SDK holds the exports (flowlab_input, flowlab_process, flowlab_init,
+// flowlab_timer; Go adds _initialize) and calls the host's imports for you.
+// A module registers exactly one operator, with one of:
+//
+//   - Map: one record out per record in;
+//   - Filter: a record passes or not;
+//   - FlatMap: any number of records out per record in, or an error;
+//   - KeyedProcess (and OnTimer): per key, with keyed State held by the host
+//     and processing-time timers, like Flink's KeyedProcessFunction;
+//   - SlidingWindow: an aggregate (such as Count) per key over a sliding
+//     window of processing time, fired by timers every slide.
+//
+// The task's config (JSON) is decoded into the value given to Config, and
+// handed to the functions given to OnConfig, before any record. Log writes to
+// the operator's log, shown in the UI.
+//
+// A complete operator, counting records per key in keyed state and logging
+// every record whose count reaches the configured threshold:
+//
+//	package main
+//
+//	import (
+//		"strconv"
+//
+//		"flowlab/wasmops/sdk"
+//	)
+//
+//	func main() {}
+//
+//	var config = struct {
+//		Threshold int64 `json:"threshold"`
+//	}{Threshold: 1000}
+//
+//	var (
+//		counts = sdk.NewState("count")
+//		buf    []byte
+//	)
+//
+//	func init() {
+//		sdk.Config(&config)
+//		sdk.KeyedProcess(func(c *sdk.Context, r sdk.Record) error {
+//			n, err := counts.Add(r.Key, 1)
+//			if err != nil {
+//				return err
+//			}
+//			if n == config.Threshold {
+//				sdk.Logf("key %q reached %d records", r.Key, n)
+//			}
+//			buf = strconv.AppendInt(buf[:0], n, 10)
+//			c.Emit(r.Key, buf)
+//			return nil
+//		})
+//	}
+//
+// Records alias the SDK's input buffer, which is reused from batch to batch
+// while it is large enough; emitting copies. So an operator that reuses its
+// own buffers, as above, allocates nothing per record.
+//
+// An error returned by an operator function, or a panic, fails the call: the
+// SDK gives the message to the host's fail and returns a negative code; the
+// host discards the instance and the job restarts per its restart strategy.
+// When the host's output quota for a call is exhausted, Emit returns false
+// and the SDK stops feeding records for the rest of the call.
+//
+// On platforms other than wasip1 the package builds against an in-process
+// host, so that its logic can be tested with go test; the exports exist only
+// in wasip1 builds.
+package sdk

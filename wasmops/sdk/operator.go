@@ -1,0 +1,362 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+)
+
+// operator is what the exports dispatch to: the one operator the module
+// registered in an init function.
+type operator interface {
+	// kind names the registering function, for error messages.
+	kind() string
+	// start runs once after the config is known, before the first record.
+	start() error
+	// process handles one batch.
+	process(d decoder) error
+	// timer handles a timer set through hostTimer firing.
+	timer(ts int64) error
+}
+
+var (
+	registered operator
+	started    bool
+	onTimer    func(c *Context, ts int64) error
+	out        Output
+)
+
+func register(op operator, fnIsNil bool) {
+	if fnIsNil {
+		panic(fmt.Sprintf("sdk.%s: the function is nil", op.kind()))
+	}
+	if registered != nil {
+		panic(fmt.Sprintf("sdk.%s: this module already registered sdk.%s; a module is exactly one operator", op.kind(), registered.kind()))
+	}
+	registered = op
+}
+
+// Map registers the module's operator: fn is called for every input record
+// and its result is emitted. The TS of the result is ignored: the host stamps
+// each output record with the timestamp of the batch's latest input record.
+// The result may alias r or a buffer that fn reuses: it is copied by the host
+// before fn is called again.
+func Map(fn func(r Record) Record) { register(&mapOp{fn}, fn == nil) }
+
+// Filter registers the module's operator: a record is emitted unchanged if fn
+// returns true for it, and dropped otherwise.
+func Filter(fn func(r Record) bool) { register(&filterOp{fn}, fn == nil) }
+
+// FlatMap registers the module's operator: fn is called for every input
+// record and emits zero, one or many records to out. An error fails the call:
+// the host discards the instance and the job restarts per its restart
+// strategy, with the error's text as the reason.
+func FlatMap(fn func(r Record, out *Output) error) { register(&flatMapOp{fn}, fn == nil) }
+
+// KeyedProcess registers the module's operator as a keyed process function,
+// like Flink's KeyedProcessFunction: fn is called for every input record with
+// a Context scoped to the record's key, through which it emits records and
+// sets processing-time timers for that key. Keyed state lives in the host (see
+// State), so it outlives the instance. An error fails the call as for FlatMap.
+func KeyedProcess(fn func(c *Context, r Record) error) { register(&keyedOp{fn: fn}, fn == nil) }
+
+// OnTimer registers the function called when a timer set with
+// Context.SetTimer fires: once per key and time set, in order of time, then of
+// key, with c scoped to the key that set the timer and ts the time it was set
+// for. It needs KeyedProcess. Timers are held by the instance: they do not
+// survive a restart of the instance, unlike keyed state.
+func OnTimer(fn func(c *Context, ts int64) error) { onTimer = fn }
+
+// Output is where an operator emits records. Emitting copies: key and value
+// may be reused as soon as Emit returns.
+type Output struct {
+	n       int
+	stopped bool
+}
+
+// Emit emits one record with the given key and value. It returns false if
+// the host's output quota for this call is exhausted (or was earlier in the
+// call): the record was not emitted and the operator should stop emitting and
+// return; the SDK stops feeding it records for the rest of the batch.
+func (o *Output) Emit(key, value []byte) bool {
+	if o.stopped {
+		return false
+	}
+	if hostEmit(key, value) < 0 {
+		o.stopped = true
+		return false
+	}
+	o.n++
+	return true
+}
+
+// EmitString is Emit for strings, without copying them first.
+func (o *Output) EmitString(key, value string) bool {
+	return o.Emit(stringBytes(key), stringBytes(value))
+}
+
+// Stopped reports whether the output quota of this call is exhausted.
+func (o *Output) Stopped() bool { return o.stopped }
+
+// Emitted is the number of records emitted so far in this call.
+func (o *Output) Emitted() int { return o.n }
+
+func (o *Output) reset() { *o = Output{} }
+
+// Context is what a keyed process function may do: it is scoped to the key
+// of the record (or timer) being processed.
+type Context struct {
+	key []byte
+	op  *keyedOp
+}
+
+// Key is the key of the record being processed, or of the timer firing. It
+// must not be modified, and is valid only during the call.
+func (c *Context) Key() []byte { return c.key }
+
+// Emit emits one record; see Output.Emit.
+func (c *Context) Emit(key, value []byte) bool { return out.Emit(key, value) }
+
+// Output is the output of the call, for helpers that take an *Output.
+func (c *Context) Output() *Output { return &out }
+
+// Now is the host's processing time in milliseconds since the Unix epoch.
+func (c *Context) Now() int64 { return Now() }
+
+// SetTimer asks for the OnTimer function to be called for the current key at
+// processing time ts (milliseconds since the Unix epoch) or soon after. Setting
+// the same time twice for a key fires once. A time in the past fires as soon
+// as the host runs timers, after this call.
+func (c *Context) SetTimer(ts int64) {
+	if c.op.timers.set(c.key, ts) {
+		hostTimer(ts)
+	}
+}
+
+type mapOp struct{ fn func(Record) Record }
+
+func (*mapOp) kind() string      { return "Map" }
+func (*mapOp) start() error      { return nil }
+func (*mapOp) timer(int64) error { return nil }
+func (m *mapOp) process(d decoder) error {
+	for {
+		r, ok, err := d.next()
+		if err != nil || !ok {
+			return err
+		}
+		o := m.fn(r)
+		if !out.Emit(o.Key, o.Value) {
+			return nil
+		}
+	}
+}
+
+type filterOp struct{ fn func(Record) bool }
+
+func (*filterOp) kind() string      { return "Filter" }
+func (*filterOp) start() error      { return nil }
+func (*filterOp) timer(int64) error { return nil }
+func (f *filterOp) process(d decoder) error {
+	for {
+		r, ok, err := d.next()
+		if err != nil || !ok {
+			return err
+		}
+		if f.fn(r) && !out.Emit(r.Key, r.Value) {
+			return nil
+		}
+	}
+}
+
+type flatMapOp struct {
+	fn func(Record, *Output) error
+}
+
+func (*flatMapOp) kind() string      { return "FlatMap" }
+func (*flatMapOp) start() error      { return nil }
+func (*flatMapOp) timer(int64) error { return nil }
+func (f *flatMapOp) process(d decoder) error {
+	for !out.stopped {
+		r, ok, err := d.next()
+		if err != nil || !ok {
+			return err
+		}
+		if err := f.fn(r, &out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type keyedOp struct {
+	fn     func(*Context, Record) error
+	ctx    Context
+	timers timerService
+	keyBuf []byte
+}
+
+func (*keyedOp) kind() string { return "KeyedProcess" }
+func (k *keyedOp) start() error {
+	k.ctx.op = k
+	return nil
+}
+
+func (k *keyedOp) process(d decoder) error {
+	for !out.stopped {
+		r, ok, err := d.next()
+		if err != nil || !ok {
+			return err
+		}
+		k.ctx.key = r.Key
+		if err := k.fn(&k.ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *keyedOp) timer(ts int64) error {
+	if onTimer == nil {
+		return nil
+	}
+	for !out.stopped {
+		t, keys, ok := k.timers.pop(ts)
+		if !ok {
+			return nil
+		}
+		for _, key := range keys {
+			k.keyBuf = append(k.keyBuf[:0], key...)
+			k.ctx.key = k.keyBuf
+			if err := onTimer(&k.ctx, t); err != nil {
+				return err
+			}
+			if out.stopped {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// The calls of ABI v1, whatever the platform. Each returns the code the
+// export returns: 0 on success, -1 after an error, -2 after a panic, with the
+// message given to the host through fail first.
+
+// inputBuffer implements flowlab_input: a buffer of at least size bytes,
+// reused while it is large enough.
+func inputBuffer(size int) []byte {
+	if size > len(inbuf) {
+		inbuf = make([]byte, max(size+size/4, 16<<10))
+	}
+	return inbuf
+}
+
+var inbuf []byte
+
+// callInit implements flowlab_init: the config is the first n bytes of the
+// input buffer.
+func callInit(n int) int32 {
+	return call(func() error {
+		config, err := input(n)
+		if err != nil {
+			return err
+		}
+		started = false
+		if err := applyConfig(config); err != nil {
+			return err
+		}
+		return start()
+	})
+}
+
+// callProcess implements flowlab_process: the batch is the first n bytes of
+// the input buffer.
+func callProcess(n int) int32 {
+	return call(func() error {
+		batch, err := input(n)
+		if err != nil {
+			return err
+		}
+		if err := start(); err != nil {
+			return err
+		}
+		return registered.process(decoder{b: batch})
+	})
+}
+
+// callTimer implements flowlab_timer.
+func callTimer(ts int64) int32 {
+	return call(func() error {
+		if err := start(); err != nil {
+			return err
+		}
+		return registered.timer(ts)
+	})
+}
+
+func input(n int) ([]byte, error) {
+	if n < 0 || n > len(inbuf) {
+		return nil, fmt.Errorf("the host passed a length of %d bytes, but the input buffer (from flowlab_input) holds %d", n, len(inbuf))
+	}
+	return inbuf[:n], nil
+}
+
+// start starts the registered operator once.
+func start() error {
+	if started {
+		return nil
+	}
+	if registered == nil {
+		return errors.New("no operator registered: call sdk.Map, sdk.Filter, sdk.FlatMap, sdk.KeyedProcess or sdk.SlidingWindow from an init function")
+	}
+	if _, keyed := registered.(*keyedOp); onTimer != nil && !keyed {
+		return fmt.Errorf("sdk.OnTimer needs sdk.KeyedProcess, but this module registered sdk.%s", registered.kind())
+	}
+	if err := registered.start(); err != nil {
+		return err
+	}
+	started = true
+	return nil
+}
+
+func call(fn func() error) (code int32) {
+	out.reset()
+	hostBeginCall()
+	defer func() {
+		if p := recover(); p != nil {
+			failMessage(fmt.Sprintf("panic: %v\n\n%s", p, debug.Stack()))
+			code = -2
+		}
+	}()
+	if err := fn(); err != nil {
+		failMessage(err.Error())
+		return -1
+	}
+	return 0
+}
+
+var failBuf []byte
+
+func failMessage(msg string) {
+	failBuf = append(failBuf[:0], msg...)
+	hostFail(failBuf)
+}
+
+// Now is the host's processing time in milliseconds since the Unix epoch.
+func Now() int64 { return hostNow() }
+
+var logBuf []byte
+
+// Log writes one entry to the operator's log, formatted as fmt.Sprint does.
+// The host bounds the log per call and per subtask (see docs/ABI.md) and
+// shows it in the UI.
+func Log(args ...any) {
+	logBuf = fmt.Append(logBuf[:0], args...)
+	hostLog(logBuf)
+}
+
+// Logf writes one entry to the operator's log, formatted as fmt.Sprintf does.
+func Logf(format string, args ...any) {
+	logBuf = fmt.Appendf(logBuf[:0], format, args...)
+	hostLog(logBuf)
+}
