@@ -1,5 +1,6 @@
 // Command flowlab runs Flowlab: streaming jobs whose backpressure you can watch.
 //
+//	flowlab [serve] [-addr HOST:PORT]             the playground in the browser
 //	flowlab run -job FILE [-duration D] [-json]   run a job headless
 package main
 
@@ -12,15 +13,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
+	"flowlab/host"
 	"flowlab/runtime"
 	"flowlab/runtime/spec"
 	uiterm "flowlab/ui/term"
+	"flowlab/wasmops"
 )
 
 func main() {
@@ -36,13 +40,16 @@ func main() {
 const usage = `usage: flowlab COMMAND [flags]
 
 commands:
+  serve [-addr HOST:PORT]                the playground (the default command)
   run -job FILE [-duration D] [-json]   run a job headless and show its metrics`
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) < 2 {
-		return errors.New(usage)
+	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+		return serve(ctx, args[1:], stdout)
 	}
 	switch args[1] {
+	case "serve":
+		return serve(ctx, args[2:], stdout)
 	case "run":
 		return runJob(ctx, args[2:], stdout)
 	case "help", "-h", "-help", "--help":
@@ -73,7 +80,12 @@ func runJob(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return specError(*file, err)
 	}
-	job, err := runtime.Start(ctx, s, runtime.Builtins)
+	h, err := host.New(ctx, host.NewConfig())
+	if err != nil {
+		return err
+	}
+	defer h.Close(context.WithoutCancel(ctx))
+	job, err := runtime.Start(ctx, s, h.Resolver(ctx, wasmops.FS, filepath.Dir(*file)))
 	if err != nil {
 		return specError(*file, err)
 	}

@@ -23,7 +23,7 @@ type Host struct {
 	cfg   Config
 	rt    wazero.Runtime
 	cache wazero.CompilationCache
-	wasi  api.Module // for checking WASI import names
+	wasi  map[string]api.FunctionDefinition // WASI preview 1 functions by name
 
 	mu       sync.Mutex
 	compiled map[[sha256.Size]byte]*Module
@@ -47,7 +47,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if _, err = wasi_snapshot_preview1.Instantiate(ctx, h.rt); err != nil {
 		return nil, errors.Join(err, h.Close(ctx))
 	}
-	h.wasi = h.rt.Module(wasi_snapshot_preview1.ModuleName)
+	h.wasi = h.rt.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions()
 	if err := instantiateImports(ctx, h.rt); err != nil {
 		return nil, errors.Join(err, h.Close(ctx))
 	}
@@ -163,7 +163,7 @@ func (m *Module) validate() error {
 				errs = append(errs, fmt.Errorf("import %s.%s has signature %v, want %v", module, fn, got, want))
 			}
 		case wasi_snapshot_preview1.ModuleName:
-			if m.host.wasi.ExportedFunction(fn) == nil {
+			if m.host.wasi[fn] == nil {
 				errs = append(errs, fmt.Errorf("import %s.%s is not a WASI preview 1 function", module, fn))
 			}
 		default:
