@@ -12,15 +12,13 @@ type Config struct {
 	callTimeout   time.Duration
 	outputQuota   int // records emitted per call
 	logPerCall    int // bytes of log per call
-	logKept       int // bytes of log, stdout and stderr kept per subtask
 	stateLimit    int // bytes of keyed state per subtask
 	maxModuleSize int
 	cacheDir      string
 }
 
 // NewConfig returns the default limits: 64 MiB of memory per instance, 1 s
-// per call, 100000 records emitted per call, 64 KiB of log per call and 256
-// KiB kept per subtask, 16 MiB of keyed state per subtask, modules up to 32
+// per call, 100000 records emitted per call, 64 KiB of log per call, 16 MiB of keyed state per subtask, modules up to 32
 // MiB, and a compilation cache in the user's cache directory.
 func NewConfig() Config {
 	cache := ""
@@ -32,7 +30,6 @@ func NewConfig() Config {
 		callTimeout:   time.Second,
 		outputQuota:   100_000,
 		logPerCall:    64 << 10,
-		logKept:       256 << 10,
 		stateLimit:    16 << 20,
 		maxModuleSize: 32 << 20,
 		cacheDir:      cache,
@@ -59,10 +56,11 @@ func (c Config) WithOutputQuota(records int) Config {
 	return c
 }
 
-// WithLogLimits sets the bytes of log one call may write and the bytes of
-// log, stdout and stderr kept per subtask. Defaults 64 KiB and 256 KiB.
-func (c Config) WithLogLimits(perCall, kept int) Config {
-	c.logPerCall, c.logKept = perCall, kept
+// WithLogLimit sets the bytes of log one call may write. Default 64 KiB.
+// (The runtime keeps the latest 256 KiB of each subtask's log, stdout and
+// stderr.)
+func (c Config) WithLogLimit(perCall int) Config {
+	c.logPerCall = perCall
 	return c
 }
 

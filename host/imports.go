@@ -8,6 +8,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"flowlab/runtime"
 )
 
 // importModule is the module name of the host functions of ABI v1.
@@ -108,10 +110,10 @@ func (in *instance) log(stack []uint64) {
 	}
 	if in.logged+len(msg) > cfg.logPerCall {
 		msg = msg[:cfg.logPerCall-in.logged]
-		in.op.logs.add(StreamLog, []byte(fmt.Sprintf("(log limit of %d bytes per call reached; the rest of this call's log is dropped)", cfg.logPerCall)))
+		in.op.ctx.Logs().Add(runtime.StreamLog, fmt.Sprintf("(log limit of %d bytes per call reached; the rest of this call's log is dropped)", cfg.logPerCall))
 	}
 	in.logged += len(msg)
-	in.op.logs.add(StreamLog, msg)
+	in.op.ctx.Logs().Add(runtime.StreamLog, string(msg))
 }
 
 func (in *instance) stateGet(stack []uint64) {

@@ -51,9 +51,10 @@ func (probeContext) Subtask() int              { return 0 }
 func (probeContext) Parallelism() int          { return 1 }
 func (probeContext) SetTimer(time.Time)        {}
 func (probeContext) OutputWait() time.Duration { return 0 }
+func (probeContext) Logs() *runtime.Logs       { return runtime.NewLogs(0) }
 
 // operator is one subtask's Wasm operator: its instance, replaced after any
-// failure, and what outlives instances (keyed state, logs).
+// failure, and what outlives instances (keyed state).
 type operator struct {
 	mod        *Module
 	ctx        runtime.Context
@@ -61,19 +62,15 @@ type operator struct {
 	inst       *instance
 	state      map[string][]byte
 	stateBytes int
-	logs       *Logs
 }
 
 func (m *Module) newOperator(ctx runtime.Context, config []byte) (*operator, error) {
-	op := &operator{mod: m, ctx: ctx, config: config, state: map[string][]byte{}, logs: newLogs(m.host.cfg.logKept)}
+	op := &operator{mod: m, ctx: ctx, config: config, state: map[string][]byte{}}
 	if _, err := op.instance(); err != nil {
 		return nil, err
 	}
 	return op, nil
 }
-
-// Logs is the subtask's log, stdout and stderr.
-func (op *operator) Logs() *Logs { return op.logs }
 
 // Process implements runtime.Processor: the whole batch in one call.
 func (op *operator) Process(b runtime.Batch, out runtime.Output) error {
@@ -167,8 +164,8 @@ func (op *operator) instance() (*instance, error) {
 		WithStartFunctions().
 		WithSysNanotime().
 		WithSysWalltime().
-		WithStdout(writer{op.logs, StreamStdout}).
-		WithStderr(writer{op.logs, StreamStderr})
+		WithStdout(op.ctx.Logs().Writer(runtime.StreamStdout)).
+		WithStderr(op.ctx.Logs().Writer(runtime.StreamStderr))
 	in := &instance{op: op, stack: make([]uint64, 1)}
 	in.callCtx = context.WithValue(context.Background(), instanceKey{}, in)
 	mod, err := h.rt.InstantiateModule(in.callCtx, op.mod.compiled, cfg)
@@ -268,7 +265,7 @@ func (in *instance) call(fn api.Function, name string, args ...uint64) (int32, e
 
 // withStderr appends what the guest last wrote to stderr (a Go panic, say).
 func (in *instance) withStderr(err error) error {
-	if tail := in.op.logs.Tail(StreamStderr, 20); tail != "" {
+	if tail := in.op.ctx.Logs().Tail(runtime.StreamStderr, 20); tail != "" {
 		return fmt.Errorf("%w\nstderr:\n%s", err, tail)
 	}
 	return err

@@ -170,6 +170,9 @@ func newGenerator(cfg *generatorConfig, subtask int) *generator {
 // SetRate changes the rate (records per second, 0 for unlimited) from now on.
 func (g *generator) SetRate(rate float64) { g.rate.Store(math.Float64bits(rate)) }
 
+// Rate is the rate the generator emits at.
+func (g *generator) Rate() float64 { return math.Float64frombits(g.rate.Load()) }
+
 func (g *generator) Emit(now time.Time, out SourceOutput) (time.Time, bool, error) {
 	if rate := math.Float64frombits(g.rate.Load()); rate != g.applied {
 		g.applied, g.start, g.sent = rate, now, 0

@@ -23,6 +23,7 @@ type task struct {
 	id       string // Flink-style vertex id: 32 hex digits, stable for a task name
 	prepared Prepared
 	cost     atomic.Int64 // time.Duration per record; changed live
+	rate     *float64     // a source's rate as changed live; guarded by Job.mu
 	inputs   []*edge
 	outputs  []*edge
 	network  *spec.Network

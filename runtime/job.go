@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -14,18 +13,24 @@ import (
 
 // Job is a running job: its subtasks, restarts, and metric snapshots.
 type Job struct {
-	graph  *graph
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error // why the job failed; set before done closes
+	resolve Resolver
+	cancel  context.CancelFunc
+	done    chan struct{}
+	err     error // why the job failed; set before done closes
+	pause   pauser
 
-	mu       sync.Mutex
-	state    string
-	failure  string
-	restarts int
-	subtasks [][]*subtask // of the current attempt, per task
-	snap     *metrics.Job
-	updated  chan struct{} // closed when the next snapshot is published
+	mu         sync.Mutex
+	graph      *graph // replaced by a rescale
+	window     time.Duration
+	state      string
+	failure    string
+	restarts   int
+	failures   []Failure
+	logs       map[string][]*Logs      // per task name, per subtask
+	subtasks   [][]*subtask            // of the current attempt, per task
+	endAttempt context.CancelCauseFunc // ends the current attempt
+	snap       *metrics.Job
+	updated    chan struct{} // closed when the next snapshot is published
 }
 
 // Start checks a spec against the operators resolve knows and starts the
@@ -37,7 +42,11 @@ func Start(ctx context.Context, s *spec.Job, resolve Resolver) (*Job, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	j := &Job{graph: g, cancel: cancel, done: make(chan struct{}), state: metrics.StateCreated, updated: make(chan struct{})}
+	j := &Job{
+		resolve: resolve, cancel: cancel, done: make(chan struct{}),
+		graph: g, window: s.Metrics.Window, state: metrics.StateCreated,
+		logs: map[string][]*Logs{}, updated: make(chan struct{}),
+	}
 	j.publish(time.Now())
 	go j.run(ctx)
 	return j, nil
@@ -94,16 +103,20 @@ func (j *Job) run(ctx context.Context) {
 
 // attempts runs the job, restarting it per its strategy, and returns its final state.
 func (j *Job) attempts(ctx context.Context) (string, error) {
-	r := j.graph.spec.Restart
+	r := j.graph.spec.Restart // a rescale keeps it
 	for {
 		j.setState(metrics.StateRunning, "")
 		err := j.attempt(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return metrics.StateCanceled, nil
+		case errors.Is(err, errRestart):
+			continue
 		case err == nil:
 			return metrics.StateFinished, nil
-		case r.Strategy == spec.NoRestart || j.restarts >= r.Attempts:
+		}
+		j.addFailure(err)
+		if r.Strategy == spec.NoRestart || j.restarts >= r.Attempts {
 			return metrics.StateFailed, err
 		}
 		j.setState(metrics.StateRestarting, err.Error())
@@ -130,18 +143,29 @@ func (j *Job) setState(state, failure string) {
 // attempt runs fresh operators on a fresh network until every subtask has
 // finished (nil) or one has failed (its error; the others are canceled).
 func (j *Job) attempt(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	subtasks, err := j.graph.instantiate(ctx.Done())
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	j.mu.Lock()
+	g, window := j.graph, j.window
+	j.endAttempt = cancel
+	j.mu.Unlock()
+	subtasks, err := j.instantiate(g, window, ctx.Done())
 	if err != nil {
 		return err
 	}
 	now := time.Now()
 	j.mu.Lock()
+	if j.graph != g { // rescaled meanwhile
+		j.mu.Unlock()
+		return errRestart
+	}
 	j.subtasks = subtasks
-	for _, sts := range subtasks {
+	for i, sts := range subtasks {
 		for _, st := range sts {
 			st.window.reset(now)
+			if rate := g.tasks[i].rate; rate != nil {
+				st.src.(RateSetter).SetRate(*rate)
+			}
 		}
 	}
 	j.mu.Unlock()
@@ -157,8 +181,11 @@ func (j *Job) attempt(ctx context.Context) error {
 	for range n {
 		if err := <-errc; err != nil && first == nil {
 			first = err // the root cause: the others fail because of it
-			cancel()
+			cancel(err)
 		}
+	}
+	if errors.Is(context.Cause(ctx), errRestart) {
+		return errRestart
 	}
 	if errors.Is(first, context.Canceled) {
 		return ctx.Err()
@@ -168,7 +195,7 @@ func (j *Job) attempt(ctx context.Context) error {
 
 // instantiate builds one attempt: the network, then a subtask per parallel
 // instance of every task with its operator.
-func (g *graph) instantiate(done <-chan struct{}) ([][]*subtask, error) {
+func (j *Job) instantiate(g *graph, window time.Duration, done <-chan struct{}) ([][]*subtask, error) {
 	net := g.spec.Network
 	subtasks := make([][]*subtask, len(g.tasks))
 	index := map[*task]int{}
@@ -176,7 +203,10 @@ func (g *graph) instantiate(done <-chan struct{}) ([][]*subtask, error) {
 		index[t] = i
 		subtasks[i] = make([]*subtask, t.spec.Parallelism)
 		for k := range subtasks[i] {
-			subtasks[i][k] = &subtask{task: t, index: k, done: done, window: newWindow(g.spec.Metrics)}
+			subtasks[i][k] = &subtask{
+				task: t, index: k, done: done, pause: &j.pause, logs: j.logsOf(t.spec.Name, k),
+				window: newWindow(window, g.spec.Metrics.Tick),
+			}
 		}
 	}
 	// Every subtask of a task with inputs has one gate; its channels are
@@ -219,7 +249,7 @@ func (g *graph) instantiate(done <-chan struct{}) ([][]*subtask, error) {
 				st.proc, err = t.prepared.NewProcessor(st)
 			}
 			if err != nil {
-				return nil, fmt.Errorf("task %q subtask %d/%d: %w", t.spec.Name, st.index+1, t.spec.Parallelism, err)
+				return nil, st.failed(err)
 			}
 		}
 	}

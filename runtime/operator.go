@@ -124,6 +124,8 @@ type Context interface {
 	// deadline on operator calls subtracts it, since the time is not the
 	// operator's.
 	OutputWait() time.Duration
+	// Logs is where the operator's log lines go; the UI shows them.
+	Logs() *Logs
 }
 
 // Prepared is an operator type bound to one task's config.

@@ -24,6 +24,8 @@ type subtask struct {
 	task    *task
 	index   int
 	done    <-chan struct{}
+	pause   *pauser
+	logs    *Logs
 	proc    Processor
 	src     Source
 	gate    *network.Gate // nil for sources
@@ -53,6 +55,12 @@ func (s *subtask) SetTimer(at time.Time) {
 }
 
 func (s *subtask) OutputWait() time.Duration { return s.clk.waited(waitHard, time.Now()) }
+func (s *subtask) Logs() *Logs               { return s.logs }
+
+// failed wraps an error of the subtask's operator as a *SubtaskError.
+func (s *subtask) failed(err error) error {
+	return &SubtaskError{Task: s.task.spec.Name, Subtask: s.index, Parallelism: s.task.spec.Parallelism, Err: err}
+}
 
 // Emit implements Output for the operator: the record goes to every output.
 func (s *subtask) Emit(ts int64, key, value []byte) error {
@@ -73,7 +81,7 @@ func (s *subtask) run(ctx context.Context) (err error) {
 			err = errors.Join(err, c.Close())
 		}
 		if err != nil && ctx.Err() == nil {
-			err = fmt.Errorf("task %q subtask %d/%d: %w", s.task.spec.Name, s.index+1, s.task.spec.Parallelism, err)
+			err = s.failed(err)
 		}
 	}()
 	s.timer = time.NewTimer(time.Hour)
@@ -122,6 +130,12 @@ func (s *subtask) runSource(checkOutput bool) error {
 		now, err := s.housekeeping()
 		if err != nil {
 			return err
+		}
+		if s.pause.wait() != nil {
+			if err := s.wait(waitIdle, time.Time{}); err != nil {
+				return err
+			}
+			continue
 		}
 		if checkOutput && !s.outputAvailable() {
 			if err := s.wait(waitSoft, time.Time{}); err != nil {
@@ -272,6 +286,8 @@ func (s *subtask) wait(kind waitKind, until time.Time) error {
 	case waitIdle:
 		if s.gate != nil {
 			input = s.gate.Notify()
+		} else {
+			input = s.pause.wait() // a paused source waits for resume
 		}
 	case waitSoft:
 		for _, w := range s.writers {

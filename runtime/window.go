@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"flowlab/runtime/metrics"
-	"flowlab/runtime/spec"
 )
 
 // point is a subtask's cumulative counters at one tick.
@@ -24,8 +23,18 @@ type window struct {
 	n      int
 }
 
-func newWindow(m spec.Metrics) *window {
-	return &window{points: make([]point, int(m.Window/m.Tick)+1)}
+func newWindow(d, tick time.Duration) *window {
+	return &window{points: make([]point, int(d/tick)+1)}
+}
+
+// resize makes the window d long, keeping the latest points that fit.
+func (w *window) resize(d, tick time.Duration) {
+	points := make([]point, int(d/tick)+1)
+	keep := min(w.n, len(points))
+	for i := range keep {
+		points[i] = w.points[(w.head+w.n-keep+i)%len(w.points)]
+	}
+	w.points, w.head, w.n = points, 0, keep
 }
 
 // reset starts the window over at t with zero counters.
@@ -125,6 +134,8 @@ func (j *Job) publish(now time.Time) {
 		State:     j.state,
 		Failure:   j.failure,
 		Restarts:  j.restarts,
+		Paused:    j.pause.wait() != nil,
+		WindowMs:  j.window.Milliseconds(),
 		Timestamp: now.UnixMilli(),
 		Vertices:  make([]metrics.Vertex, len(g.tasks)),
 		Edges:     make([]metrics.Edge, len(g.edges)),
@@ -137,7 +148,17 @@ func (j *Job) publish(now time.Time) {
 				subs[k] = j.subtasks[i][k].metrics(now)
 			}
 		}
-		snap.Vertices[i] = metrics.NewVertex(t.id, t.spec.Name, t.spec.Operator, subs, snap.Timestamp)
+		v := metrics.NewVertex(t.id, t.spec.Name, t.spec.Operator, subs, snap.Timestamp)
+		if c := time.Duration(t.cost.Load()); c > 0 {
+			v.Cost = c.String()
+		}
+		if j.subtasks != nil {
+			if rs, ok := j.subtasks[i][0].src.(RateSetter); ok {
+				rate := rs.Rate()
+				v.Rate = &rate
+			}
+		}
+		snap.Vertices[i] = v
 	}
 	for i, e := range g.edges {
 		snap.Edges[i] = metrics.Edge{Source: e.from.id, Target: e.to.id, Partitioning: e.spec.Partitioning}

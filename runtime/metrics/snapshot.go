@@ -48,6 +48,8 @@ type Job struct {
 	State     string   `json:"state"`
 	Failure   string   `json:"failure,omitempty"` // the last operator failure, if any
 	Restarts  int      `json:"restarts"`          // restarts so far
+	Paused    bool     `json:"paused"`            // sources held back
+	WindowMs  int64    `json:"windowMs"`          // the window the time metrics average over
 	Timestamp int64    `json:"timestamp"`         // when the snapshot was taken, ms since the epoch
 	Vertices  []Vertex `json:"vertices"`
 	Edges     []Edge   `json:"edges"`
@@ -67,9 +69,11 @@ type Vertex struct {
 	Name         string        `json:"name"`
 	Operator     string        `json:"operator"`
 	Parallelism  int           `json:"parallelism"`
-	Busy         Float         `json:"busy"`          // percent, max over subtasks; null when unknown
-	BackPressure Float         `json:"backPressured"` // percent, max over subtasks
-	DataSkew     float64       `json:"dataSkew"`      // percent
+	Cost         string        `json:"cost,omitempty"` // simulated cost per record, as "1.5ms"
+	Rate         *float64      `json:"rate,omitempty"` // a source's records per second per subtask, 0 for unlimited
+	Busy         Float         `json:"busy"`           // percent, max over subtasks; null when unknown
+	BackPressure Float         `json:"backPressured"`  // percent, max over subtasks
+	DataSkew     float64       `json:"dataSkew"`       // percent
 	Colors       Colors        `json:"colors"`
 	Backpressure BackPressure  `json:"backpressure"`
 	Metrics      VertexMetrics `json:"metrics"`

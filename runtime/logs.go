@@ -1,6 +1,7 @@
-package host
+package runtime
 
 import (
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -18,14 +19,20 @@ const (
 
 // LogLine is one line an operator wrote.
 type LogLine struct {
-	Time   time.Time `json:"time"`
-	Stream Stream    `json:"stream"`
-	Text   string    `json:"text"`
+	Time    time.Time `json:"time"`
+	Subtask int       `json:"subtask"`
+	Stream  Stream    `json:"stream"`
+	Text    string    `json:"text"`
 }
 
+// logsKept is how many bytes of log lines a subtask keeps.
+const logsKept = 256 << 10
+
 // Logs keeps the latest lines of one subtask's log, stdout and stderr,
-// within a byte limit: older lines are dropped first.
+// within a byte limit: older lines are dropped first. They outlive the
+// subtask's operators, so a failure's last words can still be read.
 type Logs struct {
+	subtask int
 	mu      sync.Mutex
 	limit   int
 	bytes   int
@@ -33,7 +40,10 @@ type Logs struct {
 	partial map[Stream][]byte // stdout and stderr text not yet ended by a newline
 }
 
-func newLogs(limit int) *Logs { return &Logs{limit: limit, partial: map[Stream][]byte{}} }
+// NewLogs returns the logs of a subtask, keeping its latest 256 KiB.
+func NewLogs(subtask int) *Logs {
+	return &Logs{subtask: subtask, limit: logsKept, partial: map[Stream][]byte{}}
+}
 
 // Lines returns a copy of the lines kept, oldest first.
 func (l *Logs) Lines() []LogLine {
@@ -61,17 +71,18 @@ func (l *Logs) Tail(s Stream, n int) string {
 	return strings.Join(tail, "\n")
 }
 
-func (l *Logs) add(s Stream, msg []byte) {
+// Add adds a line.
+func (l *Logs) Add(s Stream, text string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.addLocked(s, string(msg))
+	l.addLocked(s, text)
 }
 
 func (l *Logs) addLocked(s Stream, text string) {
 	if len(text) > l.limit {
 		text = text[len(text)-l.limit:]
 	}
-	l.lines = append(l.lines, LogLine{Time: time.Now(), Stream: s, Text: text})
+	l.lines = append(l.lines, LogLine{Time: time.Now(), Subtask: l.subtask, Stream: s, Text: text})
 	l.bytes += len(text)
 	drop := 0
 	for l.bytes > l.limit {
@@ -83,7 +94,10 @@ func (l *Logs) addLocked(s Stream, text string) {
 	}
 }
 
-// writer is an io.Writer for a WASI stream: it splits text into lines.
+// Writer is an io.Writer for a stream (a guest's stdout, say) that splits
+// text into lines.
+func (l *Logs) Writer(s Stream) io.Writer { return writer{l, s} }
+
 type writer struct {
 	l *Logs
 	s Stream

@@ -1,0 +1,190 @@
+package runtime
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"flowlab/runtime/metrics"
+	"flowlab/runtime/spec"
+)
+
+const controlled = `
+name: controlled
+tasks:
+  - {name: source, operator: generator, config: {rate: 400}}
+  - {name: work, operator: passthrough}
+  - {name: sink, operator: discard}
+`
+
+func TestJob_SetCost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, controlled, nil)
+		snap := settle(j, 3*time.Second)
+		assert.Equal(t, metrics.Float(0), vertex(t, snap, "work").Subtasks[0].BusyTimeMsPerSecond)
+		require.NoError(t, j.SetCost("work", time.Millisecond))
+		snap = settle(j, 3*time.Second) // a full 2s window after the change
+		work := vertex(t, snap, "work")
+		assert.Equal(t, metrics.Float(400), work.Subtasks[0].BusyTimeMsPerSecond)
+		assert.Equal(t, "1ms", work.Cost)
+		assert.Equal(t, time.Millisecond, j.Spec().Tasks[1].Cost)
+	})
+}
+
+func TestJob_SetRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, controlled, nil)
+		require.NoError(t, j.SetRate("source", 1000))
+		snap := settle(j, 3*time.Second)
+		source := vertex(t, snap, "source")
+		assert.InDelta(t, 1000, source.Metrics.NumRecordsOutPerSecond, 5)
+		require.NotNil(t, source.Rate)
+		assert.Equal(t, 1000.0, *source.Rate)
+		assert.Equal(t, 1000.0, j.Spec().Tasks[0].Config["rate"])
+		assert.Nil(t, vertex(t, snap, "work").Rate, "only sources have a rate")
+	})
+}
+
+func TestJob_SetParallelism(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, controlled, nil)
+		require.NoError(t, j.SetCost("work", time.Millisecond))
+		require.NoError(t, j.SetRate("source", 1500))
+		settle(j, time.Second)
+		require.NoError(t, j.SetParallelism("work", 3))
+		snap := settle(j, 3*time.Second)
+		assert.Equal(t, metrics.StateRunning, snap.State)
+		assert.Equal(t, 0, snap.Restarts, "a rescale is not a failure")
+		work := vertex(t, snap, "work")
+		require.Len(t, work.Subtasks, 3)
+		for _, s := range work.Subtasks {
+			// 1500 records/s rebalanced over 3 subtasks at 1 ms each.
+			assert.Equal(t, metrics.Float(500), s.BusyTimeMsPerSecond, "subtask %d", s.Subtask)
+		}
+		s := j.Spec()
+		assert.Equal(t, spec.Rebalance, s.Edges[0].Partitioning, "forward edges of unequal parallelism become rebalance")
+		assert.Equal(t, spec.Rebalance, s.Edges[1].Partitioning)
+		assert.Equal(t, 3, s.Tasks[1].Parallelism)
+		assert.Empty(t, j.Failures())
+	})
+}
+
+func TestJob_SetPaused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, controlled, nil)
+		require.NoError(t, j.SetCost("work", 2*time.Millisecond)) // 800 ms/s busy
+		settle(j, time.Second)
+		j.SetPaused(true)
+		snap := settle(j, 3*time.Second)
+		assert.True(t, snap.Paused)
+		before := vertex(t, snap, "source").Metrics.NumRecordsOut
+		for _, name := range []string{"source", "work", "sink"} {
+			assert.Equal(t, 1000.0, vertex(t, snap, name).Subtasks[0].IdleTimeMsPerSecond, name)
+		}
+		snap = settle(j, time.Second)
+		assert.Equal(t, before, vertex(t, snap, "source").Metrics.NumRecordsOut, "a paused source emits nothing")
+		j.SetPaused(false)
+		snap = settle(j, 3*time.Second)
+		assert.False(t, snap.Paused)
+		assert.Equal(t, metrics.Float(800), vertex(t, snap, "work").Subtasks[0].BusyTimeMsPerSecond)
+	})
+}
+
+func TestJob_Restart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, controlled, nil)
+		snap := settle(j, time.Second)
+		require.Greater(t, vertex(t, snap, "sink").Metrics.NumRecordsIn, int64(300))
+		j.Restart()
+		snap = settle(j, 500*time.Millisecond)
+		assert.Equal(t, metrics.StateRunning, snap.State)
+		assert.Equal(t, 0, snap.Restarts)
+		assert.Less(t, vertex(t, snap, "sink").Metrics.NumRecordsIn, int64(300), "counts start over with fresh subtasks")
+	})
+}
+
+func TestJob_SetWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, controlled, nil)
+		settle(j, 3*time.Second)
+		require.NoError(t, j.SetCost("work", time.Millisecond))
+		require.NoError(t, j.SetWindow(100*time.Millisecond))
+		snap := settle(j, 200*time.Millisecond)
+		assert.Equal(t, int64(100), snap.WindowMs)
+		assert.Equal(t, metrics.Float(400), vertex(t, snap, "work").Subtasks[0].BusyTimeMsPerSecond, "one tick after the change, a one-tick window shows it")
+		require.NoError(t, j.SetWindow(60*time.Second))
+		snap = settle(j, 5*time.Second)
+		assert.Equal(t, metrics.Float(400), vertex(t, snap, "work").Subtasks[0].BusyTimeMsPerSecond, "a window longer than the history averages what there is")
+		assert.Equal(t, 60*time.Second, j.Spec().Metrics.Window)
+	})
+}
+
+type loggingOp struct{ ctx Context }
+
+func (o loggingOp) Process(in Batch, _ Output) error {
+	o.ctx.Logs().Add(StreamLog, "batch")
+	o.ctx.Logs().Writer(StreamStderr).Write([]byte("err "))
+	o.ctx.Logs().Writer(StreamStderr).Write([]byte("line\n"))
+	return nil
+}
+
+func TestJob_Logs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: logs
+network: {buffer-timeout: 0}
+tasks:
+  - {name: source, operator: generator, config: {rate: 10, count: 2}}
+  - {name: sink, operator: logging, parallelism: 2}
+edges:
+  - {from: source, to: sink, partitioning: broadcast}
+`, map[string]OperatorType{"logging": processorType(func(ctx Context) (Processor, error) { return loggingOp{ctx}, nil })})
+		<-j.Done()
+		lines, err := j.Logs("sink")
+		require.NoError(t, err)
+		require.Len(t, lines, 8, "2 records to each of 2 subtasks, 2 lines each")
+		subtasks := map[int]int{}
+		for _, l := range lines {
+			subtasks[l.Subtask]++
+		}
+		assert.Equal(t, map[int]int{0: 4, 1: 4}, subtasks)
+		assert.Equal(t, LogLine{Time: lines[0].Time, Subtask: lines[0].Subtask, Stream: StreamStderr, Text: "err line"}, lines[1])
+		_, err = j.Logs("nope")
+		assert.EqualError(t, err, `no task "nope" in job "logs" (tasks: source, sink)`)
+	})
+}
+
+func TestJob_Failures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: failing
+restart: {strategy: fixed-delay, attempts: 1, delay: 1s}
+tasks:
+  - {name: source, operator: generator, config: {rate: 100}}
+  - {name: map, operator: fail}
+`, map[string]OperatorType{"fail": failing(20, func() bool { return true }, false)})
+		<-j.Done()
+		f := j.Failures()
+		require.Len(t, f, 2)
+		assert.Equal(t, Failure{Time: f[0].Time, Task: "map", Subtask: 0, Message: "boom at record 20"}, f[0])
+		assert.Equal(t, 1, j.Snapshot().Restarts)
+	})
+}
+
+func TestJob_Controls_Errors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, controlled, nil)
+		assert.EqualError(t, j.SetCost("nope", 0), `no task "nope" in job "controlled" (tasks: source, work, sink)`)
+		assert.EqualError(t, j.SetCost("work", -time.Second), `cost must be between 0 and 10s, got -1s`)
+		assert.EqualError(t, j.SetRate("work", 10), `task "work" has no rate: only the sources generator and legacy-generator do`)
+		assert.EqualError(t, j.SetRate("source", -1), `rate must be between 0 and 1e+08 records per second, got -1`)
+		assert.EqualError(t, j.SetParallelism("work", 0), `parallelism must be between 1 and 128, got 0`)
+		assert.EqualError(t, j.SetWindow(150*time.Millisecond), `window must be a multiple of the tick 100ms from 100ms to 10m0s, got 150ms`)
+		j.Cancel()
+		<-j.Done()
+		assert.EqualError(t, j.SetParallelism("work", 2), `job "controlled" has ended (CANCELED)`)
+	})
+}
