@@ -236,6 +236,9 @@ func (j *Job) instantiate(g *graph, window time.Duration, done <-chan struct{}) 
 					chans = append(chans, target.gate.Channel(first[e]+k))
 				}
 			}
+			for _, c := range chans {
+				c.SetBandwidth(e.spec.Bandwidth)
+			}
 			pool := network.NewPool(len(chans)*net.BuffersPerChannel+net.FloatingBuffersPerGate, net.BufferSize)
 			st.writers = append(st.writers, network.NewWriter(pool, chans, e.part, k, net.BufferTimeout == 0, st.acquire))
 		}

@@ -240,8 +240,16 @@ func tallyOperators(sent, received *tally) map[string]OperatorType {
 }
 
 func TestNetwork_NoRecordLostOrDuplicated(t *testing.T) {
-	for _, part := range []string{spec.Forward, spec.Rebalance, spec.Hash, spec.Broadcast} {
-		t.Run(part, func(t *testing.T) {
+	for _, test := range []struct{ part, link string }{
+		{spec.Forward, ""}, {spec.Rebalance, ""}, {spec.Hash, ""}, {spec.Broadcast, ""},
+		{spec.Forward, "64kb"}, {spec.Rebalance, "64kb"}, {spec.Hash, "64kb"}, {spec.Broadcast, "64kb"},
+	} {
+		part, link, name := test.part, "", test.part
+		if test.link != "" {
+			name += " over a link of " + test.link + "/s"
+			link = ", bandwidth: " + test.link
+		}
+		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				sent, received := &tally{counts: map[string]int{}}, &tally{counts: map[string]int{}}
 				// A fast source and a slow one (whose buffers leave only by
@@ -258,8 +266,8 @@ tasks:
 edges:
   - {from: fast, to: middle, partitioning: %[1]s}
   - {from: slow, to: middle, partitioning: %[1]s}
-  - {from: middle, to: sink, partitioning: %[1]s}
-`, part), tallyOperators(sent, received))
+  - {from: middle, to: sink, partitioning: %[1]s%[2]s}
+`, part, link), tallyOperators(sent, received))
 				<-j.Done()
 				require.NoError(t, j.Err())
 				want := sent.counts
@@ -274,4 +282,28 @@ edges:
 			})
 		})
 	}
+}
+
+func TestMetrics_SlowLinkIsTheBottleneck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Records of 37 bytes at 2000/s need 74 kB/s; the link carries 32 KiB/s.
+		j := start(t, `
+name: slow-link
+network: {buffer-size: 1kb}
+tasks:
+  - {name: source, operator: generator, config: {rate: 2000, keys: 10}}
+  - {name: sink, operator: discard}
+edges:
+  - {from: source, to: sink, bandwidth: 32kb}
+`, nil)
+		snap := settle(j, 5*time.Second)
+		assertAccounted(t, snap)
+		source, sink := vertex(t, snap, "source").Subtasks[0], vertex(t, snap, "sink").Subtasks[0]
+		assert.Greater(t, source.BackPressuredTimeMsPerSecond, 900.0, "the sender waits for the link")
+		assert.Equal(t, 1.0, source.OutPoolUsage, "its output buffers queue for the link")
+		assert.Greater(t, sink.IdleTimeMsPerSecond, 990.0, "the receiver waits for data")
+		assert.Less(t, sink.InPoolUsage, 0.2, "its input buffers are empty")
+		const recordsPerBuffer = 1024 / 37
+		assert.InDelta(t, 32*recordsPerBuffer, sink.NumRecordsInPerSecond, 32*recordsPerBuffer*0.05, "32 buffers a second cross")
+	})
 }

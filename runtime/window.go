@@ -161,7 +161,7 @@ func (j *Job) publish(now time.Time) {
 		snap.Vertices[i] = v
 	}
 	for i, e := range g.edges {
-		snap.Edges[i] = metrics.Edge{Source: e.from.id, Target: e.to.id, Partitioning: e.spec.Partitioning}
+		snap.Edges[i] = metrics.Edge{Source: e.from.id, Target: e.to.id, Partitioning: e.spec.Partitioning, Bandwidth: e.spec.Bandwidth}
 	}
 	j.snap = snap
 	close(j.updated)

@@ -60,6 +60,7 @@ type Edge struct {
 	Source       string `json:"source"`
 	Target       string `json:"target"`
 	Partitioning string `json:"partitioning"`
+	Bandwidth    int    `json:"bandwidth,omitempty"` // bytes per second of a simulated link, per channel
 }
 
 // Vertex is one task: what a graph node shows, Flink's backpressure document,

@@ -268,7 +268,7 @@ func (p *parser) edge(i int, n *yaml.Node, j *Job) (Edge, bool) {
 	path := fmt.Sprintf("edges[%d]", i)
 	before := len(p.errs)
 	e := Edge{Line: n.Line}
-	lines := p.fields(n, path, []string{"from", "to", "partitioning"}, func(key, path string, v *yaml.Node) {
+	lines := p.fields(n, path, []string{"from", "to", "partitioning", "bandwidth"}, func(key, path string, v *yaml.Node) {
 		switch key {
 		case "from":
 			p.taskName(v, path, j, &e.From)
@@ -276,6 +276,8 @@ func (p *parser) edge(i int, n *yaml.Node, j *Job) (Edge, bool) {
 			p.taskName(v, path, j, &e.To)
 		case "partitioning":
 			p.oneOf(v, path, []string{Forward, Rebalance, Hash, Broadcast}, &e.Partitioning)
+		case "bandwidth":
+			p.size(v, path, MinBandwidth, MaxBandwidth, &e.Bandwidth)
 		}
 	})
 	p.require(n, path, lines, "from", "to")

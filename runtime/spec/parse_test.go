@@ -358,8 +358,13 @@ line 2: network.floating-buffers-per-gate: must be between 0 and 1024, got 1025`
 		{"config too many values", bomb, "line 5: tasks[0].config.d[7][8][9]: too many values: the configs of all tasks may have 10000 together"},
 		{"edges not a list", oneTask + "edges: {from: a}\n", "line 2: edges: want a list, got a mapping"},
 		{"too many edges", oneTask + "edges: [" + strings.Repeat("{from: a, to: a},", MaxEdges+1) + "]\n", "line 2: edges: must have at most 2016 items, got 2017"},
-		{"edge not a mapping", oneTask + "edges: [a -> b]\n", `line 2: edges[0]: want a mapping with fields from, to, partitioning, got "a -> b"`},
+		{"edge not a mapping", oneTask + "edges: [a -> b]\n", `line 2: edges[0]: want a mapping with fields from, to, partitioning, bandwidth, got "a -> b"`},
 		{"edge missing to", oneTask + "edges:\n  - from: a\n", `line 3: edges[0]: missing required field "to"`},
+		{
+			"bandwidth too low",
+			"tasks: [{name: a, operator: x}, {name: b, operator: y}]\nedges:\n  - {from: a, to: b, bandwidth: 10}\n",
+			`line 3: edges[0].bandwidth: must be between 1 KiB and 1024 MiB, got 10`,
+		},
 		{
 			"edge to unknown task",
 			"tasks: [{name: source, operator: x}, {name: sink, operator: y}]\nedges:\n  - {from: source, to: snik}\n",
@@ -540,4 +545,10 @@ func checkJob(t *testing.T, j *Job) {
 		}
 	}
 	require.Equal(t, len(j.Tasks), sorted, "cycle in %v", j.Edges)
+}
+
+func TestParse_Bandwidth(t *testing.T) {
+	j, err := Parse([]byte("tasks: [{name: a, operator: x}, {name: b, operator: y}]\nedges:\n  - {from: a, to: b, bandwidth: 64kb}\n"))
+	require.NoError(t, err)
+	require.Equal(t, 64<<10, j.Edges[0].Bandwidth)
 }

@@ -39,6 +39,8 @@ const (
 	MaxTasks          = 64
 	MaxEdges          = MaxTasks * (MaxTasks - 1) / 2 // the most an acyclic graph of MaxTasks tasks can have
 	MaxCost           = 10 * time.Second
+	MinBandwidth      = 1 << 10 // bytes per second
+	MaxBandwidth      = 1 << 30
 	MaxConfigValues   = 10000 // values, maps and lists in all task configs together, an alias counting as what it stands for
 	MinMetricsTick    = 10 * time.Millisecond
 	MaxWindowTicks    = 6000 // metrics.window / metrics.tick
@@ -130,5 +132,6 @@ func (j *Job) TaskIndex(name string) int {
 type Edge struct {
 	From, To     string
 	Partitioning string // Forward, Rebalance, Hash or Broadcast
+	Bandwidth    int    // simulated link: bytes per second per channel, 0 for no limit
 	Line         int    // 0 for edges of the default chain
 }

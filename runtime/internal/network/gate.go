@@ -3,6 +3,7 @@ package network
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Event is an in-band control message that travels with the data, in order.
@@ -74,7 +75,14 @@ type Channel struct {
 	queued    atomic.Int32 // backlog length, readable without the lock
 	isReady   bool         // in gate.ready
 	isWaiting bool         // in gate.waiting
+	bandwidth int          // bytes per second of a simulated link; 0 for none
+	onWire    bool         // a buffer is crossing the link
 }
+
+// SetBandwidth makes the channel a simulated link that carries one buffer
+// at a time at bytes per second, so that the network can be the
+// bottleneck. Call it before anything is sent.
+func (c *Channel) SetBandwidth(bytesPerSecond int) { c.bandwidth = bytesPerSecond }
 
 type item struct {
 	buf   *Buffer
@@ -198,40 +206,63 @@ func (c *Channel) enqueue(it item) {
 // drainLocked transfers backlog to the receiver while there is credit:
 // exclusive segments first, then floating ones, which thus go to the
 // channels that have backlog (Flink announces backlog for exactly this).
+// Over a simulated link, a buffer holds its credit and the sender's buffer
+// while it crosses, and what follows waits behind it.
 func (c *Channel) drainLocked() {
 	g := c.gate
-	for c.backlog.len() > 0 {
+	for c.backlog.len() > 0 && !c.onWire {
 		it := c.backlog.peek()
-		d := Delivery{Event: it.event, Channel: c.index}
+		var seg *segment
 		if it.buf != nil {
-			seg := c.creditLocked()
-			if seg == nil {
+			if seg = c.creditLocked(); seg == nil {
 				if !c.isWaiting {
 					c.isWaiting = true
 					g.waiting.push(c)
 				}
 				return
 			}
-			if seg.data == nil {
-				seg.data = make([]byte, 0, g.size)
-			}
-			seg.data = append(seg.data[:0], it.buf.data...)
-			seg.records = it.buf.records
-			it.buf.pool.Put(it.buf)
-			d.seg = seg
-			g.holding++
 		}
 		c.backlog.pop()
 		c.queued.Add(-1)
-		c.received.push(d)
-		if !c.isReady {
-			c.isReady = true
-			g.ready.push(c)
+		if it.buf != nil && c.bandwidth > 0 {
+			c.onWire = true
+			crossing := time.Duration(len(it.buf.data)) * time.Second / time.Duration(c.bandwidth)
+			time.AfterFunc(crossing, func() {
+				g.mu.Lock()
+				defer g.mu.Unlock()
+				c.onWire = false
+				c.deliverLocked(it, seg)
+				c.drainLocked()
+			})
+			return
 		}
-		select {
-		case g.notify <- struct{}{}:
-		default:
+		c.deliverLocked(it, seg)
+	}
+}
+
+// deliverLocked hands an item to the receiver, a buffer in the segment of
+// credit it took.
+func (c *Channel) deliverLocked(it item, seg *segment) {
+	g := c.gate
+	d := Delivery{Event: it.event, Channel: c.index}
+	if it.buf != nil {
+		if seg.data == nil {
+			seg.data = make([]byte, 0, g.size)
 		}
+		seg.data = append(seg.data[:0], it.buf.data...)
+		seg.records = it.buf.records
+		it.buf.pool.Put(it.buf)
+		d.seg = seg
+		g.holding++
+	}
+	c.received.push(d)
+	if !c.isReady {
+		c.isReady = true
+		g.ready.push(c)
+	}
+	select {
+	case g.notify <- struct{}{}:
+	default:
 	}
 }
 
