@@ -80,6 +80,34 @@ func (j *Job) SetParallelism(task string, n int) error {
 	if n < 1 || n > spec.MaxParallelism {
 		return fmt.Errorf("parallelism must be between 1 and %d, got %d", spec.MaxParallelism, n)
 	}
+	return j.reconfigure(task, func(s *spec.Job, i int) {
+		s.Tasks[i].Parallelism = n
+		for k, e := range s.Edges {
+			if e.Partitioning == spec.Forward && (e.From == task || e.To == task) &&
+				s.Tasks[s.TaskIndex(e.From)].Parallelism != s.Tasks[s.TaskIndex(e.To)].Parallelism {
+				s.Edges[k].Partitioning = spec.Rebalance
+			}
+		}
+	})
+}
+
+// SetConfig changes one field of a task's operator config (a generator's
+// skew, say). The operator checks the new config, and the job's subtasks
+// restart at once with it, as for a rescale.
+func (j *Job) SetConfig(task, field string, value any) error {
+	return j.reconfigure(task, func(s *spec.Job, i int) {
+		config := maps.Clone(s.Tasks[i].Config)
+		if config == nil {
+			config = map[string]any{}
+		}
+		config[field] = value
+		s.Tasks[i].Config = config
+	})
+}
+
+// reconfigure changes the spec of a task and restarts the job with it. An
+// invalid change is an error and changes nothing.
+func (j *Job) reconfigure(task string, change func(s *spec.Job, i int)) error {
 	j.mu.Lock()
 	if _, _, err := j.task(task); err != nil {
 		j.mu.Unlock()
@@ -92,19 +120,13 @@ func (j *Job) SetParallelism(task string, n int) error {
 	s, old := j.specLocked(), j.graph
 	j.mu.Unlock()
 
-	i := s.TaskIndex(task)
-	if s.Tasks[i].Parallelism == n {
-		return nil
-	}
-	s.Tasks[i].Parallelism = n
-	for k, e := range s.Edges {
-		if e.Partitioning == spec.Forward && (e.From == task || e.To == task) &&
-			s.Tasks[s.TaskIndex(e.From)].Parallelism != s.Tasks[s.TaskIndex(e.To)].Parallelism {
-			s.Edges[k].Partitioning = spec.Rebalance
-		}
-	}
+	change(s, s.TaskIndex(task))
 	g, err := compile(s, j.resolve) // outside the lock: Wasm configs are checked by running the module
 	if err != nil {
+		var errs spec.Errors
+		if errors.As(err, &errs) && len(errs) == 1 {
+			return errors.New(errs[0].Field + ": " + errs[0].Msg) // no line: the spec was not typed
+		}
 		return err
 	}
 	j.mu.Lock()

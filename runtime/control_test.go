@@ -188,3 +188,25 @@ func TestJob_Controls_Errors(t *testing.T) {
 		assert.EqualError(t, j.SetParallelism("work", 2), `job "controlled" has ended (CANCELED)`)
 	})
 }
+
+func TestJob_SetConfig(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: skewed
+tasks:
+  - {name: source, operator: generator, config: {rate: 1000, keys: 100, skew: 3}}
+  - {name: count, operator: passthrough, parallelism: 4, cost: 500us}
+edges:
+  - {from: source, to: count, partitioning: hash}
+`, nil)
+		snap := settle(j, 3*time.Second)
+		assert.Greater(t, vertex(t, snap, "count").DataSkew, 50.0)
+		require.NoError(t, j.SetConfig("source", "skew", 0))
+		snap = settle(j, 3*time.Second)
+		assert.Less(t, vertex(t, snap, "count").DataSkew, 20.0)
+		assert.Equal(t, 0, j.Spec().Tasks[0].Config["skew"])
+		assert.Equal(t, 1000, j.Spec().Tasks[0].Config["rate"], "the rest of the config stays")
+		assert.EqualError(t, j.SetConfig("source", "skew", -1), "tasks[0].config.skew: must be between 0 and 10, got -1")
+		assert.Equal(t, 0, j.Spec().Tasks[0].Config["skew"], "an invalid change changes nothing")
+	})
+}
