@@ -2,6 +2,7 @@
 //
 //	flowlab [serve] [-addr HOST:PORT]             the playground in the browser
 //	flowlab run -job FILE [-duration D] [-json]   run a job headless
+//	flowlab lesson list|verify [ID...]            the guided lessons
 package main
 
 import (
@@ -41,7 +42,9 @@ const usage = `usage: flowlab COMMAND [flags]
 
 commands:
   serve [-addr HOST:PORT]                the playground (the default command)
-  run -job FILE [-duration D] [-json]   run a job headless and show its metrics`
+  run -job FILE [-duration D] [-json]   run a job headless and show its metrics
+  lesson list                            list the guided lessons
+  lesson verify [-timeout D] [ID...]     solve lessons headless with their reference solutions`
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
@@ -52,6 +55,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return serve(ctx, args[2:], stdout)
 	case "run":
 		return runJob(ctx, args[2:], stdout)
+	case "lesson":
+		return lesson(ctx, args[2:], stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

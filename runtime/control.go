@@ -105,6 +105,12 @@ func (j *Job) SetConfig(task, field string, value any) error {
 	})
 }
 
+// SetOperator replaces a task's operator (with one uploaded, say), keeping
+// its config; the job's subtasks restart at once with it.
+func (j *Job) SetOperator(task, operator string) error {
+	return j.reconfigure(task, func(s *spec.Job, i int) { s.Tasks[i].Operator = operator })
+}
+
 // reconfigure changes the spec of a task and restarts the job with it. An
 // invalid change is an error and changes nothing.
 func (j *Job) reconfigure(task string, change func(s *spec.Job, i int)) error {

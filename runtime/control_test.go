@@ -210,3 +210,13 @@ edges:
 		assert.Equal(t, 0, j.Spec().Tasks[0].Config["skew"], "an invalid change changes nothing")
 	})
 }
+
+func TestJob_SetOperator(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, controlled, nil)
+		require.NoError(t, j.SetOperator("sink", OpPassthrough))
+		snap := settle(j, time.Second)
+		assert.Equal(t, OpPassthrough, vertex(t, snap, "sink").Operator)
+		assert.Contains(t, j.SetOperator("sink", "nope").Error(), `tasks[2].operator: unknown operator "nope"`)
+	})
+}

@@ -1,0 +1,143 @@
+package lessons
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"flowlab/runtime/metrics"
+	"flowlab/runtime/spec"
+)
+
+// Job is what a lesson needs of a running job: its metrics and the
+// controls a learner has in the playground.
+type Job interface {
+	Snapshot() *metrics.Job
+	Updated() <-chan struct{}
+	SetRate(task string, rate float64) error
+	SetCost(task string, cost time.Duration) error
+	SetParallelism(task string, n int) error
+	SetConfig(task, field string, value any) error
+	SetOperator(task, operator string) error
+	SetPaused(paused bool)
+	SetWindow(d time.Duration) error
+}
+
+// Env is where lessons run: the playground for a learner, a headless runtime
+// for verification.
+type Env interface {
+	Start(ctx context.Context, s *spec.Job) (Job, error)
+	// Upload adds an operator under name, as a learner's upload would;
+	// source names a bundled one ("wasm:spin").
+	Upload(ctx context.Context, name, source string) error
+}
+
+// Action is one thing a learner does, as a reference solution lists it:
+// exactly one of its fields besides Task (and As, with Upload) is set.
+type Action struct {
+	Task        string         `yaml:"task" json:"task,omitempty"`
+	Rate        *float64       `yaml:"rate" json:"rate,omitempty"`
+	Cost        *Duration      `yaml:"cost" json:"cost,omitempty"`
+	Parallelism int            `yaml:"parallelism" json:"parallelism,omitempty"`
+	Config      map[string]any `yaml:"config" json:"config,omitempty"`
+	Operator    string         `yaml:"operator" json:"operator,omitempty"`
+	Paused      *bool          `yaml:"paused" json:"paused,omitempty"`
+	Window      *Duration      `yaml:"window" json:"window,omitempty"`
+	Pick        string         `yaml:"pick" json:"pick,omitempty"`
+	Answer      string         `yaml:"answer" json:"answer,omitempty"`
+	Upload      string         `yaml:"upload" json:"upload,omitempty"` // a bundled operator, "wasm:NAME"
+	As          string         `yaml:"as" json:"as,omitempty"`         // the upload's name
+}
+
+// String describes the action as a learner would do it.
+func (a Action) String() string {
+	switch {
+	case a.Rate != nil:
+		return fmt.Sprintf("set the rate of %s to %g records/s", a.Task, *a.Rate)
+	case a.Cost != nil:
+		return fmt.Sprintf("set the cost of %s to %v per record", a.Task, a.Cost.Duration)
+	case a.Parallelism > 0:
+		return fmt.Sprintf("set the parallelism of %s to %d", a.Task, a.Parallelism)
+	case a.Config != nil:
+		var parts []string
+		for k, v := range a.Config {
+			parts = append(parts, fmt.Sprintf("%s: %v", k, v))
+		}
+		return fmt.Sprintf("set %s of %s", strings.Join(parts, ", "), a.Task)
+	case a.Operator != "":
+		return fmt.Sprintf("run %s in task %s", a.Operator, a.Task)
+	case a.Paused != nil && *a.Paused:
+		return "pause the sources"
+	case a.Paused != nil:
+		return "resume the sources"
+	case a.Window != nil:
+		return fmt.Sprintf("set the metrics window to %v", a.Window.Duration)
+	case a.Pick != "":
+		return fmt.Sprintf("point at %s", a.Pick)
+	case a.Answer != "":
+		return fmt.Sprintf("answer %s", a.Answer)
+	case a.Upload != "":
+		return fmt.Sprintf("upload %s as %s", a.Upload, a.As)
+	}
+	return "nothing"
+}
+
+// check reports what is wrong with an action for the lesson's job.
+func (a Action) check(s *spec.Job) error {
+	set := 0
+	for _, b := range []bool{a.Rate != nil, a.Cost != nil, a.Parallelism != 0, a.Config != nil, a.Operator != "",
+		a.Paused != nil, a.Window != nil, a.Pick != "", a.Answer != "", a.Upload != ""} {
+		if b {
+			set++
+		}
+	}
+	if set != 1 {
+		return fmt.Errorf("an action does exactly one thing, this one does %d", set)
+	}
+	needsTask := a.Rate != nil || a.Cost != nil || a.Parallelism != 0 || a.Config != nil || a.Operator != ""
+	switch {
+	case needsTask && s.TaskIndex(a.Task) < 0:
+		return fmt.Errorf("no task %q in the lesson's job", a.Task)
+	case a.Pick != "" && s.TaskIndex(a.Pick) < 0:
+		return fmt.Errorf("no task %q to pick in the lesson's job", a.Pick)
+	case a.Upload != "" && a.As == "":
+		return errors.New("an upload needs a name: as")
+	}
+	return nil
+}
+
+// Apply does the action on a running lesson.
+func (a Action) Apply(ctx context.Context, env Env, j Job, l *Learner) error {
+	switch {
+	case a.Rate != nil:
+		return j.SetRate(a.Task, *a.Rate)
+	case a.Cost != nil:
+		return j.SetCost(a.Task, a.Cost.Duration)
+	case a.Parallelism > 0:
+		return j.SetParallelism(a.Task, a.Parallelism)
+	case a.Config != nil:
+		for k, v := range a.Config {
+			if err := j.SetConfig(a.Task, k, v); err != nil {
+				return err
+			}
+		}
+	case a.Operator != "":
+		return j.SetOperator(a.Task, a.Operator)
+	case a.Paused != nil:
+		j.SetPaused(*a.Paused)
+	case a.Window != nil:
+		return j.SetWindow(a.Window.Duration)
+	case a.Pick != "":
+		l.Picked = a.Pick
+	case a.Answer != "":
+		l.Answer = a.Answer
+	case a.Upload != "":
+		if err := env.Upload(ctx, a.As, a.Upload); err != nil {
+			return err
+		}
+		l.Uploaded = append(l.Uploaded, a.As)
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package lessons
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Verify walks a lesson headless as a learner who follows the reference
+// solution: for every step with a solution it first checks that the goal is
+// not reached without it (for the goal's hold time plus settle), then
+// applies it and waits up to timeout for the goal. A step without a
+// solution only asks the learner to watch, so its goal must be reached as is.
+func Verify(ctx context.Context, l *Lesson, env Env, settle, timeout time.Duration) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	j, err := env.Start(ctx, l.Spec())
+	if err != nil {
+		return fmt.Errorf("start the job: %w", err)
+	}
+	t := NewTracker(l)
+	for i, st := range l.Steps {
+		name := fmt.Sprintf("step %d %q", i+1, st.Title)
+		if len(st.Solution) > 0 {
+			if p, reached := watch(ctx, j, t, st.Goal.Hold()+settle); reached {
+				return fmt.Errorf("%s: the goal was reached without its solution", name)
+			} else if p.Done {
+				return fmt.Errorf("%s: the lesson ended early", name)
+			}
+			for _, a := range st.Solution {
+				if err := a.Apply(ctx, env, j, &t.Learner); err != nil {
+					return fmt.Errorf("%s: %s: %w", name, a, err)
+				}
+			}
+		}
+		p, reached := watch(ctx, j, t, timeout)
+		if !reached {
+			return fmt.Errorf("%s: the goal was not reached in %v: %s", name, timeout, unmet(p))
+		}
+	}
+	return nil
+}
+
+// watch observes snapshots until the tracker moves past the current step
+// (reached) or d has passed.
+func watch(ctx context.Context, j Job, t *Tracker, d time.Duration) (Progress, bool) {
+	step := t.step
+	deadline := time.After(d)
+	var p Progress
+	for {
+		select {
+		case <-j.Updated():
+			p = t.Observe(j.Snapshot())
+			if p.Step != step {
+				return p, true
+			}
+		case <-deadline:
+			return p, false
+		case <-ctx.Done():
+			return p, false
+		}
+	}
+}
+
+// unmet lists the conditions that did not hold at the end.
+func unmet(p Progress) string {
+	var failed []string
+	for c, ok := range p.Met {
+		if !ok {
+			failed = append(failed, c)
+		}
+	}
+	slices.Sort(failed)
+	s := strings.Join(failed, ", ")
+	if s == "" {
+		return fmt.Sprintf("every condition held, but only for %v of %v", p.Held.Duration, p.Need.Duration)
+	}
+	return "not met: " + s
+}
