@@ -47,7 +47,7 @@ type condition struct {
 }
 
 var (
-	metricCond = regexp.MustCompile(`^(\*|upstream\(([\w.-]+)\)|([\w.-]+)(?:\[(any|all)\])?)\.(busy|backpressured|idle|skew|in-rate|out-rate|in-pool|out-pool|parallelism)\s*(>=|<=|==|!=|>|<)\s*(\S+)$`)
+	metricCond   = regexp.MustCompile(`^(\*|upstream\(([\w.-]+)\)|([\w.-]+)(?:\[(any|all)\])?)\.(busy|backpressured|idle|skew|in-rate|out-rate|in-pool|out-pool|parallelism)\s*(>=|<=|==|!=|>|<)\s*(\S+)$`)
 	operatorCond = regexp.MustCompile(`^([\w.-]+)\.operator\s*==\s*(\S+)$`)
 	numberCond   = regexp.MustCompile(`^(total-parallelism|window)\s*(>=|<=|==|!=|>|<)\s*(\S+)$`)
 	wordCond     = regexp.MustCompile(`^(picked|answer)\s*==\s*(\S+)$`)
