@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -130,13 +131,17 @@ func Load(fsys fs.FS) ([]*Lesson, error) {
 
 // compareIDs orders "2-colors" before "10-x" by the leading number.
 func compareIDs(a, b string) int {
-	var na, nb int
-	fmt.Sscanf(a, "%d", &na)
-	fmt.Sscanf(b, "%d", &nb)
-	if na != nb {
+	if na, nb := leadingNumber(a), leadingNumber(b); na != nb {
 		return na - nb
 	}
-	return bytes.Compare([]byte(a), []byte(b))
+	return strings.Compare(a, b)
+}
+
+// leadingNumber is the number an id starts with, 0 if none.
+func leadingNumber(id string) int {
+	var n int
+	fmt.Sscanf(id, "%d", &n)
+	return n
 }
 
 // Parse reads and checks one lesson.
