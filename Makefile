@@ -1,7 +1,7 @@
 # Flowlab. `make help` lists the targets.
 GO ?= go
 
-.PHONY: help run test bench fuzz check
+.PHONY: help run test bench fuzz check wasmops lessons
 
 help:
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -12,8 +12,14 @@ run: ## run the slow-sink example headless for 30s with a live table
 test: ## run every test with the race detector
 	$(GO) test -race ./...
 
+wasmops: ## rebuild the example and hostile Wasm operators (needs Go; clang, lld and wabt for C and WAT)
+	sh wasmops/build.sh
+
+lessons: ## solve every lesson headless with its reference solution
+	$(GO) run . lesson verify
+
 bench: ## run the benchmarks (compare runs with benchstat)
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./runtime/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./runtime/... ./host/...
 
 fuzz: ## fuzz the spec parser and the batch codec for a while each
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./runtime/spec/
