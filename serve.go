@@ -3,10 +3,86 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"flowlab/host"
+	"flowlab/runtime"
+	"flowlab/runtime/spec"
+	"flowlab/ui/handlers"
+	"flowlab/wasmops"
 )
 
-// serve is `flowlab serve`: the playground. (Being written: see issue 4.)
+// serve is `flowlab serve`: the playground, until ctx is done.
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
-	return errors.New("serve: not built yet")
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
+	example := fs.String("example", "slow-sink", "the example job (examples/`NAME`.yaml) a new browser session starts with")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	h, err := host.New(ctx, host.NewConfig())
+	if err != nil {
+		return err
+	}
+	defer h.Close(context.WithoutCancel(ctx))
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	eng := engine{host: h, resolve: h.Resolver(ctx, wasmops.FS, "")}
+	ui := handlers.New(ctx, handlers.NewConfig().WithDefaultExample(*example), eng, log)
+	defer ui.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "Flowlab playground: http://%s/\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	return nil
+}
+
+// engine is the runtime and the Wasm host as the playground uses them.
+type engine struct {
+	host    *host.Host
+	resolve runtime.Resolver // built-ins and bundled operators
+}
+
+func (e engine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (handlers.Job, error) {
+	j, err := runtime.Start(ctx, s, resolve)
+	if err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func (e engine) Resolve(name string) (runtime.OperatorType, error) { return e.resolve(name) }
+
+func (e engine) Compile(ctx context.Context, name string, wasm []byte) (runtime.OperatorType, error) {
+	m, err := e.host.Compile(ctx, name, wasm)
+	if err != nil {
+		return nil, err
+	}
+	return m.OperatorType(), nil
+}
+
+func (e engine) Operators() []string {
+	builtins := []string{runtime.OpGenerator, runtime.OpLegacyGenerator, runtime.OpPassthrough, runtime.OpDiscard}
+	return append(builtins, host.Bundled(wasmops.FS)...)
 }

@@ -171,14 +171,14 @@ func (j *Job) SetPaused(paused bool) { j.pause.set(paused) }
 func (j *Job) SetWindow(d time.Duration) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	m := j.graph.spec.Metrics // Tick never changes
-	if d < m.Tick || d%m.Tick != 0 || d/m.Tick > spec.MaxWindowTicks {
-		return fmt.Errorf("window must be a multiple of the tick %v from %v to %v, got %v", m.Tick, m.Tick, spec.MaxWindowTicks*m.Tick, d)
+	tick := j.tick
+	if d < tick || d%tick != 0 || d/tick > spec.MaxWindowTicks {
+		return fmt.Errorf("window must be a multiple of the tick %v from %v to %v, got %v", tick, tick, spec.MaxWindowTicks*tick, d)
 	}
 	j.window = d
 	for _, sts := range j.subtasks {
 		for _, st := range sts {
-			st.window.resize(d, m.Tick)
+			st.window.resize(d, tick)
 		}
 	}
 	return nil

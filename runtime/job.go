@@ -18,6 +18,8 @@ type Job struct {
 	done    chan struct{}
 	err     error // why the job failed; set before done closes
 	pause   pauser
+	tick    time.Duration // metrics.tick and restart never change, not even by a rescale
+	restart spec.Restart
 
 	mu         sync.Mutex
 	graph      *graph // replaced by a rescale
@@ -44,6 +46,7 @@ func Start(ctx context.Context, s *spec.Job, resolve Resolver) (*Job, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	j := &Job{
 		resolve: resolve, cancel: cancel, done: make(chan struct{}),
+		tick: s.Metrics.Tick, restart: s.Restart,
 		graph: g, window: s.Metrics.Window, state: metrics.StateCreated,
 		logs: map[string][]*Logs{}, updated: make(chan struct{}),
 	}
@@ -103,7 +106,7 @@ func (j *Job) run(ctx context.Context) {
 
 // attempts runs the job, restarting it per its strategy, and returns its final state.
 func (j *Job) attempts(ctx context.Context) (string, error) {
-	r := j.graph.spec.Restart // a rescale keeps it
+	r := j.restart
 	for {
 		j.setState(metrics.StateRunning, "")
 		err := j.attempt(ctx)

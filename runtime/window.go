@@ -112,7 +112,7 @@ func (s *subtask) metrics(now time.Time) metrics.Subtask {
 // sample publishes a snapshot every metrics tick until stop is closed.
 func (j *Job) sample(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(j.graph.spec.Metrics.Tick)
+	t := time.NewTicker(j.tick)
 	defer t.Stop()
 	for {
 		select {

@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The first page shows the default job live: slow-sink's three tasks.
+func TestFirstPage(t *testing.T) {
+	ctx := browser(t)
+	must(t, ctx, chromedp.Navigate(baseURL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=graph]`)))
+	if n := eval(t, ctx, `document.querySelectorAll('[data-testid=node]').length`); n != "3" {
+		t.Fatalf("nodes: %s, want 3", n)
+	}
+	if n := eval(t, ctx, `document.querySelectorAll('[data-testid=edge]').length`); n != "2" {
+		t.Fatalf("edges: %s, want 2", n)
+	}
+	waitFor(t, ctx, "job running", `document.querySelector('[data-testid=job-state]').dataset.state`, 10*time.Second, equals("RUNNING"))
+	// Live: the sink's busy percentage rises from the 0 it was drawn with.
+	waitFor(t, ctx, "sink busy", node("sink", "busy"), 20*time.Second, atLeast(30))
+	screenshot(t, ctx, "first-page")
+}
+
+// A slow sink turns its upstream tasks black (backpressured) and itself red.
+func TestSlowSink(t *testing.T) {
+	ctx := browser(t)
+	must(t, ctx, chromedp.Navigate(baseURL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=graph]`)))
+	waitFor(t, ctx, "sink busy", node("sink", "busy"), 20*time.Second, atLeast(80))
+	waitFor(t, ctx, "source backpressured", node("source", "backpressured"), 20*time.Second, atLeast(50))
+	waitFor(t, ctx, "parse backpressured", node("parse", "backpressured"), 20*time.Second, atLeast(50))
+	waitFor(t, ctx, "sink not backpressured", node("sink", "backpressured"), 10*time.Second, atMost(10))
+	waitFor(t, ctx, "source level", node("source", "level"), 10*time.Second, equals("high"))
+	screenshot(t, ctx, "slow-sink")
+}
+
+// Clicking a task opens the drawer; its BackPressure tab lists every
+// subtask, and sorts by a column.
+func TestBackPressureTab(t *testing.T) {
+	ctx := browser(t)
+	must(t, ctx, chromedp.Navigate(baseURL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=graph]`)))
+	click(t, ctx, `document.querySelector('[data-testid=node][data-task=parse]')`)
+	must(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid=drawer]`)))
+	click(t, ctx, `document.querySelector('[data-testid=tab-backpressure]')`)
+	waitFor(t, ctx, "parse rows", `document.querySelectorAll('[data-testid=bp-row]').length`, 10*time.Second, equals("2"))
+	waitFor(t, ctx, "parse backpressured", `document.querySelector('[data-testid=bp-row]').dataset.level`, 20*time.Second, equals("high"))
+	click(t, ctx, `document.querySelector('[data-testid=bp-table] th[data-sort=ratio]')`)
+	screenshot(t, ctx, "backpressure-tab")
+
+	click(t, ctx, `document.querySelector('[data-testid=node][data-task=sink]')`)
+	waitFor(t, ctx, "sink rows", `document.querySelectorAll('[data-testid=bp-row]').length`, 10*time.Second, equals("1"))
+	waitFor(t, ctx, "drawer task", `document.querySelector('[data-testid=drawer]').dataset.task`, 5*time.Second, equals("sink"))
+
+	for _, tab := range []string{"metrics", "timeline", "logs", "failures"} {
+		click(t, ctx, `document.querySelector('[data-testid=tab-`+tab+`]')`)
+		waitFor(t, ctx, tab+" shown", `!document.querySelector('[data-panel=`+tab+`]').hidden`, 5*time.Second, equals("true"))
+	}
+	click(t, ctx, `document.querySelector('[data-testid=tab-timeline]')`)
+	time.Sleep(time.Second) // let the timeline draw a second of frames
+	screenshot(t, ctx, "timeline-tab")
+}
+
+// Raising a task's cost with its slider makes it the bottleneck: red.
+func TestCostSlider(t *testing.T) {
+	ctx := browser(t)
+	must(t, ctx, chromedp.Navigate(baseURL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=graph]`)))
+	waitFor(t, ctx, "parse backpressured", node("parse", "backpressured"), 20*time.Second, atLeast(50))
+	before := eval(t, ctx, node("parse", "fill"))
+	click(t, ctx, `document.querySelector('[data-testid=node][data-task=parse]')`)
+	must(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid=control-cost][data-task=parse]`)))
+	eval(t, ctx, `(()=>{const s=document.querySelector('[data-testid=control-cost][data-task=parse]');
+		s.value='5000'; s.dispatchEvent(new Event('input',{bubbles:true})); s.dispatchEvent(new Event('change',{bubbles:true})); return true})()`)
+	waitFor(t, ctx, "parse busy", node("parse", "busy"), 20*time.Second, atLeast(80))
+	waitFor(t, ctx, "parse color", node("parse", "fill"), 5*time.Second, func(s string) bool { return s != before })
+	waitFor(t, ctx, "sink idle", node("sink", "busy"), 20*time.Second, atMost(60))
+	screenshot(t, ctx, "cost-slider")
+}
+
+// A good module uploads, and a job using it runs.
+func TestUpload(t *testing.T) {
+	ctx := browser(t)
+	wasm, err := filepath.Abs("../wasmops/upper/upper.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, ctx,
+		chromedp.Navigate(baseURL+"/operators"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=upload-input]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=upload-input]`), []string{wasm}),
+		chromedp.Click(chromedp.CSS(`[data-testid=upload-submit]`)),
+	)
+	waitFor(t, ctx, "upload ok", `!document.querySelector('[data-testid=upload-ok]').hidden`, 60*time.Second, equals("true"))
+	waitFor(t, ctx, "listed", `document.querySelectorAll('[data-testid=operator][data-name="upload:upper"]').length`, 5*time.Second, equals("1"))
+	screenshot(t, ctx, "upload-ok")
+
+	spec := "name: uploaded\nnetwork: {buffer-size: 1kb}\ntasks:\n" +
+		"  - {name: source, operator: generator, config: {rate: 500}}\n" +
+		"  - {name: upper, operator: \"upload:upper\", parallelism: 2}\n" +
+		"  - {name: sink, operator: discard}\n"
+	must(t, ctx,
+		chromedp.Navigate(baseURL+"/new"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=editor]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=editor]`), spec),
+		chromedp.Click(chromedp.CSS(`[data-testid=editor-start]`)),
+	)
+	waitFor(t, ctx, "job page", `location.search`, 30*time.Second, func(s string) bool { return strings.HasPrefix(s, "?job=") })
+	must(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid=node][data-task=upper]`)))
+	waitFor(t, ctx, "running", `document.querySelector('[data-testid=job-state]').dataset.state`, 30*time.Second, equals("RUNNING"))
+	// Records flow through the uploaded operator.
+	records := `fetch('/jobs/'+new URLSearchParams(location.search).get('job')).then(r=>r.json()).then(j=>j.vertices.find(v=>v.name==='upper').metrics.numRecordsOut)`
+	var out float64
+	deadline := time.Now().Add(30 * time.Second)
+	for out < 100 && time.Now().Before(deadline) {
+		if out, err = chromedp.Run(ctx, chromedp.Evaluate[float64](records, chromedp.EvalAwaitPromise)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if out < 100 {
+		t.Fatalf("upper emitted %v records, want >= 100", out)
+	}
+	screenshot(t, ctx, "upload-job")
+}
+
+// Garbage is refused with a clear message.
+func TestUploadGarbage(t *testing.T) {
+	ctx := browser(t)
+	garbage := filepath.Join(t.TempDir(), "garbage.wasm")
+	if err := os.WriteFile(garbage, []byte("this is not wasm at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(t, ctx,
+		chromedp.Navigate(baseURL+"/operators"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=upload-input]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=upload-input]`), []string{garbage}),
+		chromedp.Click(chromedp.CSS(`[data-testid=upload-submit]`)),
+	)
+	waitFor(t, ctx, "upload error", `document.querySelector('[data-testid=upload-error]').textContent`, 30*time.Second,
+		func(s string) bool { return strings.Contains(s, "not a WebAssembly module") })
+	screenshot(t, ctx, "upload-garbage")
+}
+
+// A spec with mistakes shows each error at its line.
+func TestEditorErrors(t *testing.T) {
+	ctx := browser(t)
+	spec := "name: broken\ntasks:\n  - {name: source, operator: generator}\n  - {name: sink, operator: discard, parallelism: 0}\n"
+	must(t, ctx,
+		chromedp.Navigate(baseURL+"/new"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=gallery-item]`)),
+	)
+	click(t, ctx, `document.querySelector('[data-testid=gallery-item][data-example=diamond]')`)
+	waitFor(t, ctx, "gallery", `document.querySelector('[data-testid=editor]').value`, 5*time.Second,
+		func(s string) bool { return strings.Contains(s, "name: diamond") })
+	must(t, ctx,
+		chromedp.SetValue(chromedp.CSS(`[data-testid=editor]`), spec),
+		chromedp.Click(chromedp.CSS(`[data-testid=editor-start]`)),
+	)
+	waitFor(t, ctx, "error at line 4", `document.querySelector('[data-testid=editor-error]')?.dataset.line`, 10*time.Second, equals("4"))
+	screenshot(t, ctx, "editor-errors")
+}

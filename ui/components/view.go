@@ -1,0 +1,163 @@
+// Package components renders the playground's pages with templ: the job
+// graph as SVG, the task drawer, the job editor and the operator library.
+// Components take plain view values (this file) and render what they are
+// given; the live parts are updated by ui/static/app.js from websocket frames.
+package components
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Nav is what the sidebar shows: the page and the session's jobs.
+type Nav struct {
+	Active string // "playground", "new", "operators", or a page of another package
+	JobID  string // the job on screen, if any
+	Jobs   []JobLink
+}
+
+// JobLink is a job of the session in the sidebar.
+type JobLink struct {
+	ID, Name, State string
+}
+
+// PlaygroundPage is the playground: a job's graph, controls and drawer.
+type PlaygroundPage struct {
+	Nav    Nav
+	Job    *JobView // nil when the session has no job to show
+	Notice string   // why there is no job, or what happened
+}
+
+// JobView is a job as the playground first draws it.
+type JobView struct {
+	ID, Name, State string
+	Failure         string
+	Paused          bool
+	WindowMs        int64
+	TickMs          int64
+	Graph           GraphView
+}
+
+// GraphView is a laid out job graph.
+type GraphView struct {
+	Width, Height float64
+	Nodes         []NodeView
+	Edges         []EdgeView
+}
+
+// NodeView is a task node.
+type NodeView struct {
+	ID, Name, Operator string
+	X, Y, W, H         float64
+	Parallelism        int
+	Busy               float64 // percent; NaN when unknown (a legacy source)
+	BackPressured      float64 // percent
+	DataSkew           float64 // percent
+	Fill, Border       string
+	Level              string
+	Cost               string   // Go duration text, "" for none
+	CostMicros         int64    // the cost in microseconds
+	Rate               *float64 // records per second per subtask of a source; nil for other tasks
+}
+
+// EdgeView is an edge between tasks (by name) with its partitioning.
+type EdgeView struct {
+	From, To       string
+	Partitioning   string
+	D              string // SVG path data
+	LabelX, LabelY float64
+}
+
+// EditorPage is the job editor with the gallery of examples.
+type EditorPage struct {
+	Nav      Nav
+	Examples []Example
+	YAML     string // the editor's first text
+	Replace  string // the running job a new one replaces, if any
+}
+
+// Example is an example spec of the gallery.
+type Example struct {
+	Name, Description, YAML string
+}
+
+// OperatorsPage is the operator library.
+type OperatorsPage struct {
+	Nav          Nav
+	Operators    []Operator
+	MaxUploadMiB int64
+}
+
+// Operator is an operator jobs may name.
+type Operator struct {
+	Name     string // as a spec names it: upload:NAME, wasm:NAME or a built-in
+	Kind     string // "upload", "bundled" or "builtin"
+	Size     int    // bytes, for uploads
+	Uploaded string // when, for uploads
+}
+
+// percent is a node percentage as shown: "63%", or "N/A" when unknown.
+func percent(p float64) string {
+	if math.IsNaN(p) {
+		return "N/A"
+	}
+	return fmt.Sprintf("%.0f%%", p)
+}
+
+// dataNumber is a percentage as a data attribute: "63", or "NaN".
+func dataNumber(p float64) string {
+	if math.IsNaN(p) {
+		return "NaN"
+	}
+	return fmt.Sprintf("%.0f", p)
+}
+
+func px(f float64) string { return fmt.Sprintf("%.1f", f) }
+
+func translate(x, y float64) string { return fmt.Sprintf("translate(%.1f,%.1f)", x, y) }
+
+// short cuts a name to n characters for a node's title.
+func short(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// operatorLine is a node's last line: the operator and its cost.
+func operatorLine(n NodeView) string {
+	parts := []string{short(n.Operator, 22)}
+	if n.Cost != "" && n.Cost != "0s" {
+		parts = append(parts, n.Cost+"/record")
+	}
+	if n.Rate != nil {
+		parts = append(parts, rateText(*n.Rate))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func rateText(r float64) string {
+	if r == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%g/s", r)
+}
+
+// labelWidth is the width of an edge label's box.
+func labelWidth(text string) float64 { return float64(len(text))*7 + 14 }
+
+// costMax is the cost slider's range in microseconds: 5 ms, or more to fit the cost.
+func costMax(us int64) string { return fmt.Sprint(max(5000, us)) }
+
+func itoa(i int) string { return fmt.Sprint(i) }
+
+func i64(i int64) string { return fmt.Sprint(i) }
+
+func windowValue(windowMs, tickMs int64) string {
+	if windowMs == tickMs {
+		return "tick"
+	}
+	return fmt.Sprintf("%ds", windowMs/1000)
+}

@@ -1,0 +1,82 @@
+package handlers
+
+import "time"
+
+// Config is the playground's limits. It is immutable: each WithX returns a copy.
+type Config struct {
+	jobsPerSession    int
+	jobs              int
+	subtasks          int
+	uploadSize        int64
+	uploadsPerSession int
+	idleJob           time.Duration
+	idleSession       time.Duration
+	sessions          int
+	defaultExample    string
+	history           time.Duration
+}
+
+// NewConfig returns the default limits: 3 running jobs per session, 50
+// running jobs and 400 running subtasks in all, uploads up to 32 MiB and 20
+// per session, a job nobody watched or changed for 10 minutes is canceled,
+// a session unseen for 2 hours without running jobs is forgotten, at most
+// 10000 sessions, the example "slow-sink" started on a session's first
+// visit, and 5 minutes of history per job.
+func NewConfig() Config {
+	return Config{
+		jobsPerSession:    3,
+		jobs:              50,
+		subtasks:          400,
+		uploadSize:        32 << 20,
+		uploadsPerSession: 20,
+		idleJob:           10 * time.Minute,
+		idleSession:       2 * time.Hour,
+		sessions:          10000,
+		defaultExample:    "slow-sink",
+		history:           5 * time.Minute,
+	}
+}
+
+// WithJobLimits sets how many jobs may run per session and in all, and how
+// many subtasks all running jobs may have together. Defaults 3, 50, 400.
+func (c Config) WithJobLimits(perSession, total, subtasks int) Config {
+	c.jobsPerSession, c.jobs, c.subtasks = max(perSession, 1), max(total, 1), max(subtasks, 1)
+	return c
+}
+
+// WithUploadLimits sets the largest upload in bytes (larger ones are
+// answered 413) and how many operators a session may upload. Defaults 32
+// MiB and 20.
+func (c Config) WithUploadLimits(size int64, perSession int) Config {
+	c.uploadSize, c.uploadsPerSession = max(size, 1), max(perSession, 1)
+	return c
+}
+
+// WithIdle sets when a running job that nobody watches or changes is
+// canceled, and when a session without running jobs is forgotten with its
+// uploads. Defaults 10 minutes and 2 hours.
+func (c Config) WithIdle(job, session time.Duration) Config {
+	c.idleJob, c.idleSession = max(job, time.Second), max(session, time.Second)
+	return c
+}
+
+// WithMaxSessions sets how many sessions the server keeps; past it, the
+// sessions seen least recently without running jobs are forgotten. Default 10000.
+func (c Config) WithMaxSessions(n int) Config {
+	c.sessions = max(n, 1)
+	return c
+}
+
+// WithDefaultExample sets the example (examples/NAME.yaml) started on a
+// session's first visit; "" starts none. Default "slow-sink".
+func (c Config) WithDefaultExample(name string) Config {
+	c.defaultExample = name
+	return c
+}
+
+// WithHistory sets how much history of each task's busy and backpressured
+// percentages a job keeps for the timeline. Default 5 minutes.
+func (c Config) WithHistory(d time.Duration) Config {
+	c.history = max(d, time.Second)
+	return c
+}

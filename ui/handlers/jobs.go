@@ -1,0 +1,292 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"flowlab/examples"
+	"flowlab/runtime"
+	"flowlab/runtime/spec"
+	"flowlab/ui/hub"
+)
+
+// start parses a spec and starts it in a session, within the limits. If
+// replace names a running job of the session, it is canceled to make room.
+func (s *Server) start(sess *session, data []byte, replace string) (*job, error) {
+	sp, err := spec.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, t := range sp.Tasks {
+		n += t.Parallelism
+	}
+	s.mu.Lock()
+	old := s.jobs[replace]
+	if old != nil && (old.sess != sess || !old.running) {
+		old = nil
+	}
+	freedJobs, freedSubtasks := 0, 0
+	if old != nil {
+		freedJobs, freedSubtasks = 1, old.subtasks
+	}
+	switch {
+	case sess.runningLocked()-freedJobs >= s.cfg.jobsPerSession:
+		s.mu.Unlock()
+		return nil, &limitError{fmt.Sprintf("this session already runs %d jobs, the most it may: stop one first", s.cfg.jobsPerSession)}
+	case s.running-freedJobs >= s.cfg.jobs:
+		s.mu.Unlock()
+		return nil, &limitError{fmt.Sprintf("the server already runs %d jobs, the most it may: try again later", s.cfg.jobs)}
+	case s.subtasks-freedSubtasks+n > s.cfg.subtasks:
+		s.mu.Unlock()
+		return nil, &limitError{fmt.Sprintf("the job has %d subtasks, and the server may run only %d more now (at most %d in all)",
+			n, max(0, s.cfg.subtasks-s.subtasks+freedSubtasks), s.cfg.subtasks)}
+	}
+	if old != nil {
+		s.releaseLocked(old)
+		old.rt.Cancel()
+	}
+	s.running++ // reserved while the job starts
+	s.subtasks += n
+	s.mu.Unlock()
+
+	rt, err := s.eng.Start(s.ctx, sp, s.resolver(sess))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.running--
+		s.subtasks -= n
+		return nil, err
+	}
+	now := time.Now()
+	j := &job{id: newID(), sess: sess, rt: rt, started: now, touched: now, running: true, subtasks: n, tickMs: sp.Metrics.Tick.Milliseconds()}
+	j.feed = hub.New(rt, int(s.cfg.history/sp.Metrics.Tick))
+	s.jobs[j.id] = j
+	sess.jobs = append(sess.jobs, j)
+	s.trimEndedLocked(sess)
+	go func() {
+		<-rt.Done()
+		s.mu.Lock()
+		s.releaseLocked(j)
+		s.mu.Unlock()
+	}()
+	s.log.Info("job started", "job", j.id, "name", sp.Name, "subtasks", n)
+	return j, nil
+}
+
+// releaseLocked stops counting a job as running.
+func (s *Server) releaseLocked(j *job) {
+	if j.running {
+		j.running = false
+		s.running--
+		s.subtasks -= j.subtasks
+	}
+}
+
+// trimEndedLocked forgets a session's oldest ended jobs beyond keptEnded.
+func (s *Server) trimEndedLocked(sess *session) {
+	ended := len(sess.jobs) - sess.runningLocked()
+	kept := sess.jobs[:0]
+	for _, j := range sess.jobs {
+		if !j.running && ended > keptEnded {
+			ended--
+			delete(s.jobs, j.id)
+			go j.feed.Stop()
+			continue
+		}
+		kept = append(kept, j)
+	}
+	sess.jobs = kept
+}
+
+// startJob is POST /api/jobs: the body is a spec in YAML or JSON;
+// ?replace=JID cancels that job of the session first.
+func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, spec.MaxSpecSize))
+	if err != nil {
+		writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the spec is larger than %d bytes", spec.MaxSpecSize))
+		return
+	}
+	j, err := s.start(sess, data, r.URL.Query().Get("replace"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"jid": j.id})
+}
+
+// change is the body of PATCH /api/jobs/{jid}: one or more live changes.
+type change struct {
+	Task        string   `json:"task"`
+	Rate        *float64 `json:"rate"`
+	Cost        *string  `json:"cost"`
+	Parallelism *int     `json:"parallelism"`
+	Paused      *bool    `json:"paused"`
+	Restart     bool     `json:"restart"`
+	Window      *string  `json:"window"`
+}
+
+// changeJob is PATCH /api/jobs/{jid}.
+func (s *Server) changeJob(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	j := s.jobOf(sess, r.PathValue("jid"))
+	if j == nil {
+		writeErrors(w, http.StatusNotFound, "no such job")
+		return
+	}
+	var c change
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		writeErrors(w, http.StatusBadRequest, "invalid change: "+err.Error())
+		return
+	}
+	if err := s.apply(j, c); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"jid": j.id})
+}
+
+// apply makes the changes of c, stopping at the first error.
+func (s *Server) apply(j *job, c change) error {
+	needTask := c.Rate != nil || c.Cost != nil || c.Parallelism != nil
+	if needTask && c.Task == "" {
+		return errors.New(`"task" is required to change a rate, cost or parallelism`)
+	}
+	if c.Rate != nil {
+		if err := j.rt.SetRate(c.Task, *c.Rate); err != nil {
+			return err
+		}
+	}
+	if c.Cost != nil {
+		d, err := time.ParseDuration(*c.Cost)
+		if err != nil {
+			return fmt.Errorf("cost %q is not a duration like 500us or 2ms", *c.Cost)
+		}
+		if err := j.rt.SetCost(c.Task, d); err != nil {
+			return err
+		}
+	}
+	if c.Parallelism != nil {
+		if err := s.rescale(j, c.Task, *c.Parallelism); err != nil {
+			return err
+		}
+	}
+	if c.Window != nil {
+		d, err := time.ParseDuration(*c.Window)
+		if *c.Window == "tick" {
+			d, err = time.Duration(j.tickMs)*time.Millisecond, nil
+		}
+		if err != nil {
+			return fmt.Errorf("window %q is not a duration like 2s, or tick", *c.Window)
+		}
+		if err := j.rt.SetWindow(d); err != nil {
+			return err
+		}
+	}
+	if c.Paused != nil {
+		j.rt.SetPaused(*c.Paused)
+	}
+	if c.Restart {
+		j.rt.Restart()
+	}
+	return nil
+}
+
+// rescale changes a task's parallelism within the subtask limit.
+func (s *Server) rescale(j *job, task string, n int) error {
+	sp := j.rt.Spec()
+	i := sp.TaskIndex(task)
+	if i < 0 {
+		return fmt.Errorf("no task %q", task)
+	}
+	delta := n - sp.Tasks[i].Parallelism
+	s.mu.Lock()
+	if j.running && delta > 0 && s.subtasks+delta > s.cfg.subtasks {
+		s.mu.Unlock()
+		return &limitError{fmt.Sprintf("the server may run only %d more subtasks now (at most %d in all)", max(0, s.cfg.subtasks-s.subtasks), s.cfg.subtasks)}
+	}
+	if j.running {
+		s.subtasks += delta
+		j.subtasks += delta
+	}
+	s.mu.Unlock()
+	err := j.rt.SetParallelism(task, n)
+	if err != nil {
+		s.mu.Lock()
+		if j.running {
+			s.subtasks -= delta
+			j.subtasks -= delta
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// cancelJob is DELETE /api/jobs/{jid}: the job is canceled and stays
+// listed with its final state.
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	j := s.jobOf(sess, r.PathValue("jid"))
+	if j == nil {
+		writeErrors(w, http.StatusNotFound, "no such job")
+		return
+	}
+	j.rt.Cancel()
+	<-j.rt.Done()
+	writeJSON(w, http.StatusOK, map[string]string{"jid": j.id, "state": j.rt.Snapshot().State})
+}
+
+// jobLogs is GET /api/jobs/{jid}/logs?task=NAME: the task's operator logs.
+func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	j := s.jobOf(sess, r.PathValue("jid"))
+	if j == nil {
+		writeErrors(w, http.StatusNotFound, "no such job")
+		return
+	}
+	lines, err := j.rt.Logs(r.URL.Query().Get("task"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, err)
+		return
+	}
+	if lines == nil {
+		lines = []runtime.LogLine{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"lines": lines})
+}
+
+// jobFailures is GET /api/jobs/{jid}/failures.
+func (s *Server) jobFailures(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	j := s.jobOf(sess, r.PathValue("jid"))
+	if j == nil {
+		writeErrors(w, http.StatusNotFound, "no such job")
+		return
+	}
+	failures := j.rt.Failures()
+	if failures == nil {
+		failures = []runtime.Failure{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"failures": failures})
+}
+
+// listExamples is GET /api/examples: the gallery.
+func (s *Server) listExamples(w http.ResponseWriter, r *http.Request) {
+	type example struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		YAML        string `json:"yaml"`
+	}
+	list := []example{}
+	for _, ex := range examples.All() {
+		list = append(list, example{ex.Name, ex.Description, ex.YAML})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"examples": list})
+}

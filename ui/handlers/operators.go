@@ -1,0 +1,170 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"flowlab/host"
+	"flowlab/runtime"
+)
+
+// uploadName is what an uploaded operator may be called.
+var uploadName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// resolver resolves a session's operators: upload:NAME from its uploads,
+// everything else through the engine.
+func (s *Server) resolver(sess *session) runtime.Resolver {
+	return func(name string) (runtime.OperatorType, error) {
+		op, ok := strings.CutPrefix(name, host.UploadPrefix)
+		if !ok {
+			return s.eng.Resolve(name)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if u := sess.uploads[op]; u != nil {
+			return u.typ, nil
+		}
+		if len(sess.uploads) == 0 {
+			return nil, fmt.Errorf("no operator %q was uploaded in this session: upload it on the Operators page first", name)
+		}
+		var names []string
+		for n := range sess.uploads {
+			names = append(names, host.UploadPrefix+n)
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("no operator %q was uploaded in this session (uploaded: %s)", name, strings.Join(names, ", "))
+	}
+}
+
+// uploadOperator is POST /api/operators: a multipart form with the module
+// in field "wasm" and optionally its name in field "name" (else the file's
+// name without .wasm). The module is validated and compiled at once.
+func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	const formOverhead = 64 << 10 // the multipart headers and the name field
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.uploadSize+formOverhead)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, "send the module as a multipart form with the file in field \"wasm\"")
+		return
+	}
+	var name, filename string
+	var wasm []byte
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.uploadReadError(w, err)
+			return
+		}
+		switch part.FormName() {
+		case "wasm":
+			filename = part.FileName()
+			wasm, err = io.ReadAll(io.LimitReader(part, s.cfg.uploadSize+1))
+		case "name":
+			var b []byte
+			b, err = io.ReadAll(io.LimitReader(part, 256))
+			name = strings.TrimSpace(string(b))
+		}
+		if err != nil {
+			s.uploadReadError(w, err)
+			return
+		}
+		if int64(len(wasm)) > s.cfg.uploadSize {
+			writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the limit of %s", sizeText(s.cfg.uploadSize)))
+			return
+		}
+	}
+	if wasm == nil {
+		writeErrors(w, http.StatusBadRequest, "no file: send the module in the form field \"wasm\"")
+		return
+	}
+	if name == "" {
+		name = strings.TrimSuffix(path.Base(strings.ReplaceAll(filename, `\`, "/")), ".wasm")
+	}
+	name = strings.TrimPrefix(name, host.UploadPrefix)
+	if !uploadName.MatchString(name) {
+		writeErrors(w, http.StatusBadRequest, fmt.Sprintf("the name %q is not valid: use 1 to 64 letters, digits, - or _, starting with a letter or digit", name))
+		return
+	}
+	s.mu.Lock()
+	full := sess.uploads[name] == nil && len(sess.uploads) >= s.cfg.uploadsPerSession
+	s.mu.Unlock()
+	if full {
+		writeErrors(w, http.StatusTooManyRequests, fmt.Sprintf("this session already has %d uploaded operators, the most it may", s.cfg.uploadsPerSession))
+		return
+	}
+	typ, err := s.eng.Compile(r.Context(), host.UploadPrefix+name, wasm)
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	u := &upload{name: name, size: len(wasm), uploaded: time.Now(), typ: typ}
+	s.mu.Lock()
+	sess.uploads[name] = u
+	s.mu.Unlock()
+	s.log.Info("operator uploaded", "name", name, "bytes", len(wasm))
+	writeJSON(w, http.StatusCreated, operatorJSON{Name: host.UploadPrefix + name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()})
+}
+
+// uploadReadError answers a failed read of the upload: 413 past the limit.
+func (s *Server) uploadReadError(w http.ResponseWriter, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the limit of %s", sizeText(s.cfg.uploadSize)))
+		return
+	}
+	writeErrors(w, http.StatusBadRequest, "reading the upload: "+err.Error())
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// operatorJSON is one operator of GET /api/operators.
+type operatorJSON struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`               // "upload", "bundled" or "builtin"
+	Size     int    `json:"size,omitempty"`     // bytes, uploads only
+	Uploaded int64  `json:"uploaded,omitempty"` // ms since the epoch, uploads only
+}
+
+// operators lists the session's uploads by name, then the engine's operators.
+func (s *Server) operators(sess *session) []operatorJSON {
+	var list []operatorJSON
+	s.mu.Lock()
+	for _, u := range sess.uploads {
+		list = append(list, operatorJSON{Name: host.UploadPrefix + u.name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()})
+	}
+	s.mu.Unlock()
+	slices.SortFunc(list, func(a, b operatorJSON) int { return strings.Compare(a.Name, b.Name) })
+	for _, name := range s.eng.Operators() {
+		kind := "builtin"
+		if strings.HasPrefix(name, host.BundledPrefix) {
+			kind = "bundled"
+		}
+		list = append(list, operatorJSON{Name: name, Kind: kind})
+	}
+	return list
+}
+
+// listOperators is GET /api/operators.
+func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	writeJSON(w, http.StatusOK, map[string]any{"operators": s.operators(sess)})
+}

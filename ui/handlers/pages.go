@@ -1,0 +1,201 @@
+package handlers
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"flowlab/examples"
+	"flowlab/runtime/metrics"
+	"flowlab/ui/components"
+	"flowlab/ui/layout"
+)
+
+// Sizes of the graph drawing.
+var graphOptions = layout.Options{NodeW: 240, NodeH: 132, GapX: 110, GapY: 36, DummyH: 24, Margin: 24}
+
+func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = c.Render(r.Context(), w) // the client went away
+}
+
+// playgroundPage is GET /: the job ?job=JID, else the session's newest
+// running job, else a new job of the default example.
+func (s *Server) playgroundPage(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	page := components.PlaygroundPage{}
+	var j *job
+	if jid := r.URL.Query().Get("job"); jid != "" {
+		if j = s.jobOf(sess, jid); j == nil {
+			page.Nav = s.nav(sess, "playground", "")
+			page.Notice = "There is no such job in this browser session."
+			render(w, r, http.StatusNotFound, components.Playground(page, nil))
+			return
+		}
+	}
+	if j == nil {
+		j = s.newestRunning(sess)
+	}
+	if j == nil && s.cfg.defaultExample != "" {
+		var err error
+		j, err = s.startExample(sess, s.cfg.defaultExample)
+		if err != nil {
+			page.Notice = "The example job could not start: " + err.Error()
+			j = s.newest(sess)
+		}
+	}
+	if j != nil {
+		s.touch(j)
+		v := jobView(j)
+		page.Job = &v
+		page.Nav = s.nav(sess, "playground", j.id)
+	} else {
+		page.Nav = s.nav(sess, "playground", "")
+	}
+	render(w, r, http.StatusOK, components.Playground(page, nil))
+}
+
+func (s *Server) startExample(sess *session, name string) (*job, error) {
+	ex, ok := examples.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("no example %q", name)
+	}
+	return s.start(sess, []byte(ex.YAML), "")
+}
+
+func (s *Server) touch(j *job) {
+	s.mu.Lock()
+	j.touched = time.Now()
+	s.mu.Unlock()
+}
+
+func (s *Server) newestRunning(sess *session) *job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range slices.Backward(sess.jobs) {
+		if j.running {
+			return j
+		}
+	}
+	return nil
+}
+
+func (s *Server) newest(sess *session) *job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(sess.jobs) == 0 {
+		return nil
+	}
+	return sess.jobs[len(sess.jobs)-1]
+}
+
+// nav lists the session's jobs, newest first, for the sidebar.
+func (s *Server) nav(sess *session, active, jid string) components.Nav {
+	s.mu.Lock()
+	jobs := slices.Clone(sess.jobs)
+	s.mu.Unlock()
+	nav := components.Nav{Active: active, JobID: jid}
+	for _, j := range slices.Backward(jobs) {
+		snap := j.rt.Snapshot()
+		nav.Jobs = append(nav.Jobs, components.JobLink{ID: j.id, Name: snap.Name, State: snap.State})
+	}
+	return nav
+}
+
+// jobView is a job's latest snapshot as the playground draws it.
+func jobView(j *job) components.JobView {
+	snap := j.rt.Snapshot()
+	return components.JobView{
+		ID: j.id, Name: snap.Name, State: snap.State, Failure: snap.Failure, Paused: snap.Paused,
+		WindowMs: snap.WindowMs, TickMs: j.tickMs, Graph: graphView(snap),
+	}
+}
+
+// graphView lays out a snapshot's graph.
+func graphView(snap *metrics.Job) components.GraphView {
+	index := map[string]int{}
+	for i, v := range snap.Vertices {
+		index[v.ID] = i
+	}
+	edges := make([]layout.Edge, 0, len(snap.Edges))
+	for _, e := range snap.Edges {
+		edges = append(edges, layout.Edge{From: index[e.Source], To: index[e.Target]})
+	}
+	g := layout.Layout(len(snap.Vertices), edges, graphOptions)
+	view := components.GraphView{Width: g.Width, Height: g.Height}
+	for i, v := range snap.Vertices {
+		n := g.Nodes[i]
+		cost, _ := time.ParseDuration(v.Cost)
+		view.Nodes = append(view.Nodes, components.NodeView{
+			ID: v.ID, Name: v.Name, Operator: v.Operator,
+			X: n.X, Y: n.Y, W: graphOptions.NodeW, H: graphOptions.NodeH,
+			Parallelism: v.Parallelism, Busy: float64(v.Busy), BackPressured: float64(v.BackPressure), DataSkew: math.Round(v.DataSkew),
+			Fill: v.Colors.Fill, Border: v.Colors.Border, Level: v.Backpressure.Level,
+			Cost: v.Cost, CostMicros: cost.Microseconds(), Rate: v.Rate,
+		})
+	}
+	for i, e := range snap.Edges {
+		p := g.Edges[i]
+		view.Edges = append(view.Edges, components.EdgeView{
+			From: snap.Vertices[index[e.Source]].Name, To: snap.Vertices[index[e.Target]].Name,
+			Partitioning: partitioningLabel(e.Partitioning), D: p.D(), LabelX: p.Label.X, LabelY: p.Label.Y,
+		})
+	}
+	return view
+}
+
+// partitioningLabel is an edge's label as Flink's graph shows it.
+func partitioningLabel(p string) string {
+	switch p {
+	case "forward":
+		return "FORWARD"
+	case "rebalance":
+		return "REBALANCE"
+	case "hash":
+		return "HASH"
+	case "broadcast":
+		return "BROADCAST"
+	}
+	return p
+}
+
+// editorPage is GET /new: the gallery and the editor, with ?example=NAME
+// (default: the default example) in it.
+func (s *Server) editorPage(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	page := components.EditorPage{Nav: s.nav(sess, "new", "")}
+	for _, ex := range examples.All() {
+		page.Examples = append(page.Examples, components.Example{Name: ex.Name, Description: ex.Description, YAML: ex.YAML})
+	}
+	name := r.URL.Query().Get("example")
+	if name == "" {
+		name = s.cfg.defaultExample
+	}
+	if ex, ok := examples.Get(name); ok {
+		page.YAML = ex.YAML
+	}
+	if j := s.newestRunning(sess); j != nil {
+		page.Replace = j.id
+	}
+	render(w, r, http.StatusOK, components.Editor(page))
+}
+
+// operatorsPage is GET /operators: the library and the upload form.
+func (s *Server) operatorsPage(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	page := components.OperatorsPage{Nav: s.nav(sess, "operators", ""), MaxUploadMiB: s.cfg.uploadSize >> 20}
+	for _, op := range s.operators(sess) {
+		o := components.Operator{Name: op.Name, Kind: op.Kind, Size: op.Size}
+		if op.Uploaded != 0 {
+			o.Uploaded = time.UnixMilli(op.Uploaded).Format("15:04:05")
+		}
+		page.Operators = append(page.Operators, o)
+	}
+	render(w, r, http.StatusOK, components.Operators(page))
+}

@@ -1,0 +1,58 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"flowlab/runtime/spec"
+)
+
+// errorsBody is every error response, as Flink's REST API answers: a list of messages.
+type errorsBody struct {
+	Errors []string `json:"errors"`
+	// Details locate spec errors: a line and a field of the spec.
+	Details []errorDetail `json:"details,omitempty"`
+}
+
+type errorDetail struct {
+	Line    int    `json:"line"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away
+}
+
+func writeErrors(w http.ResponseWriter, status int, msgs ...string) {
+	writeJSON(w, status, errorsBody{Errors: msgs})
+}
+
+// writeError answers err: spec errors one per line with their places,
+// limits as 429, anything else with status.
+func writeError(w http.ResponseWriter, status int, err error) {
+	var errs spec.Errors
+	var lim *limitError
+	switch {
+	case errors.As(err, &errs):
+		body := errorsBody{}
+		for _, e := range errs {
+			body.Errors = append(body.Errors, e.Error())
+			body.Details = append(body.Details, errorDetail{Line: e.Line, Field: e.Field, Message: e.Msg})
+		}
+		writeJSON(w, http.StatusBadRequest, body)
+	case errors.As(err, &lim):
+		writeErrors(w, http.StatusTooManyRequests, lim.Error())
+	default:
+		writeErrors(w, status, err.Error())
+	}
+}
+
+// limitError is a request refused by a limit of Config.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }

@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// writeWait is how long a frame may take to leave; a client slower than
+// that is disconnected.
+const writeWait = 10 * time.Second
+
+// watchJob is GET /ws/jobs/{jid}: the job's history, then a frame per tick
+// (docs/API.md). The origin must be this server's.
+func (s *Server) watchJob(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		writeErrors(w, http.StatusForbidden, "websocket origin refused")
+		return
+	}
+	sess, _ := s.session(w, r)
+	j := s.jobOf(sess, r.PathValue("jid"))
+	if j == nil {
+		writeErrors(w, http.StatusNotFound, "no such job")
+		return
+	}
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	defer conn.Close()
+	watcher, history := j.feed.Watch()
+	defer watcher.Close()
+
+	// Read only to notice the client leave; it has nothing to say.
+	conn.SetReadLimit(512)
+	left := make(chan struct{})
+	go func() {
+		defer close(left)
+		for {
+			if _, _, err := conn.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+
+	_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+	if err := conn.WriteMessage(websocket.TextMessage, history); err != nil {
+		return
+	}
+	for {
+		select {
+		case fr := <-watcher.Frames():
+			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := conn.WritePreparedMessage(fr.Msg); err != nil {
+				return
+			}
+			if s.written != nil {
+				s.written(fr)
+			}
+		case <-watcher.Closed():
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "job removed"), time.Now().Add(time.Second))
+			return
+		case <-left:
+			return
+		case <-s.ctx.Done():
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server closing"), time.Now().Add(time.Second))
+			return
+		}
+	}
+}

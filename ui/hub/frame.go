@@ -1,0 +1,106 @@
+package hub
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+
+	"flowlab/runtime/metrics"
+)
+
+// num is a number in a frame: rounded to three decimals, NaN as null.
+type num float64
+
+func (n num) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, math.Round(f*1000)/1000, 'f', -1, 64), nil
+}
+
+// frame is the JSON of a "frame" message, documented in docs/API.md.
+type frame struct {
+	Type      string   `json:"type"`
+	Seq       uint64   `json:"seq"`
+	Timestamp int64    `json:"timestamp"`
+	State     string   `json:"state"`
+	Failure   string   `json:"failure,omitempty"`
+	Restarts  int      `json:"restarts"`
+	Paused    bool     `json:"paused"`
+	WindowMs  int64    `json:"windowMs"`
+	Vertices  []vertex `json:"vertices"`
+}
+
+type vertex struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	Parallelism   int       `json:"parallelism"`
+	Busy          num       `json:"busy"`
+	BackPressured num       `json:"backPressured"`
+	DataSkew      num       `json:"dataSkew"`
+	Fill          string    `json:"fill"`
+	Border        string    `json:"border"`
+	Level         string    `json:"level"`
+	Cost          string    `json:"cost"`
+	Rate          *num      `json:"rate,omitempty"`
+	In            num       `json:"numRecordsInPerSecond"`
+	Out           num       `json:"numRecordsOutPerSecond"`
+	InTotal       int64     `json:"numRecordsIn"`
+	OutTotal      int64     `json:"numRecordsOut"`
+	Subtasks      []subtask `json:"subtasks"`
+}
+
+type subtask struct {
+	Subtask   int    `json:"subtask"`
+	Level     string `json:"backpressure-level"`
+	Ratio     num    `json:"ratio"`
+	BusyRatio num    `json:"busyRatio"`
+	IdleRatio num    `json:"idleRatio"`
+	In        num    `json:"numRecordsInPerSecond"`
+	Out       num    `json:"numRecordsOutPerSecond"`
+	InPool    num    `json:"buffers.inPoolUsage"`
+	OutPool   num    `json:"buffers.outPoolUsage"`
+	Exclusive num    `json:"buffers.inputExclusiveBuffersUsage"`
+	Floating  num    `json:"buffers.inputFloatingBuffersUsage"`
+}
+
+// marshalFrame is a snapshot as a frame message.
+func marshalFrame(s *metrics.Job, seq uint64) []byte {
+	fr := frame{
+		Type: "frame", Seq: seq, Timestamp: s.Timestamp, State: s.State, Failure: s.Failure,
+		Restarts: s.Restarts, Paused: s.Paused, WindowMs: s.WindowMs,
+		Vertices: make([]vertex, len(s.Vertices)),
+	}
+	for i := range s.Vertices {
+		v := &s.Vertices[i]
+		fv := vertex{
+			ID: v.ID, Name: v.Name, Parallelism: v.Parallelism,
+			Busy: num(v.Busy), BackPressured: num(v.BackPressure), DataSkew: num(v.DataSkew),
+			Fill: v.Colors.Fill, Border: v.Colors.Border, Level: v.Backpressure.Level, Cost: v.Cost,
+			In: num(v.Metrics.NumRecordsInPerSecond), Out: num(v.Metrics.NumRecordsOutPerSecond),
+			InTotal: v.Metrics.NumRecordsIn, OutTotal: v.Metrics.NumRecordsOut,
+			Subtasks: make([]subtask, len(v.Subtasks)),
+		}
+		if v.Rate != nil {
+			r := num(*v.Rate)
+			fv.Rate = &r
+		}
+		for k := range v.Subtasks {
+			st, bp := &v.Subtasks[k], &v.Backpressure.Subtasks[k]
+			fv.Subtasks[k] = subtask{
+				Subtask: st.Subtask, Level: bp.Level, Ratio: num(bp.Ratio),
+				BusyRatio: num(bp.BusyRatio), IdleRatio: num(bp.IdleRatio),
+				In: num(st.NumRecordsInPerSecond), Out: num(st.NumRecordsOutPerSecond),
+				InPool: num(st.InPoolUsage), OutPool: num(st.OutPoolUsage),
+				Exclusive: num(st.InputExclusiveBuffersUsage), Floating: num(st.InputFloatingBuffersUsage),
+			}
+		}
+		fr.Vertices[i] = fv
+	}
+	data, err := json.Marshal(fr)
+	if err != nil {
+		panic("hub: marshal frame: " + err.Error()) // only numbers and strings: cannot fail
+	}
+	return data
+}

@@ -1,0 +1,509 @@
+// Flowlab's playground script: applies websocket frames to the
+// server-rendered page, and drives the controls, the job editor and uploads.
+// No framework. Data is only ever put into the page with textContent or
+// attributes, never as HTML. Frame format: docs/API.md.
+(() => {
+  'use strict';
+
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const HISTORY_MS = 5 * 60 * 1000;
+
+  function el(tag, attrs = {}, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === 'class') e.className = v;
+      else if (v !== undefined && v !== null) e.setAttribute(k, v);
+    }
+    for (const c of children) e.append(c instanceof Node ? c : String(c));
+    return e;
+  }
+
+  let toastTimer;
+  function toast(msg, isError = true) {
+    const t = $('[data-testid=toast]');
+    if (!t) return;
+    t.textContent = msg;
+    t.classList.toggle('error', isError);
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, 6000);
+  }
+
+  // api calls the REST API; errors carry the server's messages.
+  async function api(method, url, body, type = 'application/json') {
+    const opts = { method, headers: {} };
+    if (body !== undefined) {
+      opts.body = body instanceof FormData || typeof body === 'string' ? body : JSON.stringify(body);
+      if (!(body instanceof FormData)) opts.headers['Content-Type'] = type;
+    }
+    const res = await fetch(url, opts);
+    let data = null;
+    try { data = await res.json(); } catch (e) { /* not JSON */ }
+    if (!res.ok) {
+      const err = new Error(data && data.errors ? data.errors.join('\n') : res.status + ' ' + res.statusText);
+      err.status = res.status;
+      err.data = data;
+      throw err;
+    }
+    return data;
+  }
+
+  // Numbers as shown.
+  const pct = (p) => (p === null || p === undefined ? 'N/A' : Math.round(p) + '%');
+  const dataPct = (p) => (p === null || p === undefined ? 'NaN' : String(Math.round(p)));
+  const ratioPct = (r) => (r === null || r === undefined ? 'N/A' : Math.round(r * 100) + '%');
+  const perSecond = (n) => (n === null || n === undefined ? '–' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
+
+  // micros parses a Go duration ("1.5ms", "200µs", "0s") into microseconds.
+  function micros(d) {
+    if (!d) return 0;
+    const units = { h: 3.6e9, m: 6e7, s: 1e6, ms: 1e3, us: 1, 'µs': 1, 'μs': 1, ns: 1e-3 };
+    let total = 0;
+    for (const m of d.matchAll(/([0-9.]+)(h|ms|m|s|us|µs|μs|ns)/g)) total += parseFloat(m[1]) * units[m[2]];
+    return Math.round(total);
+  }
+  const costText = (us) => (us <= 0 ? 'none' : us >= 1000 ? (us / 1000) + 'ms' : us + 'µs');
+  const rateText = (r) => (!r ? 'unlimited' : r.toLocaleString('en-US') + '/s');
+
+  // ---------------------------------------------------------------- playground
+
+  function playground(main) {
+    const jid = main.dataset.jid;
+    const tickMs = Number(main.dataset.tickMs) || 100;
+    const capacity = Math.ceil(HISTORY_MS / tickMs);
+    const drawer = $('[data-testid=drawer]', main);
+    const nodes = new Map($$('[data-testid=node]', main).map((g) => [g.dataset.task, g]));
+    const history = new Map(); // vertex id -> {t, busy, bp}
+    const sort = { key: 'subtask', dir: 1 };
+    let frame = null;
+    let selected = null;
+    let tab = 'backpressure';
+    let ended = false;
+
+    // Websocket.
+    let backoff = 500;
+    function connect() {
+      const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/jobs/' + jid);
+      ws.onopen = () => { backoff = 500; };
+      ws.onmessage = (e) => {
+        const m = JSON.parse(e.data);
+        if (m.type === 'history') loadHistory(m);
+        else if (m.type === 'frame') applyFrame(m);
+      };
+      ws.onclose = () => {
+        if (ended) return;
+        setTimeout(connect, backoff);
+        backoff = Math.min(backoff * 2, 8000);
+      };
+    }
+
+    function loadHistory(m) {
+      for (const v of m.vertices) {
+        history.set(v.id, { t: m.offsets.map((o) => m.start + o), busy: v.busy, bp: v.backPressured });
+      }
+      drawTimelines();
+    }
+
+    function record(fr) {
+      for (const v of fr.vertices) {
+        let h = history.get(v.id);
+        if (!h) { h = { t: [], busy: [], bp: [] }; history.set(v.id, h); }
+        if (h.t.length && h.t[h.t.length - 1] >= fr.timestamp) continue;
+        h.t.push(fr.timestamp); h.busy.push(v.busy); h.bp.push(v.backPressured);
+        if (h.t.length > capacity) { h.t.shift(); h.busy.shift(); h.bp.shift(); }
+      }
+    }
+
+    function applyFrame(fr) {
+      frame = fr;
+      record(fr);
+      const st = $('[data-testid=job-state]', main);
+      st.textContent = fr.state;
+      st.dataset.state = fr.state;
+      st.className = 'state state-' + fr.state;
+      ended = ['FINISHED', 'CANCELED', 'FAILED'].includes(fr.state);
+      const dot = $(`[data-testid=job-link][data-jid="${jid}"] .state-dot`);
+      if (dot) { dot.className = 'state-dot state-' + fr.state; dot.title = fr.state; }
+      const failure = $('[data-testid=job-failure]', main);
+      failure.textContent = fr.failure || '';
+      failure.hidden = !fr.failure;
+      const pause = $('[data-testid=control-pause]', main);
+      pause.dataset.paused = String(fr.paused);
+      pause.textContent = fr.paused ? 'Resume' : 'Pause';
+      const win = $('[data-testid=control-window]', main);
+      if (document.activeElement !== win) win.value = fr.windowMs === tickMs ? 'tick' : Math.round(fr.windowMs / 1000) + 's';
+      for (const v of fr.vertices) applyVertex(v);
+      if (selected) renderDrawer();
+      if (tab === 'timeline' && selected) scheduleTimelines();
+    }
+
+    function applyVertex(v) {
+      const g = nodes.get(v.name);
+      if (!g) return;
+      g.dataset.busy = dataPct(v.busy);
+      g.dataset.backpressured = dataPct(v.backPressured);
+      g.dataset.fill = v.fill;
+      g.dataset.border = v.border;
+      g.dataset.level = v.level;
+      const box = $('.node-box', g);
+      box.setAttribute('fill', v.fill);
+      box.setAttribute('stroke', v.border);
+      $('[data-field=parallelism]', g).textContent = 'Parallelism: ' + v.parallelism;
+      $('[data-field=busy]', g).textContent = 'Busy (max): ' + pct(v.busy);
+      $('[data-field=backpressured]', g).textContent = 'Backpressured (max): ' + pct(v.backPressured);
+      $('[data-field=skew]', g).textContent = 'Data skew: ' + pct(v.dataSkew);
+      const parts = [$('[data-field=operator]', g).textContent.split(' · ')[0]];
+      if (v.cost && micros(v.cost) > 0) parts.push(v.cost + '/record');
+      if (v.rate !== undefined && v.rate !== null) parts.push(rateText(v.rate));
+      $('[data-field=operator]', g).textContent = parts.join(' · ');
+      syncControls(v);
+    }
+
+    // syncControls shows a task's live values in its controls, unless the
+    // learner is using them.
+    function syncControls(v) {
+      const box = $(`.task-controls[data-task="${CSS.escape(v.name)}"]`, drawer);
+      if (!box) return;
+      const cost = $('[data-testid=control-cost]', box);
+      if (document.activeElement !== cost) {
+        const us = micros(v.cost);
+        if (us > Number(cost.max)) cost.max = String(us);
+        cost.value = String(us);
+        $('[data-field=cost-value]', box).textContent = costText(us);
+      }
+      const par = $('[data-testid=control-parallelism]', box);
+      if (document.activeElement !== par) par.value = String(v.parallelism);
+      const rate = $('[data-testid=control-rate]', box);
+      if (rate && document.activeElement !== rate && v.rate !== undefined && v.rate !== null) {
+        if (v.rate > Number(rate.max)) rate.max = String(v.rate);
+        rate.value = String(v.rate);
+        $('[data-field=rate-value]', box).textContent = rateText(v.rate);
+      }
+    }
+
+    // Drawer.
+    function select(task) {
+      selected = task;
+      drawer.hidden = task === null;
+      drawer.dataset.task = task || '';
+      for (const [name, g] of nodes) g.classList.toggle('selected', name === task);
+      for (const box of $$('.task-controls', drawer)) box.hidden = box.dataset.task !== task;
+      for (const row of $$('.timeline-row', drawer)) row.classList.toggle('selected', row.dataset.task === task);
+      if (task) {
+        renderDrawer();
+        refreshSide();
+        if (tab === 'timeline') scheduleTimelines();
+      }
+    }
+
+    function vertexOf(task) {
+      return frame ? frame.vertices.find((v) => v.name === task) : null;
+    }
+
+    function renderDrawer() {
+      const v = vertexOf(selected);
+      const g = nodes.get(selected);
+      $('[data-field=name]', drawer).textContent = selected;
+      const sw = $('.drawer-swatch', drawer);
+      sw.style.background = g.dataset.fill;
+      sw.style.borderColor = g.dataset.border;
+      if (!v) return;
+      $('[data-field=summary]', drawer).textContent =
+        `parallelism ${v.parallelism} · busy ${pct(v.busy)} · backpressured ${pct(v.backPressured)} · ${perSecond(v.numRecordsInPerSecond)} in/s · ${perSecond(v.numRecordsOutPerSecond)} out/s`;
+      const level = $('[data-field=level]', drawer);
+      level.textContent = v.level;
+      level.className = 'level level-' + v.level;
+      if (tab === 'backpressure') renderBackpressure(v);
+      if (tab === 'metrics') renderMetrics(v);
+    }
+
+    const levelRank = { ok: 0, low: 1, high: 2 };
+    function renderBackpressure(v) {
+      const rows = v.subtasks.slice().sort((a, b) => {
+        const key = sort.key;
+        const x = key === 'level' ? levelRank[a['backpressure-level']] : a[key] ?? -1;
+        const y = key === 'level' ? levelRank[b['backpressure-level']] : b[key] ?? -1;
+        return (x - y) * sort.dir || a.subtask - b.subtask;
+      });
+      $('[data-testid=bp-table] tbody', drawer).replaceChildren(...rows.map((s) => el('tr', { 'data-testid': 'bp-row', 'data-subtask': s.subtask, 'data-level': s['backpressure-level'] },
+        el('td', {}, '#' + s.subtask),
+        el('td', {}, el('span', { class: 'level level-' + s['backpressure-level'] }, s['backpressure-level'])),
+        el('td', { class: 'num' }, ratioPct(s.ratio)),
+        el('td', { class: 'num' }, ratioPct(s.busyRatio)),
+        el('td', { class: 'num' }, ratioPct(s.idleRatio)))));
+    }
+
+    function gauge(x) {
+      const fill = el('div', { class: 'gauge-fill' + (x >= 0.9 ? ' full' : x >= 0.5 ? ' warn' : '') });
+      fill.style.width = Math.round(Math.min(1, Math.max(0, x || 0)) * 100) + '%';
+      return el('span', { class: 'gauge' }, el('span', { class: 'gauge-bar' }, fill), el('span', { class: 'gauge-text' }, ratioPct(x)));
+    }
+
+    function renderMetrics(v) {
+      $('[data-testid=metrics-table] tbody', drawer).replaceChildren(...v.subtasks.map((s) => el('tr', { 'data-testid': 'metrics-row', 'data-subtask': s.subtask },
+        el('td', {}, '#' + s.subtask),
+        el('td', { class: 'num' }, perSecond(s.numRecordsInPerSecond)),
+        el('td', { class: 'num' }, perSecond(s.numRecordsOutPerSecond)),
+        el('td', {}, gauge(s['buffers.inPoolUsage'])),
+        el('td', {}, gauge(s['buffers.outPoolUsage'])),
+        el('td', {}, gauge(s['buffers.inputExclusiveBuffersUsage'])),
+        el('td', {}, gauge(s['buffers.inputFloatingBuffersUsage'])))));
+      $('[data-testid=metrics-table] tfoot', drawer).replaceChildren(el('tr', {},
+        el('td', {}, 'Task'), el('td', { class: 'num' }, perSecond(v.numRecordsInPerSecond)),
+        el('td', { class: 'num' }, perSecond(v.numRecordsOutPerSecond)), el('td', { colspan: 4 }, '')));
+    }
+
+    // Timeline: one canvas per task, redrawn at most once per animation frame.
+    let timelinePending = false;
+    function scheduleTimelines() {
+      if (timelinePending) return;
+      timelinePending = true;
+      requestAnimationFrame(() => { timelinePending = false; drawTimelines(); });
+    }
+
+    function drawTimelines() {
+      if (tab !== 'timeline' || drawer.hidden) return;
+      const end = frame ? frame.timestamp : Date.now();
+      for (const canvas of $$('.timeline-canvas', drawer)) drawTimeline(canvas, history.get(canvas.dataset.vid), end);
+    }
+
+    function drawTimeline(canvas, h, end) {
+      const dpr = window.devicePixelRatio || 1;
+      const w = canvas.clientWidth, ht = canvas.clientHeight;
+      if (canvas.width !== Math.round(w * dpr)) { canvas.width = Math.round(w * dpr); canvas.height = Math.round(ht * dpr); }
+      const c = canvas.getContext('2d');
+      c.setTransform(dpr, 0, 0, dpr, 0, 0);
+      c.clearRect(0, 0, w, ht);
+      const pad = 4;
+      const y = (p) => ht - pad - (p / 100) * (ht - 2 * pad);
+      const x = (t) => w - ((end - t) / HISTORY_MS) * w;
+      c.strokeStyle = '#f0f0f0';
+      c.lineWidth = 1;
+      for (const p of [0, 50, 100]) { c.beginPath(); c.moveTo(0, y(p) + 0.5); c.lineTo(w, y(p) + 0.5); c.stroke(); }
+      c.fillStyle = '#8c8c8c';
+      c.font = '10px system-ui, sans-serif';
+      c.fillText('100%', 4, 12);
+      c.fillText('−5 min', 4, ht - 6);
+      c.fillText('now', w - 24, ht - 6);
+      if (!h) return;
+      const line = (values, color) => {
+        c.strokeStyle = color;
+        c.lineWidth = 1.5;
+        c.beginPath();
+        let drawing = false;
+        for (let i = 0; i < h.t.length; i++) {
+          const v = values[i];
+          if (v === null || v === undefined || end - h.t[i] > HISTORY_MS) { drawing = false; continue; }
+          if (drawing) c.lineTo(x(h.t[i]), y(v));
+          else { c.moveTo(x(h.t[i]), y(v)); drawing = true; }
+        }
+        c.stroke();
+      };
+      line(h.bp, '#000000');
+      line(h.busy, '#ee2222');
+    }
+
+    // Logs and failures, polled while their tab is open.
+    async function refreshSide() {
+      if (!selected || drawer.hidden) return;
+      try {
+        if (tab === 'logs') {
+          const data = await api('GET', `/api/jobs/${jid}/logs?task=${encodeURIComponent(selected)}`);
+          const box = $('[data-testid=logs]', drawer);
+          box.replaceChildren(...(data.lines.length ? data.lines.map((l) => el('div', { class: 'log-line ' + l.stream, 'data-testid': 'log-line' },
+            el('span', { class: 'log-time' }, new Date(l.time).toLocaleTimeString()),
+            el('span', { class: 'log-sub' }, '#' + l.subtask),
+            el('span', { class: 'log-stream' }, l.stream),
+            el('span', { class: 'log-text' }, l.text))) : [el('div', { class: 'log-empty' }, 'Nothing logged yet.')]));
+        } else if (tab === 'failures') {
+          const data = await api('GET', `/api/jobs/${jid}/failures`);
+          const box = $('[data-testid=failures]', drawer);
+          box.replaceChildren(...(data.failures.length ? data.failures.slice().reverse().map((f) => el('div', { class: 'log-line failure', 'data-testid': 'failure' },
+            el('span', { class: 'log-time' }, new Date(f.time).toLocaleTimeString()),
+            el('span', { class: 'log-sub' }, f.task ? `${f.task} #${f.subtask}` : 'job'),
+            el('span', { class: 'log-text' }, f.message))) : [el('div', { class: 'log-empty' }, 'No failures.')]));
+        }
+      } catch (e) { /* shown on the next poll */ }
+    }
+    setInterval(refreshSide, 1000);
+
+    // Events.
+    for (const [name, g] of nodes) {
+      g.addEventListener('click', () => select(selected === name ? null : name));
+      g.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); select(name); } });
+    }
+    $('[data-action=close-drawer]', drawer).addEventListener('click', () => select(null));
+    document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && selected) select(null); });
+    for (const t of $$('.tab', drawer)) {
+      t.addEventListener('click', () => {
+        tab = t.dataset.tab;
+        for (const o of $$('.tab', drawer)) { o.classList.toggle('active', o === t); o.setAttribute('aria-selected', String(o === t)); }
+        for (const p of $$('.tab-panel', drawer)) p.hidden = p.dataset.panel !== tab;
+        renderDrawer();
+        refreshSide();
+        scheduleTimelines();
+      });
+    }
+    for (const th of $$('[data-testid=bp-table] th[data-sort]', drawer)) {
+      th.addEventListener('click', () => {
+        sort.dir = sort.key === th.dataset.sort ? -sort.dir : th.dataset.sort === 'subtask' ? 1 : -1;
+        sort.key = th.dataset.sort;
+        for (const o of $$('th[data-sort]', drawer)) o.classList.remove('sorted-asc', 'sorted-desc');
+        th.classList.add(sort.dir > 0 ? 'sorted-asc' : 'sorted-desc');
+        if (selected) renderDrawer();
+      });
+    }
+
+    const patch = (change) => api('PATCH', '/api/jobs/' + jid, change).catch((e) => toast(e.message));
+    for (const box of $$('.task-controls', drawer)) {
+      const task = box.dataset.task;
+      const cost = $('[data-testid=control-cost]', box);
+      cost.addEventListener('input', () => { $('[data-field=cost-value]', box).textContent = costText(Number(cost.value)); });
+      cost.addEventListener('change', () => patch({ task, cost: cost.value + 'us' }));
+      const rate = $('[data-testid=control-rate]', box);
+      if (rate) {
+        rate.addEventListener('input', () => { $('[data-field=rate-value]', box).textContent = rateText(Number(rate.value)); });
+        rate.addEventListener('change', () => patch({ task, rate: Number(rate.value) }));
+      }
+      const par = $('[data-testid=control-parallelism]', box);
+      par.addEventListener('change', () => patch({ task, parallelism: Number(par.value) }));
+      for (const b of $$('[data-step]', box)) {
+        b.addEventListener('click', () => {
+          par.value = String(Math.min(128, Math.max(1, Number(par.value) + Number(b.dataset.step))));
+          par.dispatchEvent(new Event('change'));
+        });
+      }
+    }
+    $('[data-testid=control-pause]', main).addEventListener('click', (e) => patch({ paused: e.currentTarget.dataset.paused !== 'true' }));
+    $('[data-testid=control-restart]', main).addEventListener('click', () => patch({ restart: true }));
+    $('[data-testid=control-window]', main).addEventListener('change', (e) => patch({ window: e.currentTarget.value }));
+    $('[data-testid=control-stop]', main).addEventListener('click', async () => {
+      try { await api('DELETE', '/api/jobs/' + jid); location.reload(); } catch (e) { toast(e.message); }
+    });
+    window.addEventListener('resize', scheduleTimelines);
+    connect();
+  }
+
+  // -------------------------------------------------------------------- editor
+
+  function editor(page) {
+    const ta = $('[data-testid=editor]', page);
+    const gutter = $('.gutter', page);
+    const list = $('[data-testid=editor-errors]', page);
+    let errorLines = new Map();
+
+    function renderGutter() {
+      const n = ta.value.split('\n').length;
+      const rows = [];
+      for (let i = 1; i <= n; i++) {
+        const d = el('div', { 'data-line': i }, i);
+        if (errorLines.has(i)) { d.className = 'error'; d.title = errorLines.get(i).join('\n'); }
+        rows.push(d);
+      }
+      gutter.replaceChildren(...rows);
+      gutter.scrollTop = ta.scrollTop;
+    }
+
+    function goToLine(line) {
+      const lines = ta.value.split('\n');
+      if (line < 1 || line > lines.length) return;
+      let start = 0;
+      for (let i = 0; i < line - 1; i++) start += lines[i].length + 1;
+      ta.focus();
+      ta.setSelectionRange(start, start + lines[line - 1].length);
+      ta.scrollTop = Math.max(0, (line - 5) * 20);
+    }
+
+    function showErrors(errs) {
+      errorLines = new Map();
+      list.replaceChildren(...errs.map((e) => {
+        if (e.line) errorLines.set(e.line, [...(errorLines.get(e.line) || []), e.text]);
+        const li = el('li', { class: 'editor-error', 'data-testid': 'editor-error', 'data-line': e.line || 0 }, e.text);
+        if (e.line) li.addEventListener('click', () => goToLine(e.line));
+        return li;
+      }));
+      list.hidden = errs.length === 0;
+      renderGutter();
+    }
+
+    ta.addEventListener('input', renderGutter);
+    ta.addEventListener('scroll', () => { gutter.scrollTop = ta.scrollTop; });
+    ta.addEventListener('keydown', (e) => {
+      if (e.key === 'Tab' && !e.shiftKey) { e.preventDefault(); ta.setRangeText('  ', ta.selectionStart, ta.selectionEnd, 'end'); renderGutter(); }
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); start(); }
+    });
+    for (const item of $$('[data-testid=gallery-item]', page)) {
+      item.addEventListener('click', () => {
+        ta.value = $('template', item).content.textContent;
+        for (const o of $$('[data-testid=gallery-item]', page)) o.classList.toggle('selected', o === item);
+        showErrors([]);
+        ta.scrollTop = 0;
+      });
+    }
+
+    const startButton = $('[data-testid=editor-start]', page);
+    async function start() {
+      const replace = $('[data-field=replace]', page);
+      const url = '/api/jobs' + (replace && replace.checked ? '?replace=' + encodeURIComponent(replace.value) : '');
+      startButton.disabled = true;
+      try {
+        const data = await api('POST', url, ta.value, 'application/yaml');
+        location.href = '/?job=' + encodeURIComponent(data.jid);
+      } catch (e) {
+        const details = e.data && e.data.details;
+        if (details) showErrors(details.map((d, i) => ({ line: d.line, text: e.data.errors[i] })));
+        else showErrors(e.message.split('\n').map((text) => ({ line: 0, text })));
+        startButton.disabled = false;
+      }
+    }
+    startButton.addEventListener('click', start);
+    renderGutter();
+  }
+
+  // ----------------------------------------------------------------- operators
+
+  function operators(page) {
+    const form = $('[data-testid=upload-form]', page);
+    const errBox = $('[data-testid=upload-error]', page);
+    const okBox = $('[data-testid=upload-ok]', page);
+    const submit = $('[data-testid=upload-submit]', page);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      errBox.hidden = okBox.hidden = true;
+      const data = new FormData(form);
+      if (!data.get('name')) data.delete('name');
+      submit.disabled = true;
+      try {
+        const op = await api('POST', '/api/operators', data);
+        okBox.textContent = `Uploaded and compiled ${op.name} (${(op.size / 1024).toFixed(1)} KiB). Use it in a job spec as operator: ${op.name}`;
+        okBox.hidden = false;
+        await refreshList();
+      } catch (err) {
+        errBox.textContent = err.status ? err.message : 'The upload failed: the file may be too large, or the server is not reachable.';
+        errBox.hidden = false;
+      } finally {
+        submit.disabled = false;
+      }
+    });
+
+    const kinds = { upload: 'uploaded in this session', bundled: 'bundled example (Wasm)', builtin: 'built-in' };
+    async function refreshList() {
+      const data = await api('GET', '/api/operators');
+      $('[data-testid=operator-table] tbody', page).replaceChildren(...data.operators.map((op) => el('tr', { 'data-testid': 'operator', 'data-name': op.name, 'data-kind': op.kind },
+        el('td', {}, el('code', {}, op.name)),
+        el('td', {}, kinds[op.kind] || op.kind),
+        el('td', { class: 'num' }, op.size ? (op.size / 1024).toFixed(1) + ' KiB' : ''),
+        el('td', {}, op.uploaded ? new Date(op.uploaded).toLocaleTimeString('en-GB') : ''))));
+    }
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    const main = $('[data-testid=playground]');
+    if (main) playground(main);
+    const ed = $('[data-testid=editor-page]');
+    if (ed) editor(ed);
+    const ops = $('[data-testid=operators-page]');
+    if (ops) operators(ops);
+  });
+})();
