@@ -27,6 +27,12 @@ type Host struct {
 
 	mu       sync.Mutex
 	compiled map[[sha256.Size]byte]*Module
+
+	// compiling serializes compilations: wazero v1.12 publishes a module
+	// read from the file cache before it is ready, so that a concurrent
+	// compilation of the same module can return it and an instance made
+	// from it panics (wazero/wazero#2547).
+	compiling sync.Mutex
 }
 
 // New returns a Host with the given limits.
@@ -125,6 +131,13 @@ func (h *Host) Compile(ctx context.Context, name string, wasm []byte) (*Module, 
 	h.mu.Lock()
 	m, ok := h.compiled[sum]
 	h.mu.Unlock()
+	if !ok {
+		h.compiling.Lock()
+		defer h.compiling.Unlock()
+		h.mu.Lock()
+		m, ok = h.compiled[sum] // compiled meanwhile?
+		h.mu.Unlock()
+	}
 	if ok {
 		return &Module{host: h, name: name, compiled: m.compiled, exports: m.exports}, nil
 	}

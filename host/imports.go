@@ -83,7 +83,13 @@ func (in *instance) read(fn, arg string, ptr, n uint64) []byte {
 func (in *instance) emit(stack []uint64) {
 	key := in.read("emit", "key", stack[0], stack[1])
 	value := in.read("emit", "value", stack[2], stack[3])
+	if in.out == nil {
+		abort("emit: records may be emitted only from %s and %s", exportProcess, exportTimer)
+	}
 	if in.emitted >= in.op.mod.host.cfg.outputQuota {
+		if in.quotaHit {
+			abort("emit: called again after it returned -1: the output quota of %d records per call is exhausted", in.op.mod.host.cfg.outputQuota)
+		}
 		in.quotaHit = true
 		stack[0] = api.EncodeI32(-1)
 		return

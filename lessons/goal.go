@@ -22,6 +22,7 @@ import (
 //	*.METRIC OP NUMBER               every task
 //	upstream(TASK).METRIC OP NUMBER  every task upstream of TASK
 //	TASK.operator == PATTERN         the task runs an operator matching PATTERN (path.Match)
+//	TASK.cost OP DURATION            the task's simulated cost per record
 //	total-parallelism OP NUMBER      the sum of all tasks' parallelism
 //	window OP DURATION               the metrics window
 //	paused / running                 the sources are paused / not paused
@@ -36,7 +37,7 @@ import (
 // "busy == N/A" is a condition of its own.
 type condition struct {
 	text   string
-	kind   string // "metric", "operator", "total-parallelism", "window", "paused", "running", "picked", "answer", "uploaded"
+	kind   string // "metric", "cost", "operator", "total-parallelism", "window", "paused", "running", "picked", "answer", "uploaded"
 	scope  string // task name, "*" or "upstream(NAME)" for metrics
 	task   string
 	sub    string // "", "any" or "all"
@@ -49,6 +50,7 @@ type condition struct {
 var (
 	metricCond   = regexp.MustCompile(`^(\*|upstream\(([\w.-]+)\)|([\w.-]+)(?:\[(any|all)\])?)\.(busy|backpressured|idle|skew|in-rate|out-rate|in-pool|out-pool|parallelism)\s*(>=|<=|==|!=|>|<)\s*(\S+)$`)
 	operatorCond = regexp.MustCompile(`^([\w.-]+)\.operator\s*==\s*(\S+)$`)
+	costCond     = regexp.MustCompile(`^([\w.-]+)\.cost\s*(>=|<=|==|!=|>|<)\s*(\S+)$`)
 	numberCond   = regexp.MustCompile(`^(total-parallelism|window)\s*(>=|<=|==|!=|>|<)\s*(\S+)$`)
 	wordCond     = regexp.MustCompile(`^(picked|answer)\s*==\s*(\S+)$`)
 )
@@ -97,6 +99,17 @@ func parseCondition(text string, tasks []string) (condition, error) {
 		if _, err := path.Match(c.word, ""); err != nil {
 			return c, fmt.Errorf("bad operator pattern %q: %w", c.word, err)
 		}
+		if err := known(c.task); err != nil {
+			return c, err
+		}
+	case costCond.MatchString(t):
+		m := costCond.FindStringSubmatch(t)
+		c.kind, c.task, c.op = "cost", m[1], m[2]
+		d, err := time.ParseDuration(m[3])
+		if err != nil {
+			return c, fmt.Errorf("want a duration like 1ms after %s, got %q", c.op, m[3])
+		}
+		c.num = float64(d)
 		if err := known(c.task); err != nil {
 			return c, err
 		}
@@ -158,6 +171,13 @@ func (c condition) holds(snap *metrics.Job, l *Learner) bool {
 			total += v.Parallelism
 		}
 		return compare(float64(total), c.op, c.num)
+	case "cost":
+		v := vertexByName(snap, c.task)
+		if v == nil {
+			return false
+		}
+		cost, _ := time.ParseDuration(v.Cost) // "" is no cost
+		return compare(float64(cost), c.op, c.num)
 	case "operator":
 		v := vertexByName(snap, c.task)
 		if v == nil {

@@ -13,7 +13,7 @@ import (
 // snapshot builds a job of a chain source -> map -> sink with the given
 // subtask busy and backpressured ms/s per task.
 func snapshot(ts int64, busyBP map[string][][2]float64) *metrics.Job {
-	snap := &metrics.Job{State: metrics.StateRunning, Timestamp: ts, WindowMs: 2000}
+	snap := &metrics.Job{State: metrics.StateRunning, Timestamp: ts, WindowMs: 2000, Since: ts - 60_000}
 	var prev string
 	for _, name := range []string{"source", "map", "sink"} {
 		var subs []metrics.Subtask
@@ -24,6 +24,9 @@ func snapshot(ts int64, busyBP map[string][][2]float64) *metrics.Job {
 			})
 		}
 		v := metrics.NewVertex(name+"-id", name, "passthrough", subs, ts)
+		if name == "map" {
+			v.Cost = "1ms"
+		}
 		snap.Vertices = append(snap.Vertices, v)
 		if prev != "" {
 			snap.Edges = append(snap.Edges, metrics.Edge{Source: prev + "-id", Target: name + "-id", Partitioning: "forward"})
@@ -71,6 +74,9 @@ func TestCondition_Holds(t *testing.T) {
 		{"uploaded", false},
 		{"map.operator == pass*", true},
 		{"map.operator == upload:*", false},
+		{"map.cost == 1ms", true},
+		{"map.cost < 1ms", false},
+		{"sink.cost == 0s", true},
 		{"source.busy == N/A", false},
 	}
 	for _, tt := range tests {

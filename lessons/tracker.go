@@ -38,9 +38,10 @@ func (t *Tracker) Observe(snap *metrics.Job) Progress {
 	}
 	goal := &t.lesson.Steps[t.step].Goal
 	met := make(map[string]bool, len(goal.conds))
+	settling := settling(snap)
 	all := true
 	for _, c := range goal.conds {
-		met[c.text] = c.holds(snap, &t.Learner)
+		met[c.text] = c.holds(snap, &t.Learner) && !(settling && c.kind == "metric")
 		all = all && met[c.text]
 	}
 	if !all || snap.State != metrics.StateRunning {
@@ -56,6 +57,13 @@ func (t *Tracker) Observe(snap *metrics.Job) Progress {
 		return t.progress(nil, 0)
 	}
 	return t.progress(met, held)
+}
+
+// settling reports whether the metrics of a job's current subtasks still
+// average over less than the window (up to 2 s): right after a start,
+// restart or rescale they are noise, and no metric goal counts.
+func settling(snap *metrics.Job) bool {
+	return snap.Since == 0 || snap.Timestamp-snap.Since < min(snap.WindowMs, 2000)
 }
 
 func (t *Tracker) progress(met map[string]bool, held time.Duration) Progress {

@@ -33,6 +33,9 @@ func TestTracker_Observe(t *testing.T) {
 	tr := NewTracker(l)
 	idle := map[string][][2]float64{"source": {{0, 0}}, "map": {{0, 0}, {0, 0}}, "sink": {{0, 0}, {0, 0}}}
 
+	fresh := snapshot(900, bottleneck)
+	fresh.Since = 500 // 400 ms before the snapshot
+	assert.False(t, tr.Observe(fresh).Holding, "metrics of subtasks that have not run a window yet do not count")
 	p := tr.Observe(snapshot(1000, bottleneck))
 	assert.True(t, p.Holding)
 	assert.Equal(t, map[string]bool{"sink.busy >= 90": true, "upstream(sink).backpressured >= 50": true}, p.Met)

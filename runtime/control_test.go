@@ -98,8 +98,10 @@ func TestJob_Restart(t *testing.T) {
 		j := start(t, controlled, nil)
 		snap := settle(j, time.Second)
 		require.Greater(t, vertex(t, snap, "sink").Metrics.NumRecordsIn, int64(300))
+		since := snap.Since
 		j.Restart()
 		snap = settle(j, 500*time.Millisecond)
+		assert.Greater(t, snap.Since, since, "the new attempt started later")
 		assert.Equal(t, metrics.StateRunning, snap.State)
 		assert.Equal(t, 0, snap.Restarts)
 		assert.Less(t, vertex(t, snap, "sink").Metrics.NumRecordsIn, int64(300), "counts start over with fresh subtasks")
@@ -218,5 +220,25 @@ func TestJob_SetOperator(t *testing.T) {
 		snap := settle(j, time.Second)
 		assert.Equal(t, OpPassthrough, vertex(t, snap, "sink").Operator)
 		assert.Contains(t, j.SetOperator("sink", "nope").Error(), `tasks[2].operator: unknown operator "nope"`)
+	})
+}
+
+func TestMetrics_SourceCost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: costly-source
+tasks:
+  - {name: source, operator: generator, cost: 1ms, config: {rate: 400}}
+  - {name: sink, operator: discard}
+`, nil)
+		snap := settle(j, 3*time.Second)
+		source := vertex(t, snap, "source")
+		assert.Equal(t, metrics.Float(400), source.Subtasks[0].BusyTimeMsPerSecond)
+		assert.InDelta(t, 400, source.Metrics.NumRecordsOutPerSecond, 2)
+		require.NoError(t, j.SetRate("source", 0))
+		snap = settle(j, 3*time.Second)
+		source = vertex(t, snap, "source")
+		assert.Equal(t, metrics.Float(1000), source.Subtasks[0].BusyTimeMsPerSecond, "unlimited, the cost is the limit")
+		assert.InDelta(t, 1000, source.Metrics.NumRecordsOutPerSecond, 50)
 	})
 }

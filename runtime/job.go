@@ -30,6 +30,7 @@ type Job struct {
 	failures   []Failure
 	logs       map[string][]*Logs      // per task name, per subtask
 	subtasks   [][]*subtask            // of the current attempt, per task
+	started    time.Time               // when the current attempt's subtasks started
 	endAttempt context.CancelCauseFunc // ends the current attempt
 	snap       *metrics.Job
 	updated    chan struct{} // closed when the next snapshot is published
@@ -162,7 +163,7 @@ func (j *Job) attempt(ctx context.Context) error {
 		j.mu.Unlock()
 		return errRestart
 	}
-	j.subtasks = subtasks
+	j.subtasks, j.started = subtasks, now
 	for i, sts := range subtasks {
 		for _, st := range sts {
 			st.window.reset(now)

@@ -150,8 +150,12 @@ func (s *subtask) runSource(checkOutput bool) error {
 			continue
 		}
 		var done bool
+		before := s.out
 		next, done, err = s.src.Emit(now, s)
 		s.outPub.Store(s.out)
+		if err == nil {
+			err = s.spend(int(s.out - before)) // a source's cost is per record emitted
+		}
 		if err != nil {
 			return err
 		}

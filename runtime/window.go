@@ -135,6 +135,7 @@ func (j *Job) publish(now time.Time) {
 		Failure:   j.failure,
 		Restarts:  j.restarts,
 		Paused:    j.pause.wait() != nil,
+		Since:     j.started.UnixMilli(),
 		WindowMs:  j.window.Milliseconds(),
 		Timestamp: now.UnixMilli(),
 		Vertices:  make([]metrics.Vertex, len(g.tasks)),

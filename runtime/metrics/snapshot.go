@@ -49,6 +49,7 @@ type Job struct {
 	Failure   string   `json:"failure,omitempty"` // the last operator failure, if any
 	Restarts  int      `json:"restarts"`          // restarts so far
 	Paused    bool     `json:"paused"`            // sources held back
+	Since     int64    `json:"since"`             // when the subtasks of this attempt started (a restart or rescale starts new ones), ms since the epoch
 	WindowMs  int64    `json:"windowMs"`          // the window the time metrics average over
 	Timestamp int64    `json:"timestamp"`         // when the snapshot was taken, ms since the epoch
 	Vertices  []Vertex `json:"vertices"`

@@ -1,0 +1,269 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"flowlab/host/internal/instrument"
+	"flowlab/runtime"
+	"flowlab/runtime/spec"
+	"flowlab/wasmops"
+)
+
+// Run with
+//
+//	go test -run '^$' -bench . -benchmem ./host/
+//
+// Compare BenchmarkPipeline with runtime's BenchmarkPipeline/parallelism=1:
+// the map=passthrough case here is the same job.
+
+// maps are the map operators of BenchmarkPipeline: the built-in, then the
+// bundled upper-casers in Go (SDK), C and WAT.
+var maps = []string{runtime.OpPassthrough, "wasm:upper", "wasm:c-upper", "wasm:wat-upper"}
+
+// BenchmarkPipeline measures records per second through generator ->
+// MAP -> discard, 16-byte values, with a network exchange (rebalance) in front
+// of MAP, for network buffers of 1, 8 and 32 KiB (about 26, 215 and 860
+// records per batch, so per flowlab_process call). One op is one record.
+func BenchmarkPipeline(b *testing.B) {
+	ctx := context.Background()
+	h := cachedHost(b, NewConfig())
+	for _, name := range maps[1:] {
+		compileBundled(b, h, name[len(BundledPrefix):]) // compiled once, outside the timings
+	}
+	resolve := h.Resolver(ctx, wasmops.FS, "")
+	for _, size := range []string{"1kb", "8kb", "32kb"} {
+		for _, op := range maps {
+			b.Run(fmt.Sprintf("buffer=%s/map=%s", size, op), func(b *testing.B) {
+				s, err := spec.Parse(fmt.Appendf(nil, `
+name: bench
+network: {buffer-size: %s}
+tasks:
+  - {name: source, operator: generator, config: {count: %d, value-size: 16}}
+  - {name: map, operator: %q}
+  - {name: sink, operator: discard}
+edges:
+  - {from: source, to: map, partitioning: rebalance}
+  - {from: map, to: sink, partitioning: forward}
+`, size, b.N, op))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				start := time.Now()
+				j, err := runtime.Start(ctx, s, resolve)
+				if err != nil {
+					b.Fatal(err)
+				}
+				<-j.Done()
+				if err := j.Err(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
+			})
+		}
+	}
+}
+
+// BenchmarkGuest measures one flowlab_process call on a batch of 32 KiB (860
+// records of 16-byte values) on plain wazero, outside the runtime, with the
+// sandbox's instrumentation (deadline checks at function entries and loops)
+// and without: what the sandbox costs. emit only counts. One op is one call.
+func BenchmarkGuest(b *testing.B) {
+	batch, records := benchBatch(32 << 10)
+	for _, name := range []string{"upper", "c-upper", "wat-upper"} {
+		raw, err := wasmops.FS.ReadFile(name + "/" + name + ".wasm")
+		if err != nil {
+			b.Fatal(err)
+		}
+		instrumented, err := instrument.Instrument(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, v := range []struct {
+			sandbox string
+			wasm    []byte
+		}{{"off", raw}, {"on", instrumented}} {
+			b.Run(fmt.Sprintf("op=%s/sandbox=%s", name, v.sandbox), func(b *testing.B) {
+				g := newGuest(b, v.wasm)
+				ptr := g.call(b, exportInput, uint64(len(batch)))
+				b.SetBytes(int64(len(batch)))
+				b.ReportAllocs()
+				g.emitted = 0
+				start := time.Now()
+				for b.Loop() {
+					g.mem.Write(uint32(ptr), batch)
+					if r := g.call(b, exportProcess, uint64(len(batch))); r != 0 {
+						b.Fatalf("%s returned %d", exportProcess, r)
+					}
+				}
+				b.ReportMetric(float64(b.N*records)/time.Since(start).Seconds(), "records/s")
+				if g.emitted != b.N*records {
+					b.Fatalf("emitted %d records in %d calls of %d", g.emitted, b.N, records)
+				}
+			})
+		}
+	}
+}
+
+// benchBatch is a batch of at most size bytes of records like the
+// generator's (key-N, 16-byte value), and how many records it holds.
+func benchBatch(size int) ([]byte, int) {
+	var recs []runtime.Record
+	n := 0
+	for i := 0; ; i++ {
+		key := fmt.Appendf(nil, "key-%d", i%100)
+		if n+16+len(key)+16 > size {
+			break
+		}
+		n += 16 + len(key) + 16
+		recs = append(recs, runtime.Record{TS: int64(i), Key: key, Value: []byte("abcdefghijklmnop")})
+	}
+	return runtime.NewBatch(recs...).Bytes(), len(recs)
+}
+
+// guest is a module instantiated on plain wazero with the Host's runtime
+// config, WASI, and flowlab imports that do nothing but count emits.
+type guest struct {
+	mod     api.Module
+	mem     api.Memory
+	emitted int
+}
+
+func newGuest(b *testing.B, wasm []byte) *guest {
+	ctx := context.Background()
+	rc := wazero.NewRuntimeConfigCompiler().WithMemoryLimitPages(NewConfig().memoryLimit / pageSize).WithMemoryCapacityFromMax(true)
+	if dir := NewConfig().cacheDir; dir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cache.Close(ctx) })
+		rc = rc.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	b.Cleanup(func() { rt.Close(ctx) })
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	g := &guest{}
+	hb := rt.NewHostModuleBuilder(importModule)
+	for _, name := range importNames() {
+		sig := importSignatures[name]
+		fn := func(_ context.Context, stack []uint64) {
+			if len(sig.results) > 0 {
+				stack[0] = 0
+			}
+		}
+		if name == "emit" {
+			fn = func(_ context.Context, stack []uint64) { g.emitted++; stack[0] = 0 }
+		}
+		hb.NewFunctionBuilder().WithGoFunction(api.GoFunc(fn), sig.params, sig.results).Export(name)
+	}
+	if _, err := hb.Instantiate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	mod, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithName("").WithStartFunctions().WithSysNanotime().WithSysWalltime())
+	if err != nil {
+		b.Fatal(err)
+	}
+	g.mod, g.mem = mod, mod.Memory()
+	if mod.ExportedFunction(exportInitialize) != nil {
+		g.call(b, exportInitialize)
+	}
+	if mod.ExportedFunction(exportInit) != nil {
+		ptr := g.call(b, exportInput, 2)
+		g.mem.Write(uint32(ptr), []byte("{}"))
+		if r := g.call(b, exportInit, 2); r != 0 {
+			b.Fatalf("%s returned %d", exportInit, r)
+		}
+	}
+	return g
+}
+
+func (g *guest) call(b *testing.B, name string, args ...uint64) int32 {
+	res, err := g.mod.ExportedFunction(name).Call(context.Background(), args...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(res) == 0 {
+		return 0
+	}
+	return api.DecodeI32(res[0])
+}
+
+// BenchmarkCompile measures Host.Compile of the Go upper module (3.4 MB) on
+// a new Host each time: cold, with an empty cache directory, and cached, with
+// a cache directory that already holds it (as after a restart of the
+// process). Either way the module is read, validated and instrumented.
+func BenchmarkCompile(b *testing.B) {
+	ctx := context.Background()
+	wasm, err := wasmops.FS.ReadFile("upper/upper.wasm")
+	if err != nil {
+		b.Fatal(err)
+	}
+	compile := func(b *testing.B, dir func() string) {
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			h, err := New(ctx, NewConfig().WithCacheDir(dir()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := h.Compile(ctx, "upper", wasm); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			h.Close(ctx)
+			b.StartTimer()
+		}
+	}
+	b.Run("op=upper/cache=cold", func(b *testing.B) {
+		compile(b, func() string {
+			dir, err := os.MkdirTemp(b.TempDir(), "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			return dir
+		})
+	})
+	b.Run("op=upper/cache=disk", func(b *testing.B) {
+		dir := b.TempDir()
+		h, err := New(ctx, NewConfig().WithCacheDir(dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := h.Compile(ctx, "upper", wasm); err != nil {
+			b.Fatal(err)
+		}
+		h.Close(ctx)
+		compile(b, func() string { return dir })
+	})
+}
+
+// BenchmarkInstantiate measures making a subtask's operator: a new instance
+// (64 MiB memory limit, the default) with _initialize and flowlab_init run,
+// and closing it.
+func BenchmarkInstantiate(b *testing.B) {
+	h := cachedHost(b, NewConfig())
+	for _, name := range []string{"upper", "c-upper", "wat-upper"} {
+		m := compileBundled(b, h, name)
+		b.Run("op="+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				op, err := m.newOperator(probeContext{}, []byte("{}"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				op.Close()
+			}
+		})
+	}
+}
