@@ -258,7 +258,7 @@ func BenchmarkInstantiate(b *testing.B) {
 		b.Run("op="+name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				op, err := m.newOperator(probeContext{}, []byte("{}"))
+				op, err := m.newOperator(probeContext{runtime.NewLogs(0)}, []byte("{}"))
 				if err != nil {
 					b.Fatal(err)
 				}

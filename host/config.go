@@ -1,6 +1,7 @@
 package host
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,8 +19,9 @@ type Config struct {
 }
 
 // NewConfig returns the default limits: 64 MiB of memory per instance, 1 s
-// per call, 100000 records emitted per call, 64 KiB of log per call, 16 MiB of keyed state per subtask, modules up to 32
-// MiB, and a compilation cache in the user's cache directory.
+// per call, 100000 records emitted per call, 64 KiB of log per call, 16 MiB
+// of keyed state per subtask, modules up to 32 MiB, and a compilation cache
+// in the user's cache directory.
 func NewConfig() Config {
 	cache := ""
 	if dir, err := os.UserCacheDir(); err == nil {
@@ -86,3 +88,18 @@ func (c Config) WithCacheDir(dir string) Config {
 }
 
 const pageSize = 64 << 10
+
+// check rejects limits that cannot work; New reports it.
+func (c Config) check() error {
+	switch {
+	case c.callTimeout <= 0:
+		return fmt.Errorf("call timeout must be positive, got %v", c.callTimeout)
+	case c.outputQuota < 1:
+		return fmt.Errorf("output quota must be at least 1 record per call, got %d", c.outputQuota)
+	case c.logPerCall < 0, c.stateLimit < 0:
+		return fmt.Errorf("log and state limits must not be negative, got %d and %d", c.logPerCall, c.stateLimit)
+	case c.maxModuleSize < 8:
+		return fmt.Errorf("module size limit must be at least 8 bytes, got %d", c.maxModuleSize)
+	}
+	return nil
+}

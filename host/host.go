@@ -37,6 +37,9 @@ type Host struct {
 
 // New returns a Host with the given limits.
 func New(ctx context.Context, cfg Config) (*Host, error) {
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithMemoryLimitPages(cfg.memoryLimit / pageSize).
 		WithMemoryCapacityFromMax(true)

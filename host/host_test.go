@@ -98,3 +98,17 @@ tasks:
 	_, err = runtime.Start(context.Background(), s, h.Resolver(context.Background(), nil, "testdata"))
 	assert.EqualError(t, err, `line 6: tasks[1].config: operator "echo.wasm": flowlab_init returned -1: config is not {}`)
 }
+
+func TestNew_Errors(t *testing.T) {
+	for cfg, want := range map[*Config]string{
+		ptr(NewConfig().WithCallTimeout(0)):   "host: call timeout must be positive, got 0s",
+		ptr(NewConfig().WithOutputQuota(0)):   "host: output quota must be at least 1 record per call, got 0",
+		ptr(NewConfig().WithStateLimit(-1)):   "host: log and state limits must not be negative, got 65536 and -1",
+		ptr(NewConfig().WithMaxModuleSize(4)): "host: module size limit must be at least 8 bytes, got 4",
+	} {
+		_, err := New(context.Background(), *cfg)
+		assert.EqualError(t, err, want)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

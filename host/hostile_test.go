@@ -372,7 +372,7 @@ func batch(kvs ...string) runtime.Batch {
 // newTestOperator makes a subtask's operator outside a job.
 func newTestOperator(t *testing.T, m *Module, config string) *operator {
 	t.Helper()
-	op, err := m.newOperator(probeContext{}, []byte(config))
+	op, err := m.newOperator(probeContext{runtime.NewLogs(0)}, []byte(config))
 	require.NoError(t, err)
 	t.Cleanup(func() { op.Close() })
 	return op
@@ -552,7 +552,7 @@ func TestHost_Compile_Concurrent(t *testing.T) {
 				if !assert.NoError(t, err) {
 					return
 				}
-				op, err := m.newOperator(probeContext{}, []byte("{}"))
+				op, err := m.newOperator(probeContext{runtime.NewLogs(0)}, []byte("{}"))
 				if assert.NoError(t, err) {
 					op.Close()
 				}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,7 @@ func (m *Module) OperatorType() runtime.OperatorType {
 		if len(tc.Config) > 0 && !m.exports[exportInit] {
 			return runtime.Prepared{}, &runtime.ConfigError{Msg: fmt.Sprintf("operator %q takes no config: it does not export %s", m.name, exportInit)}
 		}
-		probe, err := m.newOperator(probeContext{}, config)
+		probe, err := m.newOperator(probeContext{runtime.NewLogs(0)}, config)
 		if err != nil {
 			return runtime.Prepared{}, &runtime.ConfigError{Msg: err.Error()}
 		}
@@ -44,14 +45,14 @@ func (m *Module) OperatorType() runtime.OperatorType {
 }
 
 // probeContext is the subtask context of the probe instance, which processes nothing.
-type probeContext struct{}
+type probeContext struct{ logs *runtime.Logs }
 
 func (probeContext) Task() string              { return "" }
 func (probeContext) Subtask() int              { return 0 }
 func (probeContext) Parallelism() int          { return 1 }
 func (probeContext) SetTimer(time.Time)        {}
 func (probeContext) OutputWait() time.Duration { return 0 }
-func (probeContext) Logs() *runtime.Logs       { return runtime.NewLogs(0) }
+func (p probeContext) Logs() *runtime.Logs     { return p.logs }
 
 // operator is one subtask's Wasm operator: its instance, replaced after any
 // failure, and what outlives instances (keyed state).
@@ -263,12 +264,24 @@ func (in *instance) call(fn api.Function, name string, args ...uint64) (int32, e
 	return r, nil
 }
 
-// withStderr appends what the guest last wrote to stderr (a Go panic, say).
+// withStderr appends what the guest last wrote to stderr (a Go panic, say),
+// with the line that says what went wrong when the tail (a goroutine dump)
+// does not show it.
 func (in *instance) withStderr(err error) error {
-	if tail := in.op.ctx.Logs().Tail(runtime.StreamStderr, 20); tail != "" {
-		return fmt.Errorf("%w\nstderr:\n%s", err, tail)
+	logs := in.op.ctx.Logs()
+	tail := logs.Tail(runtime.StreamStderr, 20)
+	if tail == "" {
+		return err
 	}
-	return err
+	if cause := logs.Last(runtime.StreamStderr, isFatal); cause != "" && !strings.Contains(tail, cause) {
+		tail = cause + "\n...\n" + tail
+	}
+	return fmt.Errorf("%w\nstderr:\n%s", err, tail)
+}
+
+// isFatal reports whether a line of stderr starts a Go runtime crash report.
+func isFatal(line string) bool {
+	return strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")
 }
 
 // deadline stops a guest call that runs too long: when the time is up it

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"io"
 	"strings"
 	"sync"
@@ -25,8 +26,12 @@ type LogLine struct {
 	Text    string    `json:"text"`
 }
 
-// logsKept is how many bytes of log lines a subtask keeps.
-const logsKept = 256 << 10
+// logsKept is how many bytes of log lines a subtask keeps; each line counts
+// lineOverhead bytes more than its text, so that empty lines are bounded too.
+const (
+	logsKept     = 256 << 10
+	lineOverhead = 64
+)
 
 // Logs keeps the latest lines of one subtask's log, stdout and stderr,
 // within a byte limit: older lines are dropped first. They outlive the
@@ -71,6 +76,18 @@ func (l *Logs) Tail(s Stream, n int) string {
 	return strings.Join(tail, "\n")
 }
 
+// Last is the latest line of a stream that match accepts, or "".
+func (l *Logs) Last(s Stream, match func(string) bool) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.lines) - 1; i >= 0; i-- {
+		if l.lines[i].Stream == s && match(l.lines[i].Text) {
+			return l.lines[i].Text
+		}
+	}
+	return ""
+}
+
 // Add adds a line.
 func (l *Logs) Add(s Stream, text string) {
 	l.mu.Lock()
@@ -83,15 +100,14 @@ func (l *Logs) addLocked(s Stream, text string) {
 		text = text[len(text)-l.limit:]
 	}
 	l.lines = append(l.lines, LogLine{Time: time.Now(), Subtask: l.subtask, Stream: s, Text: text})
-	l.bytes += len(text)
+	l.bytes += lineOverhead + len(text)
 	drop := 0
 	for l.bytes > l.limit {
-		l.bytes -= len(l.lines[drop].Text)
+		l.bytes -= lineOverhead + len(l.lines[drop].Text)
 		drop++
 	}
-	if drop > 0 {
-		l.lines = append(l.lines[:0], l.lines[drop:]...)
-	}
+	clear(l.lines[:drop])
+	l.lines = l.lines[drop:] // append copies the rest when it grows: amortized O(1)
 }
 
 // Writer is an io.Writer for a stream (a guest's stdout, say) that splits
@@ -109,7 +125,7 @@ func (w writer) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	buf := append(l.partial[w.s], p...)
 	for {
-		i := strings.IndexByte(string(buf), '\n')
+		i := bytes.IndexByte(buf, '\n')
 		if i < 0 {
 			break
 		}

@@ -47,6 +47,9 @@ func (s *subtask) Task() string     { return s.task.spec.Name }
 func (s *subtask) Subtask() int     { return s.index }
 func (s *subtask) Parallelism() int { return s.task.spec.Parallelism }
 func (s *subtask) SetTimer(at time.Time) {
+	if s.pending == nil { // an operator may set timers as it starts
+		s.pending = map[int64]bool{}
+	}
 	if s.pending[at.UnixNano()] {
 		return
 	}
@@ -86,7 +89,6 @@ func (s *subtask) run(ctx context.Context) (err error) {
 	}()
 	s.timer = time.NewTimer(time.Hour)
 	defer s.timer.Stop()
-	s.pending = map[int64]bool{}
 	s.flushAt = time.Now().Add(s.task.flushEvery())
 	switch {
 	case s.src != nil && s.task.prepared.Legacy:
