@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"flowlab/host"
+	"flowlab/lessons"
 	"flowlab/runtime"
 	"flowlab/runtime/spec"
 	"flowlab/ui/handlers"
@@ -33,8 +34,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer h.Close(context.WithoutCancel(ctx))
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	all, err := lessons.All()
+	if err != nil { // a broken lesson is left out; `flowlab lesson verify` says more
+		log.Warn("lessons left out", "err", err)
+	}
 	eng := engine{host: h, resolve: h.Resolver(ctx, wasmops.FS, "")}
-	ui := handlers.New(ctx, handlers.NewConfig().WithDefaultExample(*example), eng, log)
+	ui := handlers.New(ctx, handlers.NewConfig().WithDefaultExample(*example).WithLessons(all), eng, log)
 	defer ui.Close()
 
 	ln, err := net.Listen("tcp", *addr)

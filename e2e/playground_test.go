@@ -162,3 +162,32 @@ func TestEditorErrors(t *testing.T) {
 	waitFor(t, ctx, "error at line 4", `document.querySelector('[data-testid=editor-error]')?.dataset.line`, 10*time.Second, equals("4"))
 	screenshot(t, ctx, "editor-errors")
 }
+
+// A source's skew and a task's operator change in the drawer: the job
+// restarts with them.
+func TestDrawerConfigAndOperator(t *testing.T) {
+	ctx := browser(t)
+	must(t, ctx, chromedp.Navigate(baseURL+"/new"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=gallery-item][data-example=hot-key]`)))
+	click(t, ctx, `document.querySelector('[data-testid=gallery-item][data-example=hot-key]')`)
+	must(t, ctx, chromedp.Click(chromedp.CSS(`[data-testid=editor-start]`)))
+	waitFor(t, ctx, "job page", `document.readyState === 'complete' && location.search`, 30*time.Second, func(s string) bool { return strings.HasPrefix(s, "?job=") })
+	skew := `document.querySelector('[data-testid=node][data-task=count] [data-field=skew]').textContent.replace(/\D/g,'')`
+	waitFor(t, ctx, "count skewed", skew, 20*time.Second, atLeast(50))
+
+	must(t, ctx, chromedp.Click(chromedp.CSS(`[data-testid=node][data-task=source]`)))
+	input := `[data-testid=control-config][data-task=source][data-field=skew]`
+	must(t, ctx, chromedp.WaitVisible(chromedp.CSS(input)))
+	if v := eval(t, ctx, `document.querySelector('`+input+`').value`); v != "2" {
+		t.Fatalf("skew shown as %q, want 2", v)
+	}
+	must(t, ctx, chromedp.SetValue(chromedp.CSS(input), "0")) // fires input and change
+	waitFor(t, ctx, "count even", skew, 20*time.Second, atMost(20))
+	screenshot(t, ctx, "drawer-config")
+
+	must(t, ctx, chromedp.Click(chromedp.CSS(`[data-testid=node][data-task=count]`)))
+	op := `[data-testid=control-operator][data-task=count]`
+	must(t, ctx, chromedp.WaitVisible(chromedp.CSS(op)), chromedp.SetValue(chromedp.CSS(op), "passthrough"))
+	waitFor(t, ctx, "count runs passthrough", `document.querySelector('[data-testid=node][data-task=count] [data-field=operator]').textContent`,
+		20*time.Second, func(s string) bool { return strings.HasPrefix(s, "passthrough") })
+	screenshot(t, ctx, "drawer-operator")
+}

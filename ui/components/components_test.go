@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,4 +155,154 @@ func TestOperators(t *testing.T) {
 	for _, id := range []string{"upload-input", "upload-submit", "upload-error", "upload-ok"} {
 		assert.Len(t, byTestID(doc, id), 1, id)
 	}
+}
+
+func TestLessons(t *testing.T) {
+	page, doc := render(t, Lessons(LessonsPage{Lessons: []LessonCard{
+		{ID: "1-slow-sink", Number: "1", Title: evil, Level: "beginner", Summary: evil, Steps: 3},
+		{ID: "2-colors", Number: "2", Title: "Colors", Level: "advanced", Steps: 4},
+	}}))
+	assert.NotContains(t, page, evil)
+	require.Len(t, byTestID(doc, "lesson-list"), 1)
+	items := byTestID(doc, "lesson-item")
+	require.Len(t, items, 2)
+	assert.Equal(t, "1-slow-sink", attr(items[0], "data-lesson"))
+	assert.Equal(t, "false", attr(items[0], "data-done"))
+	assert.Equal(t, "3", attr(items[0], "data-steps"))
+	assert.Equal(t, "/lessons/2-colors", attr(items[1], "href"))
+	assert.Contains(t, text(items[1]), "advanced")
+}
+
+func testLesson() LessonView {
+	return LessonView{
+		ID: "1-slow-sink", Number: "1", Title: evil, Level: "beginner", Learned: []string{evil},
+		Next: &LessonCard{ID: "2-colors", Title: "Colors"},
+		Steps: []StepView{
+			{
+				Title: "Watch", Text: "The **sink** is slow.\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) <b>raw</b>",
+				Checks:  []CheckView{{When: "sink.busy >= 90", Text: "sink: busy ≥ 90%"}, {When: "upstream(sink).backpressured >= 50", Text: evil}},
+				Targets: []TargetView{{Task: "sink", Fill: "#ee6464", Border: "#ee2222", Text: "busy ≥ 90%"}},
+				HoldMs:  3000, Hints: []string{"Wait `a bit`.", "Then look."},
+			},
+			{Title: "Point", Text: "Which?", Pick: true, Checks: []CheckView{{When: "picked == sink", Text: "you point at the right task"}}},
+			{
+				Title: "Ask", Text: "Why?", Question: &QuestionView{Prompt: evil, Choices: []ChoiceView{{ID: "a", Text: evil}, {ID: "b", Text: "B"}}},
+				Checks: []CheckView{{When: "answer == b", Text: "you choose the right answer"}},
+			},
+		},
+		Hints: 1,
+		Met:   map[string]bool{"sink.busy >= 90": true},
+	}
+}
+
+func TestLessonPanel(t *testing.T) {
+	page, doc := render(t, Playground(PlaygroundPage{Job: testJob(), Nav: Nav{Active: "lessons"}}, LessonPanel(testLesson())))
+	assert.NotContains(t, page, evil, "user and lesson text is escaped")
+	assert.NotContains(t, page, "<script>alert", "raw HTML in Markdown is not rendered")
+	assert.NotContains(t, page, "<b>raw</b>")
+	assert.NotContains(t, page, "javascript:", "nor are dangerous links")
+	panels := byTestID(doc, "lesson-panel")
+	require.Len(t, panels, 1)
+	assert.Equal(t, "0", attr(panels[0], "data-step"))
+	assert.Equal(t, "3", attr(panels[0], "data-steps"))
+
+	steps := byTestID(doc, "lesson-step")
+	require.Len(t, steps, 3, "every step is rendered")
+	assert.False(t, hasAttr(steps[0], "hidden"))
+	assert.True(t, hasAttr(steps[1], "hidden"))
+	texts := byTestID(steps[0], "lesson-text")
+	require.Len(t, texts, 1)
+	assert.Len(t, findTag(texts[0], "strong"), 1, "Markdown is rendered")
+	assert.Equal(t, "sink", text(findTag(texts[0], "strong")[0]))
+
+	conds := byTestID(steps[0], "lesson-condition")
+	require.Len(t, conds, 2)
+	assert.Equal(t, "sink.busy >= 90", attr(conds[0], "data-when"))
+	assert.Equal(t, "true", attr(conds[0], "data-met"))
+	assert.Equal(t, "false", attr(conds[1], "data-met"))
+	assert.Len(t, byTestID(steps[0], "lesson-goal"), 1)
+	hints := byTestID(steps[0], "lesson-hint")
+	require.Len(t, hints, 2)
+	assert.False(t, hasAttr(hints[0], "hidden"), "one hint revealed")
+	assert.True(t, hasAttr(hints[1], "hidden"))
+	assert.Len(t, findTag(hints[0], "code"), 1)
+	targets := findClass(steps[0], "goal-targets")
+	require.Len(t, targets, 1)
+	li := findTag(targets[0], "li")[0]
+	assert.Equal(t, "sink", attr(li, "data-task"))
+	assert.Equal(t, "#ee2222", attr(li, "data-border"))
+
+	assert.Empty(t, byTestID(steps[0], "lesson-pick"))
+	assert.Len(t, byTestID(steps[1], "lesson-pick"), 1, "only on pick steps")
+	choices := byTestID(steps[2], "lesson-choice")
+	require.Len(t, choices, 2)
+	assert.Equal(t, "a", attr(choices[0], "data-choice"))
+
+	for _, id := range []string{"lesson-hint-button", "lesson-show-goal", "lesson-reset", "lesson-done", "lesson-next"} {
+		assert.Len(t, byTestID(doc, id), 1, id)
+	}
+	assert.True(t, hasAttr(byTestID(doc, "lesson-done")[0], "hidden"))
+	assert.Equal(t, "/lessons/2-colors", attr(byTestID(doc, "lesson-next")[0], "href"))
+}
+
+func TestLessonPanel_Done(t *testing.T) {
+	l := testLesson()
+	l.Current, l.Next = len(l.Steps), nil
+	_, doc := render(t, LessonPanel(l))
+	for _, st := range byTestID(doc, "lesson-step") {
+		assert.True(t, hasAttr(st, "hidden"))
+	}
+	assert.False(t, hasAttr(byTestID(doc, "lesson-done")[0], "hidden"))
+	assert.Equal(t, "/lessons", attr(byTestID(doc, "lesson-next")[0], "href"), "after the last lesson, the list")
+}
+
+func TestDrawer_ConfigAndOperator(t *testing.T) {
+	j := testJob()
+	j.Graph.Nodes[0].Config = []ConfigField{{Name: "keys"}, {Name: "skew", Value: "2"}}
+	j.Operators = []Operator{{Name: "upload:mine", Kind: "upload"}, {Name: "passthrough", Kind: "builtin"}, {Name: "wasm:upper", Kind: "bundled"}}
+	page, doc := render(t, Playground(PlaygroundPage{Job: j}, nil))
+	assert.NotContains(t, page, evil)
+	configs := byTestID(doc, "control-config")
+	require.Len(t, configs, 2)
+	assert.Equal(t, "source", attr(configs[1], "data-task"))
+	assert.Equal(t, "skew", attr(configs[1], "data-field"))
+	assert.Equal(t, "2", attr(configs[1], "value"))
+	ops := byTestID(doc, "control-operator")
+	require.Len(t, ops, 1, "sources keep their operator")
+	assert.Equal(t, evil, attr(ops[0], "data-task"))
+	options := findTag(ops[0], "option")
+	require.Len(t, options, 4, "the task's own operator, then every other")
+	assert.Equal(t, "upload:"+evil, attr(options[0], "value"))
+	assert.True(t, hasAttr(options[0], "selected"))
+	assert.Equal(t, "upload:mine", attr(options[1], "value"))
+	assert.Len(t, byTestID(doc, "control-config-field"), 1)
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func findTag(n *html.Node, tag string) []*html.Node {
+	var found []*html.Node
+	for d := range n.Descendants() {
+		if d.Type == html.ElementNode && d.Data == tag {
+			found = append(found, d)
+		}
+	}
+	return found
+}
+
+func findClass(n *html.Node, class string) []*html.Node {
+	var found []*html.Node
+	for d := range n.Descendants() {
+		if d.Type == html.ElementNode && slices.Contains(strings.Fields(attr(d, "class")), class) {
+			found = append(found, d)
+		}
+	}
+	return found
 }

@@ -12,7 +12,7 @@ import (
 
 // Nav is what the sidebar shows: the page and the session's jobs.
 type Nav struct {
-	Active string // "playground", "new", "operators", or a page of another package
+	Active string // "playground", "lessons", "new", "operators"
 	JobID  string // the job on screen, if any
 	Jobs   []JobLink
 }
@@ -37,6 +37,7 @@ type JobView struct {
 	WindowMs        int64
 	TickMs          int64
 	Graph           GraphView
+	Operators       []Operator // what a task may run instead: the session's uploads, built-ins, bundled
 }
 
 // GraphView is a laid out job graph.
@@ -59,6 +60,14 @@ type NodeView struct {
 	Cost               string   // Go duration text, "" for none
 	CostMicros         int64    // the cost in microseconds
 	Rate               *float64 // records per second per subtask of a source; nil for other tasks
+	Config             []ConfigField
+}
+
+// ConfigField is a field of a task's operator config the drawer lets the
+// learner change.
+type ConfigField struct {
+	Name  string
+	Value string // "" when not set: the operator's default
 }
 
 // EdgeView is an edge between tasks (by name) with its partitioning.

@@ -117,6 +117,8 @@ func (j *benchJob) Spec() *spec.Job                        { return &spec.Job{} 
 func (j *benchJob) SetRate(string, float64) error          { return nil }
 func (j *benchJob) SetCost(string, time.Duration) error    { return nil }
 func (j *benchJob) SetParallelism(string, int) error       { return nil }
+func (j *benchJob) SetConfig(string, string, any) error    { return nil }
+func (j *benchJob) SetOperator(string, string) error       { return nil }
 func (j *benchJob) SetPaused(bool)                         {}
 func (j *benchJob) Restart()                               {}
 func (j *benchJob) SetWindow(time.Duration) error          { return nil }

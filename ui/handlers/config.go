@@ -1,8 +1,14 @@
 package handlers
 
-import "time"
+import (
+	"slices"
+	"time"
 
-// Config is the playground's limits. It is immutable: each WithX returns a copy.
+	"flowlab/lessons"
+)
+
+// Config is the playground's limits and lessons. It is immutable: each WithX
+// returns a copy.
 type Config struct {
 	jobsPerSession    int
 	jobs              int
@@ -14,6 +20,7 @@ type Config struct {
 	sessions          int
 	defaultExample    string
 	history           time.Duration
+	lessons           []*lessons.Lesson
 }
 
 // NewConfig returns the default limits: 3 running jobs per session, 50
@@ -21,7 +28,7 @@ type Config struct {
 // per session, a job nobody watched or changed for 10 minutes is canceled,
 // a session unseen for 2 hours without running jobs is forgotten, at most
 // 10000 sessions, the example "slow-sink" started on a session's first
-// visit, and 5 minutes of history per job.
+// visit, 5 minutes of history per job, and no lessons.
 func NewConfig() Config {
 	return Config{
 		jobsPerSession:    3,
@@ -78,5 +85,12 @@ func (c Config) WithDefaultExample(name string) Config {
 // percentages a job keeps for the timeline. Default 5 minutes.
 func (c Config) WithHistory(d time.Duration) Config {
 	c.history = max(d, time.Second)
+	return c
+}
+
+// WithLessons sets the guided lessons the playground offers, in their
+// order. Default none.
+func (c Config) WithLessons(list []*lessons.Lesson) Config {
+	c.lessons = slices.Clone(list)
 	return c
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"flowlab/examples"
@@ -122,13 +124,15 @@ func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
 
 // change is the body of PATCH /api/jobs/{jid}: one or more live changes.
 type change struct {
-	Task        string   `json:"task"`
-	Rate        *float64 `json:"rate"`
-	Cost        *string  `json:"cost"`
-	Parallelism *int     `json:"parallelism"`
-	Paused      *bool    `json:"paused"`
-	Restart     bool     `json:"restart"`
-	Window      *string  `json:"window"`
+	Task        string         `json:"task"`
+	Rate        *float64       `json:"rate"`
+	Cost        *string        `json:"cost"`
+	Parallelism *int           `json:"parallelism"`
+	Config      map[string]any `json:"config"`
+	Operator    *string        `json:"operator"`
+	Paused      *bool          `json:"paused"`
+	Restart     bool           `json:"restart"`
+	Window      *string        `json:"window"`
 }
 
 // changeJob is PATCH /api/jobs/{jid}.
@@ -153,11 +157,15 @@ func (s *Server) changeJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"jid": j.id})
 }
 
-// apply makes the changes of c, stopping at the first error.
+// apply makes the changes of c, stopping at the first error. Changes of
+// one job are made one request after the other: a change that restarts the
+// job (a rescale, a config) would fail if another were made meanwhile.
 func (s *Server) apply(j *job, c change) error {
-	needTask := c.Rate != nil || c.Cost != nil || c.Parallelism != nil
+	j.changing.Lock()
+	defer j.changing.Unlock()
+	needTask := c.Rate != nil || c.Cost != nil || c.Parallelism != nil || c.Config != nil || c.Operator != nil
 	if needTask && c.Task == "" {
-		return errors.New(`"task" is required to change a rate, cost or parallelism`)
+		return errors.New(`"task" is required to change a rate, cost, parallelism, config or operator`)
 	}
 	if c.Rate != nil {
 		if err := j.rt.SetRate(c.Task, *c.Rate); err != nil {
@@ -175,6 +183,16 @@ func (s *Server) apply(j *job, c change) error {
 	}
 	if c.Parallelism != nil {
 		if err := s.rescale(j, c.Task, *c.Parallelism); err != nil {
+			return err
+		}
+	}
+	for _, field := range slices.Sorted(maps.Keys(c.Config)) {
+		if err := j.rt.SetConfig(c.Task, field, c.Config[field]); err != nil {
+			return err
+		}
+	}
+	if c.Operator != nil {
+		if err := j.rt.SetOperator(c.Task, *c.Operator); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"path"
 	"regexp"
@@ -111,7 +112,11 @@ func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
 	u := &upload{name: name, size: len(wasm), uploaded: time.Now(), typ: typ}
 	s.mu.Lock()
 	sess.uploads[name] = u
+	runs := slices.Collect(maps.Values(sess.lessons))
 	s.mu.Unlock()
+	for _, run := range runs {
+		run.uploaded(name)
+	}
 	s.log.Info("operator uploaded", "name", name, "bytes", len(wasm))
 	writeJSON(w, http.StatusCreated, operatorJSON{Name: host.UploadPrefix + name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()})
 }

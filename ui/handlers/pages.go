@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -11,12 +13,17 @@ import (
 
 	"flowlab/examples"
 	"flowlab/runtime/metrics"
+	"flowlab/runtime/spec"
 	"flowlab/ui/components"
 	"flowlab/ui/layout"
 )
 
-// Sizes of the graph drawing.
-var graphOptions = layout.Options{NodeW: 240, NodeH: 132, GapX: 110, GapY: 36, DummyH: 24, Margin: 24}
+// Sizes of the graph drawing: roomy on the playground, compact beside a
+// lesson, so that a chain of four tasks keeps readable text at 1440 pixels.
+var (
+	graphOptions       = layout.Options{NodeW: 240, NodeH: 132, GapX: 110, GapY: 36, DummyH: 24, Margin: 24}
+	lessonGraphOptions = layout.Options{NodeW: 212, NodeH: 132, GapX: 76, GapY: 36, DummyH: 24, Margin: 8}
+)
 
 func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -52,7 +59,7 @@ func (s *Server) playgroundPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if j != nil {
 		s.touch(j)
-		v := jobView(j)
+		v := s.jobView(sess, j, graphOptions)
 		page.Job = &v
 		page.Nav = s.nav(sess, "playground", j.id)
 	} else {
@@ -108,17 +115,23 @@ func (s *Server) nav(sess *session, active, jid string) components.Nav {
 	return nav
 }
 
-// jobView is a job's latest snapshot as the playground draws it.
-func jobView(j *job) components.JobView {
+// jobView is a job's latest snapshot as the playground draws it, with the
+// operators its tasks may run instead.
+func (s *Server) jobView(sess *session, j *job, o layout.Options) components.JobView {
 	snap := j.rt.Snapshot()
-	return components.JobView{
+	v := components.JobView{
 		ID: j.id, Name: snap.Name, State: snap.State, Failure: snap.Failure, Paused: snap.Paused,
-		WindowMs: snap.WindowMs, TickMs: j.tickMs, Graph: graphView(snap),
+		WindowMs: snap.WindowMs, TickMs: j.tickMs, Graph: graphView(snap, j.rt.Spec(), o),
 	}
+	for _, op := range s.operators(sess) {
+		v.Operators = append(v.Operators, components.Operator{Name: op.Name, Kind: op.Kind})
+	}
+	return v
 }
 
-// graphView lays out a snapshot's graph.
-func graphView(snap *metrics.Job) components.GraphView {
+// graphView lays out a snapshot's graph; sp is the job's spec, for the
+// config of each task.
+func graphView(snap *metrics.Job, sp *spec.Job, o layout.Options) components.GraphView {
 	index := map[string]int{}
 	for i, v := range snap.Vertices {
 		index[v.ID] = i
@@ -127,17 +140,18 @@ func graphView(snap *metrics.Job) components.GraphView {
 	for _, e := range snap.Edges {
 		edges = append(edges, layout.Edge{From: index[e.Source], To: index[e.Target]})
 	}
-	g := layout.Layout(len(snap.Vertices), edges, graphOptions)
+	g := layout.Layout(len(snap.Vertices), edges, o)
 	view := components.GraphView{Width: g.Width, Height: g.Height}
 	for i, v := range snap.Vertices {
 		n := g.Nodes[i]
 		cost, _ := time.ParseDuration(v.Cost)
 		view.Nodes = append(view.Nodes, components.NodeView{
 			ID: v.ID, Name: v.Name, Operator: v.Operator,
-			X: n.X, Y: n.Y, W: graphOptions.NodeW, H: graphOptions.NodeH,
+			X: n.X, Y: n.Y, W: o.NodeW, H: o.NodeH,
 			Parallelism: v.Parallelism, Busy: float64(v.Busy), BackPressured: float64(v.BackPressure), DataSkew: math.Round(v.DataSkew),
 			Fill: v.Colors.Fill, Border: v.Colors.Border, Level: v.Backpressure.Level,
 			Cost: v.Cost, CostMicros: cost.Microseconds(), Rate: v.Rate,
+			Config: configFields(sp, v.Name, v.Rate != nil),
 		})
 	}
 	for i, e := range snap.Edges {
@@ -148,6 +162,51 @@ func graphView(snap *metrics.Job) components.GraphView {
 		})
 	}
 	return view
+}
+
+// sourceFields are the config fields of a source the drawer always offers,
+// set or not: the generators' key count and key skew.
+var sourceFields = []string{"keys", "skew"}
+
+// configFields are the fields of a task's config the drawer offers: a
+// source's sourceFields, and every field its config sets but a source's rate
+// (which has a slider of its own).
+func configFields(sp *spec.Job, task string, source bool) []components.ConfigField {
+	i := sp.TaskIndex(task)
+	if i < 0 {
+		return nil
+	}
+	config := sp.Tasks[i].Config
+	var names []string
+	if source {
+		names = slices.Clone(sourceFields)
+	}
+	for _, name := range slices.Sorted(maps.Keys(config)) {
+		if !slices.Contains(names, name) && !(source && name == "rate") {
+			names = append(names, name)
+		}
+	}
+	fields := make([]components.ConfigField, len(names))
+	for k, name := range names {
+		fields[k] = components.ConfigField{Name: name, Value: configText(config[name])}
+	}
+	return fields
+}
+
+// configText is a config value as its input shows it: strings as they are,
+// anything else as JSON, nothing for unset.
+func configText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(data)
 }
 
 // partitioningLabel is an edge's label as Flink's graph shows it.

@@ -1,7 +1,7 @@
 // Package handlers serves the playground over HTTP: the pages, the REST API
 // (Flink's shapes under /jobs, the playground's under /api), the websocket
-// frames of running jobs, and uploads of Wasm operators, each browser
-// session seeing only its own jobs and uploads. See docs/API.md.
+// frames of running jobs, uploads of Wasm operators and guided lessons, each
+// browser session seeing only its own jobs, uploads and lessons. See docs/API.md.
 package handlers
 
 import (
@@ -30,6 +30,8 @@ type Job interface {
 	SetRate(task string, rate float64) error
 	SetCost(task string, cost time.Duration) error
 	SetParallelism(task string, n int) error
+	SetConfig(task, field string, value any) error
+	SetOperator(task, operator string) error
 	SetPaused(paused bool)
 	Restart()
 	SetWindow(d time.Duration) error
@@ -93,6 +95,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /{$}", s.playgroundPage)
 	m.HandleFunc("GET /new", s.editorPage)
 	m.HandleFunc("GET /operators", s.operatorsPage)
+	m.HandleFunc("GET /lessons", s.lessonsPage)
+	m.HandleFunc("GET /lessons/{id}", s.lessonPage)
 
 	m.HandleFunc("GET /jobs", s.flinkJobs)
 	m.HandleFunc("GET /jobs/{jid}", s.flinkJob)
@@ -107,6 +111,11 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/examples", s.listExamples)
 	m.HandleFunc("POST /api/operators", s.uploadOperator)
 	m.HandleFunc("GET /api/operators", s.listOperators)
+	m.HandleFunc("GET /api/lessons/{id}/progress", s.lessonProgress)
+	m.HandleFunc("POST /api/lessons/{id}/pick", s.lessonPick)
+	m.HandleFunc("POST /api/lessons/{id}/answer", s.lessonAnswer)
+	m.HandleFunc("POST /api/lessons/{id}/hint", s.lessonHint)
+	m.HandleFunc("POST /api/lessons/{id}/reset", s.lessonReset)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

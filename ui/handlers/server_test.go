@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -364,6 +365,8 @@ func TestServer_ChangeJob(t *testing.T) {
 		`{"window":"tick"}`,
 		`{"window":"1s"}`,
 		`{"restart":true}`,
+		`{"task":"source","config":{"skew":0.5,"keys":10}}`,
+		`{"task":"sink","operator":"passthrough"}`,
 	} {
 		code, data := c.patch(jid, change)
 		assert.Equal(t, http.StatusOK, code, "%s: %s", change, data)
@@ -371,23 +374,31 @@ func TestServer_ChangeJob(t *testing.T) {
 	var job struct {
 		WindowMs int64
 		Vertices []struct {
-			Name        string
-			Parallelism int
+			Name, Operator string
+			Parallelism    int
 		}
 	}
 	require.Eventually(t, func() bool {
 		c.getJSON("/jobs/"+jid, &job)
-		return job.WindowMs == 1000 && len(job.Vertices) == 2 && job.Vertices[1].Parallelism == 2
+		return job.WindowMs == 1000 && len(job.Vertices) == 2 && job.Vertices[1].Parallelism == 2 && job.Vertices[1].Operator == "passthrough"
 	}, 10*time.Second, 10*time.Millisecond)
+	res, data := c.do("GET", "/?job="+jid, "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, string(data), `data-field="skew" value="0.5"`, "the drawer shows the config")
 
 	for change, msg := range map[string]string{
-		`{"task":"sink","rate":5}`:        "has no rate",
-		`{"task":"nope","cost":"1ms"}`:    "nope",
-		`{"task":"sink","cost":"fast"}`:   "not a duration",
-		`{"cost":"1ms"}`:                  `"task" is required`,
-		`{"window":"3ms"}`:                "window",
-		`{"task":"sink","parallelism":0}`: "parallelism",
-		`{"colour":"red"}`:                "unknown field",
+		`{"task":"sink","rate":5}`:                "has no rate",
+		`{"task":"nope","cost":"1ms"}`:            "nope",
+		`{"task":"sink","cost":"fast"}`:           "not a duration",
+		`{"cost":"1ms"}`:                          `"task" is required`,
+		`{"window":"3ms"}`:                        "window",
+		`{"task":"sink","parallelism":0}`:         "parallelism",
+		`{"colour":"red"}`:                        "unknown field",
+		`{"config":{"skew":1}}`:                   `"task" is required`,
+		`{"task":"source","config":{"skew":"x"}}`: "skew: want a number",
+		`{"task":"source","config":{"hue":1}}`:    "hue: unknown field",
+		`{"task":"sink","operator":"nope"}`:       `unknown operator "nope"`,
+		`{"task":"sink","operator":"upload:x"}`:   `no operator "upload:x" was uploaded in this session`,
 	} {
 		code, data := c.patch(jid, change)
 		assert.Equal(t, http.StatusBadRequest, code, change)
@@ -479,4 +490,22 @@ func TestServer_Pages(t *testing.T) {
 	var ex struct{ Examples []struct{ Name, YAML string } }
 	c.getJSON("/api/examples", &ex)
 	assert.NotEmpty(t, ex.Examples)
+}
+
+// Changes that restart a job, sent at once, are made one after the other.
+func TestServer_ChangeJob_Concurrent(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample(""))
+	c := newClient(t, srv)
+	jid := c.start(testSpec)
+	changes := []string{`{"task":"sink","parallelism":2}`, `{"task":"source","config":{"skew":1}}`, `{"task":"sink","parallelism":3}`, `{"task":"sink","operator":"passthrough"}`}
+	codes := make([]int, len(changes))
+	bodies := make([][]byte, len(changes))
+	var wg sync.WaitGroup
+	for i, change := range changes {
+		wg.Go(func() { codes[i], bodies[i] = c.patch(jid, change) })
+	}
+	wg.Wait()
+	for i := range changes {
+		assert.Equal(t, http.StatusOK, codes[i], "%s: %s", changes[i], bodies[i])
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"flowlab/runtime"
@@ -17,22 +18,26 @@ const cookieName = "flowlab_session"
 // keptEnded is how many ended jobs a session keeps listed.
 const keptEnded = 5
 
-// session is one browser's jobs and uploads. Its fields are guarded by Server.mu.
+// session is one browser's jobs, uploads and lessons. Its fields but
+// starting are guarded by Server.mu.
 type session struct {
-	id      string
-	seen    time.Time
-	jobs    []*job // oldest first
-	uploads map[string]*upload
+	id       string
+	seen     time.Time
+	jobs     []*job // oldest first
+	uploads  map[string]*upload
+	lessons  map[string]*lessonRun // by lesson id
+	starting sync.Mutex            // held while a lesson starts, so that one request starts it
 }
 
 // job is a job of a session. Its mutable fields are guarded by Server.mu.
 type job struct {
-	id      string
-	sess    *session
-	rt      Job
-	feed    *hub.Feed
-	started time.Time
-	tickMs  int64
+	id       string
+	sess     *session
+	rt       Job
+	feed     *hub.Feed
+	started  time.Time
+	tickMs   int64
+	changing sync.Mutex // held while live changes are made, one request after the other
 
 	running  bool
 	subtasks int       // counted in Server.subtasks while running
@@ -69,7 +74,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*session, bool
 	if len(s.sessions) >= s.cfg.sessions {
 		s.evictSessionLocked()
 	}
-	sess := &session{id: newID(), seen: now, uploads: map[string]*upload{}}
+	sess := &session{id: newID(), seen: now, uploads: map[string]*upload{}, lessons: map[string]*lessonRun{}}
 	s.sessions[sess.id] = sess
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: sess.id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	return sess, true
@@ -93,6 +98,10 @@ func (s *Server) forgetSessionLocked(sess *session) {
 	for _, j := range sess.jobs {
 		delete(s.jobs, j.id)
 		go j.feed.Stop()
+	}
+	for id, r := range sess.lessons {
+		close(r.stop)
+		delete(sess.lessons, id) // a request still holding sess starts afresh
 	}
 	delete(s.sessions, sess.id)
 }

@@ -35,6 +35,7 @@ type frame struct {
 type vertex struct {
 	ID            string    `json:"id"`
 	Name          string    `json:"name"`
+	Operator      string    `json:"operator"`
 	Parallelism   int       `json:"parallelism"`
 	Busy          num       `json:"busy"`
 	BackPressured num       `json:"backPressured"`
@@ -75,7 +76,7 @@ func marshalFrame(s *metrics.Job, seq uint64) []byte {
 	for i := range s.Vertices {
 		v := &s.Vertices[i]
 		fv := vertex{
-			ID: v.ID, Name: v.Name, Parallelism: v.Parallelism,
+			ID: v.ID, Name: v.Name, Operator: v.Operator, Parallelism: v.Parallelism,
 			Busy: num(v.Busy), BackPressured: num(v.BackPressure), DataSkew: num(v.DataSkew),
 			Fill: v.Colors.Fill, Border: v.Colors.Border, Level: v.Backpressure.Level, Cost: v.Cost,
 			In: num(v.Metrics.NumRecordsInPerSecond), Out: num(v.Metrics.NumRecordsOutPerSecond),

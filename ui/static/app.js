@@ -1,7 +1,8 @@
 // Flowlab's playground script: applies websocket frames to the
 // server-rendered page, and drives the controls, the job editor and uploads.
 // No framework. Data is only ever put into the page with textContent or
-// attributes, never as HTML. Frame format: docs/API.md.
+// attributes, never as HTML. Frame format: docs/API.md. lesson.js uses the
+// helpers it shares as window.Flowlab.
 (() => {
   'use strict';
 
@@ -65,6 +66,15 @@
   }
   const costText = (us) => (us <= 0 ? 'none' : us >= 1000 ? (us / 1000) + 'ms' : us + 'µs');
   const rateText = (r) => (!r ? 'unlimited' : r.toLocaleString('en-US') + '/s');
+  const short = (s, n) => ([...s].length <= n ? s : [...s].slice(0, n - 1).join('') + '…');
+
+  // configValue is a config field as typed: JSON if it reads as JSON (2,
+  // true, "x"), else the text itself (20s).
+  function configValue(text) {
+    try { return JSON.parse(text); } catch (e) { return text; }
+  }
+
+  window.Flowlab = Object.freeze({ $, $$, el, api, toast });
 
   // ---------------------------------------------------------------- playground
 
@@ -153,7 +163,7 @@
       $('[data-field=busy]', g).textContent = 'Busy (max): ' + pct(v.busy);
       $('[data-field=backpressured]', g).textContent = 'Backpressured (max): ' + pct(v.backPressured);
       $('[data-field=skew]', g).textContent = 'Data skew: ' + pct(v.dataSkew);
-      const parts = [$('[data-field=operator]', g).textContent.split(' · ')[0]];
+      const parts = [short(v.operator, 22)];
       if (v.cost && micros(v.cost) > 0) parts.push(v.cost + '/record');
       if (v.rate !== undefined && v.rate !== null) parts.push(rateText(v.rate));
       $('[data-field=operator]', g).textContent = parts.join(' · ');
@@ -174,6 +184,11 @@
       }
       const par = $('[data-testid=control-parallelism]', box);
       if (document.activeElement !== par) par.value = String(v.parallelism);
+      const op = $('[data-testid=control-operator]', box);
+      if (op && document.activeElement !== op && op.value !== v.operator) {
+        if (!$$('option', op).some((o) => o.value === v.operator)) op.prepend(el('option', { value: v.operator }, v.operator));
+        op.value = v.operator;
+      }
       const rate = $('[data-testid=control-rate]', box);
       if (rate && document.activeElement !== rate && v.rate !== undefined && v.rate !== null) {
         if (v.rate > Number(rate.max)) rate.max = String(v.rate);
@@ -355,7 +370,11 @@
       });
     }
 
-    const patch = (change) => api('PATCH', '/api/jobs/' + jid, change).catch((e) => toast(e.message));
+    const patch = (change) => api('PATCH', '/api/jobs/' + jid, change).then(() => true, (e) => { toast(e.message); return false; });
+    // reconfigure makes a change that restarts the job, and says so.
+    const reconfigure = async (change, what) => {
+      if (await patch(change)) toast(what + ': the job restarts with it', false);
+    };
     for (const box of $$('.task-controls', drawer)) {
       const task = box.dataset.task;
       const cost = $('[data-testid=control-cost]', box);
@@ -373,6 +392,24 @@
           par.value = String(Math.min(128, Math.max(1, Number(par.value) + Number(b.dataset.step))));
           par.dispatchEvent(new Event('change'));
         });
+      }
+      const op = $('[data-testid=control-operator]', box);
+      if (op) op.addEventListener('change', () => reconfigure({ task, operator: op.value }, `${task} runs ${op.value}`));
+      for (const input of $$('[data-testid=control-config]', box)) {
+        input.addEventListener('change', () => {
+          const v = input.value.trim();
+          if (v !== '') reconfigure({ task, config: { [input.dataset.field]: configValue(v) } }, `${task}: ${input.dataset.field} = ${v}`);
+        });
+      }
+      const field = $('[data-testid=control-config-field]', box);
+      if (field) {
+        const value = $('[data-testid=control-config-value]', box);
+        const set = () => {
+          const name = field.value.trim(), v = value.value.trim();
+          if (name && v) reconfigure({ task, config: { [name]: configValue(v) } }, `${task}: ${name} = ${v}`);
+        };
+        $('[data-testid=control-config-set]', box).addEventListener('click', set);
+        value.addEventListener('keydown', (e) => { if (e.key === 'Enter') set(); });
       }
     }
     $('[data-testid=control-pause]', main).addEventListener('click', (e) => patch({ paused: e.currentTarget.dataset.paused !== 'true' }));

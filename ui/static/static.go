@@ -7,9 +7,9 @@ import (
 	"net/http"
 )
 
-// FS holds app.js, app.css and favicon.svg.
+// FS holds app.js, lesson.js, app.css and favicon.svg.
 //
-//go:embed app.js app.css favicon.svg
+//go:embed app.js lesson.js app.css favicon.svg
 var FS embed.FS
 
 // Handler serves FS. Browsers revalidate on each load (the files change

@@ -1,0 +1,257 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"flowlab/lessons"
+	"flowlab/ui/components"
+)
+
+// lessonsPage is GET /lessons: the list.
+func (s *Server) lessonsPage(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	page := components.LessonsPage{Nav: s.nav(sess, "lessons", "")}
+	for _, l := range s.cfg.lessons {
+		page.Lessons = append(page.Lessons, lessonCard(l))
+	}
+	render(w, r, http.StatusOK, components.Lessons(page))
+}
+
+// lessonPage is GET /lessons/{id}: the playground with the session's run of
+// the lesson beside the graph, started if it has none that runs.
+func (s *Server) lessonPage(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	page := components.PlaygroundPage{Nav: s.nav(sess, "lessons", "")}
+	l, next := s.lesson(r.PathValue("id"))
+	if l == nil {
+		page.Notice = "There is no such lesson."
+		render(w, r, http.StatusNotFound, components.Playground(page, nil))
+		return
+	}
+	run, err := s.runLesson(sess, l, false)
+	if err != nil {
+		page.Notice = "The lesson's job could not start: " + err.Error()
+		render(w, r, http.StatusOK, components.Playground(page, nil))
+		return
+	}
+	v := s.jobView(sess, run.job, lessonGraphOptions)
+	page.Job = &v
+	page.Nav = s.nav(sess, "lessons", run.job.id)
+	render(w, r, http.StatusOK, components.Playground(page, components.LessonPanel(lessonView(l, next, run))))
+}
+
+// lesson finds a lesson by id, and the one after it.
+func (s *Server) lesson(id string) (l, next *lessons.Lesson) {
+	i := slices.IndexFunc(s.cfg.lessons, func(l *lessons.Lesson) bool { return l.ID == id })
+	if i < 0 {
+		return nil, nil
+	}
+	if i+1 < len(s.cfg.lessons) {
+		next = s.cfg.lessons[i+1]
+	}
+	return s.cfg.lessons[i], next
+}
+
+// runLesson returns the session's run of a lesson while its job runs, else
+// (or if fresh) starts a new run. A new run's job replaces the previous
+// run's, or, when the session runs as many jobs as it may, the job of the
+// lesson it touched least recently; otherwise it counts like any job.
+func (s *Server) runLesson(sess *session, l *lessons.Lesson, fresh bool) (*lessonRun, error) {
+	sess.starting.Lock()
+	defer sess.starting.Unlock()
+	s.mu.Lock()
+	old := sess.lessons[l.ID]
+	if !fresh && old != nil && old.job.running {
+		s.mu.Unlock()
+		return old, nil
+	}
+	replace := s.replacedLocked(sess, old)
+	var uploaded []string
+	for name := range sess.uploads {
+		uploaded = append(uploaded, name)
+	}
+	s.mu.Unlock()
+
+	j, err := s.start(sess, []byte(l.Job), replace)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(uploaded)
+	run := newLessonRun(l, j, uploaded)
+	s.mu.Lock()
+	if prev := sess.lessons[l.ID]; prev != nil {
+		close(prev.stop)
+	}
+	sess.lessons[l.ID] = run
+	s.mu.Unlock()
+	go run.follow()
+	return run, nil
+}
+
+// replacedLocked is the job a new run of a lesson replaces: see runLesson.
+func (s *Server) replacedLocked(sess *session, old *lessonRun) string {
+	if old != nil && old.job.running {
+		return old.job.id
+	}
+	if sess.runningLocked() < s.cfg.jobsPerSession {
+		return ""
+	}
+	var oldest *job
+	for _, r := range sess.lessons {
+		if r.job.running && (oldest == nil || r.job.touched.Before(oldest.touched)) {
+			oldest = r.job
+		}
+	}
+	if oldest == nil {
+		return ""
+	}
+	return oldest.id
+}
+
+// lessonRunOf is the session's run of the lesson {id}; it answers 404 and
+// returns nil if there is none.
+func (s *Server) lessonRunOf(w http.ResponseWriter, r *http.Request) *lessonRun {
+	sess, _ := s.session(w, r)
+	s.mu.Lock()
+	run := sess.lessons[r.PathValue("id")]
+	if run != nil {
+		run.job.touched = time.Now()
+	}
+	s.mu.Unlock()
+	if run == nil {
+		writeErrors(w, http.StatusNotFound, "this browser session runs no such lesson: open it at /lessons first")
+	}
+	return run
+}
+
+// lessonProgress is GET /api/lessons/{id}/progress.
+func (s *Server) lessonProgress(w http.ResponseWriter, r *http.Request) {
+	if run := s.lessonRunOf(w, r); run != nil {
+		writeJSON(w, http.StatusOK, run.json())
+	}
+}
+
+// lessonPick is POST /api/lessons/{id}/pick {"task": NAME}: the learner
+// points at a task, in a step that asks them to.
+func (s *Server) lessonPick(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Task string `json:"task"`
+	}
+	s.lessonChange(w, r, &body, func(run *lessonRun, t *lessons.Tracker) error {
+		switch st := run.stepLocked(); {
+		case st == nil || !st.Pick:
+			return errors.New("this step does not ask you to point at a task")
+		case run.lesson.Spec().TaskIndex(body.Task) < 0:
+			return fmt.Errorf("there is no task %q in the lesson's job", body.Task)
+		}
+		t.Learner.Picked = body.Task
+		return nil
+	})
+}
+
+// lessonAnswer is POST /api/lessons/{id}/answer {"choice": ID}: the
+// learner answers the step's question.
+func (s *Server) lessonAnswer(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Choice string `json:"choice"`
+	}
+	s.lessonChange(w, r, &body, func(run *lessonRun, t *lessons.Tracker) error {
+		st := run.stepLocked()
+		if st == nil || st.Question == nil {
+			return errors.New("this step asks no question")
+		}
+		if !slices.ContainsFunc(st.Question.Choices, func(c lessons.Choice) bool { return c.ID == body.Choice }) {
+			return fmt.Errorf("the question has no choice %q", body.Choice)
+		}
+		t.Learner.Answer = body.Choice
+		return nil
+	})
+}
+
+// lessonHint is POST /api/lessons/{id}/hint: one more hint of the step.
+func (s *Server) lessonHint(w http.ResponseWriter, r *http.Request) {
+	s.lessonChange(w, r, nil, func(_ *lessonRun, t *lessons.Tracker) error {
+		t.Hint()
+		return nil
+	})
+}
+
+// lessonChange reads the body into v (unless nil), applies change to the
+// session's run of the lesson and answers its progress.
+func (s *Server) lessonChange(w http.ResponseWriter, r *http.Request, v any, change func(*lessonRun, *lessons.Tracker) error) {
+	run := s.lessonRunOf(w, r)
+	if run == nil {
+		return
+	}
+	if v != nil {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			writeErrors(w, http.StatusBadRequest, "invalid body: "+err.Error())
+			return
+		}
+	}
+	if err := run.update(func(t *lessons.Tracker) error { return change(run, t) }); err != nil {
+		writeErrors(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, run.json())
+}
+
+// lessonReset is POST /api/lessons/{id}/reset: the lesson starts over from
+// its first step with a fresh job.
+func (s *Server) lessonReset(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	l, _ := s.lesson(r.PathValue("id"))
+	if l == nil {
+		writeErrors(w, http.StatusNotFound, "no such lesson")
+		return
+	}
+	run, err := s.runLesson(sess, l, true)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, run.json())
+}
+
+// lessonCard is a lesson in the list.
+func lessonCard(l *lessons.Lesson) components.LessonCard {
+	number, _, _ := strings.Cut(l.ID, "-")
+	return components.LessonCard{ID: l.ID, Number: number, Title: l.Title, Level: l.Level, Summary: l.Summary, Steps: len(l.Steps)}
+}
+
+// lessonView is a lesson as its panel first shows it, at the run's step.
+func lessonView(l, next *lessons.Lesson, run *lessonRun) components.LessonView {
+	card := lessonCard(l)
+	v := components.LessonView{ID: l.ID, Number: card.Number, Title: l.Title, Level: l.Level, Learned: l.Learned}
+	if next != nil {
+		c := lessonCard(next)
+		v.Next = &c
+	}
+	for _, st := range l.Steps {
+		sv := components.StepView{Title: st.Title, Text: st.Text, Pick: st.Pick, HoldMs: st.Goal.Hold().Milliseconds(), Hints: st.Hints}
+		if q := st.Question; q != nil {
+			sv.Question = &components.QuestionView{Prompt: q.Prompt}
+			for _, c := range q.Choices {
+				sv.Question.Choices = append(sv.Question.Choices, components.ChoiceView{ID: c.ID, Text: c.Text})
+			}
+		}
+		for _, c := range st.Goal.Checks() {
+			sv.Checks = append(sv.Checks, components.CheckView{When: c.When, Text: c.Text})
+		}
+		for _, t := range st.Goal.Targets(l.Spec()) {
+			sv.Targets = append(sv.Targets, components.TargetView{Task: t.Task, Fill: t.Colors.Fill, Border: t.Colors.Border, Text: t.Text})
+		}
+		v.Steps = append(v.Steps, sv)
+	}
+	p := run.json()
+	v.Current, v.Hints, v.Met = p.Step, p.Hints, p.Met
+	return v
+}

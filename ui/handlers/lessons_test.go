@@ -1,0 +1,270 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"flowlab/lessons"
+)
+
+const testLesson = `
+id: 1-test
+title: A <b>test</b> lesson
+level: beginner
+summary: Point, answer, fix.
+job: |
+  name: lesson-test
+  metrics: {tick: 20ms, window: 200ms}
+  network: {buffer-size: 1kb}
+  tasks:
+    - {name: source, operator: generator, config: {rate: 2000, skew: 1}}
+    - {name: sink, operator: discard, cost: 1ms}
+steps:
+  - title: Point
+    text: "Which task is **slow**? <script>alert(1)</script>"
+    pick: true
+    goal: {when: ["picked == sink"], for: 0s}
+    hints: [First., Second.]
+  - title: Ask
+    text: Why?
+    question: {prompt: "Why?", choices: [{id: a, text: A}, {id: b, text: B}]}
+    goal: {when: ["answer == b"], for: 0s}
+  - title: Fix
+    text: Fix it.
+    goal: {when: ["sink.parallelism >= 2"], for: 0s}
+learned: [Things.]
+`
+
+const uploadLesson = `
+id: 2-upload
+title: Upload
+job: |
+  metrics: {tick: 20ms, window: 200ms}
+  tasks: [{name: source, operator: generator, config: {rate: 10}}]
+steps:
+  - title: Upload
+    text: Upload an operator.
+    goal: {when: ["uploaded"], for: 0s}
+`
+
+func testLessons(t *testing.T) []*lessons.Lesson {
+	t.Helper()
+	var list []*lessons.Lesson
+	for _, src := range []string{testLesson, uploadLesson} {
+		l, err := lessons.Parse([]byte(src))
+		require.NoError(t, err)
+		list = append(list, l)
+	}
+	return list
+}
+
+// progress is the lesson API's answer.
+type progress struct {
+	Lesson, JID, State string
+	Step, Steps, Hints int
+	Done               bool
+	Met                map[string]bool
+	Revealed           []string
+	Learner            lessons.Learner
+}
+
+func (c *client) lessonPost(id, what, body string) (int, progress, []byte) {
+	c.t.Helper()
+	res, data := c.do("POST", "/api/lessons/"+id+"/"+what, "application/json", strings.NewReader(body))
+	var p progress
+	if res.StatusCode == http.StatusOK {
+		require.NoError(c.t, json.Unmarshal(data, &p), string(data))
+	}
+	return res.StatusCode, p, data
+}
+
+func (c *client) progress(id string) progress {
+	c.t.Helper()
+	var p progress
+	require.Equal(c.t, http.StatusOK, c.getJSON("/api/lessons/"+id+"/progress", &p))
+	return p
+}
+
+// openLesson opens a lesson's page and returns its job id.
+func (c *client) openLesson(id string) (string, string) {
+	c.t.Helper()
+	res, data := c.do("GET", "/lessons/"+id, "", nil)
+	require.Equal(c.t, http.StatusOK, res.StatusCode, string(data))
+	m := regexp.MustCompile(`data-jid="([0-9a-f]{32})"`).FindStringSubmatch(string(data))
+	require.NotNil(c.t, m, "the page shows the lesson's job")
+	return m[1], string(data)
+}
+
+func TestServer_Lessons_List(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	c := newClient(t, srv)
+	res, data := c.do("GET", "/lessons", "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	page := string(data)
+	assert.Contains(t, page, `data-testid="lesson-list"`)
+	assert.Equal(t, 2, strings.Count(page, `data-testid="lesson-item"`))
+	assert.Contains(t, page, `data-lesson="1-test"`)
+	assert.Contains(t, page, `href="/lessons/2-upload"`)
+	assert.Contains(t, page, "A &lt;b&gt;test&lt;/b&gt; lesson")
+	assert.Contains(t, page, `<script src="/static/lesson.js" defer></script>`)
+
+	var jobs struct{ Jobs []any }
+	c.getJSON("/jobs", &jobs)
+	assert.Empty(t, jobs.Jobs, "the list starts no job")
+}
+
+func TestServer_Lesson_Walk(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	c := newClient(t, srv)
+	jid, page := c.openLesson("1-test")
+	assert.Contains(t, page, `data-testid="lesson-panel"`)
+	assert.Contains(t, page, "<strong>slow</strong>", "Markdown is rendered")
+	assert.NotContains(t, page, "<script>alert", "raw HTML is not")
+	assert.Contains(t, page, `href="/lessons/2-upload"`, "the next lesson")
+
+	p := c.progress("1-test")
+	assert.Equal(t, "1-test", p.Lesson)
+	assert.Equal(t, jid, p.JID)
+	assert.Equal(t, 0, p.Step)
+	assert.Equal(t, 3, p.Steps)
+	assert.Equal(t, []string{}, p.Revealed)
+	require.Eventually(t, func() bool { return c.progress("1-test").State == "RUNNING" }, 10*time.Second, 10*time.Millisecond)
+
+	// Hints, one at a time.
+	for _, want := range [][]string{{"First."}, {"First.", "Second."}, {"First.", "Second."}} {
+		code, p, data := c.lessonPost("1-test", "hint", "")
+		require.Equal(t, http.StatusOK, code, string(data))
+		assert.Equal(t, want, p.Revealed)
+	}
+	assert.Equal(t, 2, c.progress("1-test").Hints, "kept")
+
+	// Pointing at a task, wrong then right: the step moves on at once.
+	code, _, data := c.lessonPost("1-test", "answer", `{"choice":"a"}`)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, errorsOf(t, data)[0], "asks no question")
+	code, _, data = c.lessonPost("1-test", "pick", `{"task":"nope"}`)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, errorsOf(t, data)[0], `no task "nope"`)
+	code, _, _ = c.lessonPost("1-test", "pick", `{"task":"sink","extra":1}`)
+	assert.Equal(t, http.StatusBadRequest, code, "unknown fields")
+	code, p, _ = c.lessonPost("1-test", "pick", `{"task":"source"}`)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 0, p.Step)
+	assert.Equal(t, "source", p.Learner.Picked)
+	assert.Equal(t, map[string]bool{"picked == sink": false}, p.Met)
+	_, p, _ = c.lessonPost("1-test", "pick", `{"task":"sink"}`)
+	assert.Equal(t, 1, p.Step)
+	assert.Empty(t, p.Revealed, "a new step, no hints yet")
+
+	// Answering, wrong then right.
+	code, _, data = c.lessonPost("1-test", "pick", `{"task":"sink"}`)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, errorsOf(t, data)[0], "does not ask you to point")
+	code, _, data = c.lessonPost("1-test", "answer", `{"choice":"z"}`)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, errorsOf(t, data)[0], `no choice "z"`)
+	_, p, _ = c.lessonPost("1-test", "answer", `{"choice":"a"}`)
+	assert.Equal(t, 1, p.Step)
+	assert.Equal(t, "a", p.Learner.Answer)
+	_, p, _ = c.lessonPost("1-test", "answer", `{"choice":"b"}`)
+	assert.Equal(t, 2, p.Step)
+
+	// The learner's change to the job meets the last goal, checked between polls.
+	code, data = c.patch(jid, `{"task":"sink","parallelism":2}`)
+	require.Equal(t, http.StatusOK, code, string(data))
+	require.Eventually(t, func() bool { return c.progress("1-test").Done }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 3, c.progress("1-test").Step)
+
+	// A second visit continues the run; a reset starts over with a fresh job.
+	again, page := c.openLesson("1-test")
+	assert.Equal(t, jid, again)
+	assert.Regexp(t, `<section class="lesson-done" data-testid="lesson-done">`, page, "done: shown")
+	code, p, data = c.lessonPost("1-test", "reset", "")
+	require.Equal(t, http.StatusOK, code, string(data))
+	assert.NotEqual(t, jid, p.JID)
+	assert.Equal(t, 0, p.Step)
+	assert.False(t, p.Done)
+	var job struct{ State string }
+	require.Eventually(t, func() bool {
+		c.getJSON("/jobs/"+jid, &job)
+		return job.State == "CANCELED"
+	}, 10*time.Second, 10*time.Millisecond, "the old job is replaced")
+}
+
+func TestServer_Lesson_Isolation(t *testing.T) {
+	s, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	alice, bob := newClient(t, srv), newClient(t, srv)
+	jid, _ := alice.openLesson("1-test")
+	for _, req := range []struct{ method, path, body string }{
+		{"GET", "/api/lessons/1-test/progress", ""},
+		{"POST", "/api/lessons/1-test/pick", `{"task":"sink"}`},
+		{"POST", "/api/lessons/1-test/answer", `{"choice":"b"}`},
+		{"POST", "/api/lessons/1-test/hint", ""},
+		{"GET", "/jobs/" + jid, ""},
+		{"GET", "/api/lessons/nope/progress", ""},
+		{"POST", "/api/lessons/nope/reset", ""},
+		{"GET", "/lessons/nope", ""},
+	} {
+		res, _ := bob.do(req.method, req.path, "application/json", strings.NewReader(req.body))
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, "%s %s", req.method, req.path)
+	}
+	assert.Equal(t, 0, alice.progress("1-test").Step)
+
+	// A forgotten session stops following its lessons.
+	s.mu.Lock()
+	var sess *session
+	for _, ss := range s.sessions {
+		if len(ss.lessons) > 0 {
+			sess = ss
+		}
+	}
+	run := sess.lessons["1-test"]
+	s.mu.Unlock()
+	alice.do("DELETE", "/api/jobs/"+jid, "", nil)
+	s.reapOnce(time.Now().Add(3 * time.Hour))
+	select {
+	case <-run.stop:
+	default:
+		t.Fatal("the run still follows its job")
+	}
+}
+
+func TestServer_Lesson_Upload(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	c := newClient(t, srv)
+	c.openLesson("2-upload")
+	require.Eventually(t, func() bool { return c.progress("2-upload").State == "RUNNING" }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 0, c.progress("2-upload").Step)
+	res, data := c.upload("mine.wasm", "", []byte("\x00asm\x01\x00\x00\x00"))
+	require.Equal(t, http.StatusCreated, res.StatusCode, string(data))
+	require.Eventually(t, func() bool { return c.progress("2-upload").Done }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []string{"mine"}, c.progress("2-upload").Learner.Uploaded)
+}
+
+// At the session's job limit, a new lesson replaces the job of another.
+func TestServer_Lesson_Limits(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)).WithJobLimits(1, 10, 100))
+	c := newClient(t, srv)
+	first, _ := c.openLesson("1-test")
+	second, _ := c.openLesson("2-upload")
+	assert.NotEqual(t, first, second)
+	var job struct{ State string }
+	require.Eventually(t, func() bool {
+		c.getJSON("/jobs/"+first, &job)
+		return job.State == "CANCELED"
+	}, 10*time.Second, 10*time.Millisecond)
+
+	// Any other job still counts: the lesson cannot start then.
+	c.do("DELETE", "/api/jobs/"+second, "", nil)
+	c.start(testSpec)
+	res, data := c.do("GET", "/lessons/1-test", "", nil)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, string(data), "could not start: this session already runs 1 jobs")
+}
