@@ -15,6 +15,7 @@ import (
 	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
 	"flowlab/ui/components"
+	"flowlab/ui/hub"
 	"flowlab/ui/layout"
 )
 
@@ -158,7 +159,7 @@ func graphView(snap *metrics.Job, sp *spec.Job, o layout.Options) components.Gra
 		p := g.Edges[i]
 		view.Edges = append(view.Edges, components.EdgeView{
 			From: snap.Vertices[index[e.Source]].Name, To: snap.Vertices[index[e.Target]].Name,
-			Partitioning: partitioningLabel(e.Partitioning), D: p.D(), LabelX: p.Label.X, LabelY: p.Label.Y,
+			Partitioning: hub.EdgeLabel(e), D: p.D(), LabelX: p.Label.X, LabelY: p.Label.Y,
 		})
 	}
 	return view
@@ -207,21 +208,6 @@ func configText(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(data)
-}
-
-// partitioningLabel is an edge's label as Flink's graph shows it.
-func partitioningLabel(p string) string {
-	switch p {
-	case "forward":
-		return "FORWARD"
-	case "rebalance":
-		return "REBALANCE"
-	case "hash":
-		return "HASH"
-	case "broadcast":
-		return "BROADCAST"
-	}
-	return p
 }
 
 // editorPage is GET /new: the gallery and the editor, with ?example=NAME

@@ -2,8 +2,10 @@ package hub
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"flowlab/runtime/metrics"
 )
@@ -30,6 +32,31 @@ type frame struct {
 	Paused    bool     `json:"paused"`
 	WindowMs  int64    `json:"windowMs"`
 	Vertices  []vertex `json:"vertices"`
+	Edges     []edge   `json:"edges"`
+}
+
+// edge is a graph edge by task names, with its label: a rescale can turn a
+// forward edge into a rebalance one.
+type edge struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Label string `json:"label"`
+}
+
+// EdgeLabel is an edge's label on the graph: its partitioning as Flink's
+// graph shows it, and the bandwidth of a simulated link.
+func EdgeLabel(e metrics.Edge) string {
+	label := strings.ToUpper(e.Partitioning)
+	switch bw := e.Bandwidth; {
+	case bw == 0:
+	case bw%(1<<20) == 0:
+		label += fmt.Sprintf(" · %d MiB/s", bw>>20)
+	case bw%(1<<10) == 0:
+		label += fmt.Sprintf(" · %d KiB/s", bw>>10)
+	default:
+		label += fmt.Sprintf(" · %d B/s", bw)
+	}
+	return label
 }
 
 type vertex struct {
@@ -72,6 +99,13 @@ func marshalFrame(s *metrics.Job, seq uint64) []byte {
 		Type: "frame", Seq: seq, Timestamp: s.Timestamp, State: s.State, Failure: s.Failure,
 		Restarts: s.Restarts, Paused: s.Paused, WindowMs: s.WindowMs,
 		Vertices: make([]vertex, len(s.Vertices)),
+	}
+	names := make(map[string]string, len(s.Vertices))
+	for _, v := range s.Vertices {
+		names[v.ID] = v.Name
+	}
+	for _, e := range s.Edges {
+		fr.Edges = append(fr.Edges, edge{From: names[e.Source], To: names[e.Target], Label: EdgeLabel(e)})
 	}
 	for i := range s.Vertices {
 		v := &s.Vertices[i]

@@ -219,3 +219,26 @@ func TestNum_MarshalJSON(t *testing.T) {
 		assert.Equal(t, want, string(got))
 	}
 }
+
+func TestEdgeLabel(t *testing.T) {
+	for e, want := range map[metrics.Edge]string{
+		{Partitioning: "forward"}:                    "FORWARD",
+		{Partitioning: "rebalance", Bandwidth: 8192}: "REBALANCE · 8 KiB/s",
+		{Partitioning: "hash", Bandwidth: 2 << 20}:   "HASH · 2 MiB/s",
+		{Partitioning: "broadcast", Bandwidth: 1500}: "BROADCAST · 1500 B/s",
+	} {
+		assert.Equal(t, want, EdgeLabel(e))
+	}
+}
+
+func TestMarshalFrame_Edges(t *testing.T) {
+	snap := &metrics.Job{
+		Vertices: []metrics.Vertex{{ID: "a1", Name: "a"}, {ID: "b1", Name: "b"}},
+		Edges:    []metrics.Edge{{Source: "a1", Target: "b1", Partitioning: "rebalance"}},
+	}
+	var fr struct {
+		Edges []map[string]string `json:"edges"`
+	}
+	require.NoError(t, json.Unmarshal(marshalFrame(snap, 1), &fr))
+	assert.Equal(t, []map[string]string{{"from": "a", "to": "b", "label": "REBALANCE"}}, fr.Edges)
+}

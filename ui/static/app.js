@@ -144,8 +144,23 @@
       const win = $('[data-testid=control-window]', main);
       if (document.activeElement !== win) win.value = fr.windowMs === tickMs ? 'tick' : Math.round(fr.windowMs / 1000) + 's';
       for (const v of fr.vertices) applyVertex(v);
+      for (const e of fr.edges || []) applyEdge(e);
       if (selected) renderDrawer();
       if (tab === 'timeline' && selected) scheduleTimelines();
+    }
+
+    // applyEdge relabels an edge whose partitioning a rescale changed.
+    function applyEdge(e) {
+      for (const g of main.querySelectorAll('[data-testid=edge]')) {
+        if (g.dataset.from !== e.from || g.dataset.to !== e.to || g.dataset.partitioning === e.label) continue;
+        g.dataset.partitioning = e.label;
+        const text = $('.edge-label text', g);
+        text.textContent = e.label;
+        const w = text.getComputedTextLength() + 14;
+        const rect = $('.edge-label rect', g);
+        rect.setAttribute('x', String(-w / 2));
+        rect.setAttribute('width', String(w));
+      }
     }
 
     function applyVertex(v) {
