@@ -191,3 +191,19 @@ func TestDrawerConfigAndOperator(t *testing.T) {
 		20*time.Second, func(s string) bool { return strings.HasPrefix(s, "passthrough") })
 	screenshot(t, ctx, "drawer-operator")
 }
+
+// Rescaling a task restarts the job with more subtasks; its forward input
+// becomes a rebalance edge, relabeled live.
+func TestRescale(t *testing.T) {
+	ctx := browser(t)
+	must(t, ctx, chromedp.Navigate(baseURL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=graph]`)))
+	edge := `document.querySelector('[data-testid=edge][data-from=source][data-to=parse]').dataset.partitioning`
+	waitFor(t, ctx, "forward edge", edge, 5*time.Second, equals("FORWARD"))
+	click(t, ctx, `document.querySelector('[data-testid=node][data-task=parse]')`)
+	must(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid=control-parallelism][data-task=parse]`)))
+	eval(t, ctx, `(()=>{const p=document.querySelector('[data-testid=control-parallelism][data-task=parse]');
+		p.value='3'; p.dispatchEvent(new Event('change',{bubbles:true})); return true})()`)
+	waitFor(t, ctx, "rebalance edge", edge, 10*time.Second, equals("REBALANCE"))
+	waitFor(t, ctx, "three subtasks", `String(document.querySelectorAll('[data-testid=bp-row]').length)`, 10*time.Second, equals("3"))
+	screenshot(t, ctx, "rescale")
+}
