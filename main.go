@@ -3,6 +3,7 @@
 //	flowlab [serve] [-addr HOST:PORT]             the playground in the browser
 //	flowlab run -job FILE [-duration D] [-json]   run a job headless
 //	flowlab lesson list|verify [ID...]            the guided lessons
+//	flowlab bench [-duration D]                   native and Wasm operators' throughput
 package main
 
 import (
@@ -44,7 +45,8 @@ commands:
   serve [-addr HOST:PORT]                the playground (the default command)
   run -job FILE [-duration D] [-json]   run a job headless and show its metrics
   lesson list                            list the guided lessons
-  lesson verify [-timeout D] [ID...]     solve lessons headless with their reference solutions`
+  lesson verify [-timeout D] [ID...]     solve lessons headless with their reference solutions
+  bench [-duration D] [-buffer-size S]   records/s through native and Wasm map operators here`
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runJob(ctx, args[2:], stdout)
 	case "lesson":
 		return lesson(ctx, args[2:], stdout)
+	case "bench":
+		return bench(ctx, args[2:], stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,4 +88,13 @@ tasks:
 	assert.EqualError(t, err, "run: -job FILE is required")
 	err = run(t.Context(), []string{"flowlab", "fly"}, &bytes.Buffer{})
 	assert.ErrorContains(t, err, `unknown command "fly"`)
+}
+
+func TestBench(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"flowlab", "bench", "-duration", "300ms", "-buffer-size", "8kb"}, &out))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 5, out.String())
+	assert.Regexp(t, `^passthrough +\d+ +100%$`, lines[1])
+	assert.Regexp(t, `^wasm:wat-upper +\d+ +\d+%$`, lines[4])
 }
