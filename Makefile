@@ -22,7 +22,7 @@ lessons: ## solve every lesson headless with its reference solution
 	$(GO) run . lesson verify
 
 bench: ## run the benchmarks (compare runs with benchstat)
-	$(GO) test -run '^$$$$' -bench . -benchmem -count 6 ./runtime/... ./host/... ./ui/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./runtime/... ./host/... ./ui/...
 
 e2e: ## drive the real server with headless Chromium (apt-get install chromium); screenshots in e2e/artifacts/
 	$(GO) test -count=1 -v ./e2e/
