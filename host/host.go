@@ -4,8 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"embed"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -144,7 +151,7 @@ func (h *Host) Compile(ctx context.Context, name string, wasm []byte) (*Module, 
 	if ok {
 		return &Module{host: h, name: name, compiled: m.compiled, exports: m.exports}, nil
 	}
-	instrumented, err := instrument.Instrument(wasm)
+	instrumented, err := h.instrument(sum, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("operator %q: invalid module: %w", name, err)
 	}
@@ -230,4 +237,85 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (c wazero.CompiledModul
 		}
 	}()
 	return h.rt.CompileModule(ctx, wasm)
+}
+
+// instrument returns the module instrumented for deadlines (package
+// instrument), its data segments merged (mergeDataSegments). With a cache
+// directory, the result is kept there too, next to wazero's compiled code,
+// so that a new Host (a restarted process) compiling the same module skips
+// that work, a few milliseconds per MB. The cache is trusted as wazero's is
+// (it holds native code): an entry is used only if it was written whole (a
+// checksum), by the same code (the key has the hash of its source), for a
+// module with the same sha256.
+func (h *Host) instrument(sum [sha256.Size]byte, wasm []byte) ([]byte, error) {
+	file := ""
+	if h.cfg.cacheDir != "" {
+		file = filepath.Join(h.cfg.cacheDir, "flowlab-instrument-"+instrumenterVersion(), hex.EncodeToString(sum[:])+".wasm")
+		if b, ok := readInstrumented(file); ok {
+			return b, nil
+		}
+	}
+	b, err := instrument.Instrument(wasm)
+	if err != nil {
+		return nil, err
+	}
+	b = mergeDataSegments(b)
+	if file != "" {
+		writeInstrumented(file, b) // best effort: the next compilation instruments again
+	}
+	return b, nil
+}
+
+// instrumentSource is the source of what instrument does, whose hash
+// versions the cache of instrumented modules: any change to it invalidates
+// the cache.
+//
+//go:embed internal/instrument/*.go datasegments.go
+var instrumentSource embed.FS
+
+var instrumenterVersion = sync.OnceValue(func() string {
+	h := sha256.New()
+	files, _ := fs.Glob(instrumentSource, "internal/instrument/*.go")
+	for _, f := range append(files, "datasegments.go") {
+		b, _ := instrumentSource.ReadFile(f)
+		fmt.Fprintf(h, "%s %d\n", f, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+})
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// readInstrumented reads a cached instrumented module: the module, then the
+// CRC-32C of it.
+func readInstrumented(file string) ([]byte, bool) {
+	b, err := os.ReadFile(file)
+	if err != nil || len(b) < 8 {
+		return nil, false
+	}
+	wasm, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(wasm, castagnoli) != sum || !bytes.HasPrefix(wasm, []byte("\x00asm")) {
+		return nil, false
+	}
+	return wasm, true
+}
+
+// writeInstrumented writes a cached instrumented module atomically: to a
+// temporary file, renamed.
+func writeInstrumented(file string, wasm []byte) {
+	dir := filepath.Dir(file)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, "tmp-*")
+	if err != nil {
+		return
+	}
+	_, err = tmp.Write(binary.LittleEndian.AppendUint32(slices.Clip(wasm), crc32.Checksum(wasm, castagnoli)))
+	if err = errors.Join(err, tmp.Close()); err == nil {
+		err = os.Rename(tmp.Name(), file)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
 }

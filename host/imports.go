@@ -45,22 +45,46 @@ var importFuncs = map[string]func(*instance, []uint64){
 }
 
 // instantiateImports defines the flowlab host module. Each function finds
-// the calling instance in the context of the call.
+// the calling instance in the context of the call (see callContext).
 func instantiateImports(ctx context.Context, rt wazero.Runtime) error {
 	b := rt.NewHostModuleBuilder(importModule)
 	for _, name := range importNames() {
 		fn, sig := importFuncs[name], importSignatures[name]
-		b.NewFunctionBuilder().
-			WithGoFunction(api.GoFunc(func(ctx context.Context, stack []uint64) {
-				fn(ctx.Value(instanceKey{}).(*instance), stack)
-			}), sig.params, sig.results).
-			Export(name)
+		goFn := api.GoFunc(func(ctx context.Context, stack []uint64) { fn(instanceOf(ctx), stack) })
+		if name == "emit" { // once per output record: without the indirect call
+			goFn = func(ctx context.Context, stack []uint64) { instanceOf(ctx).emit(stack) }
+		}
+		b.NewFunctionBuilder().WithGoFunction(goFn, sig.params, sig.results).Export(name)
 	}
 	_, err := b.Instantiate(ctx)
 	return err
 }
 
+// callContext is the context of every call into an instance. The host
+// functions, called once per record or more, find their instance in it
+// with a type assertion, not a lookup along a chain of contexts.
+type callContext struct {
+	context.Context
+	in *instance
+}
+
 type instanceKey struct{}
+
+// Value implements context.Context: instanceKey{} gives the instance.
+func (c *callContext) Value(key any) any {
+	if key == (instanceKey{}) {
+		return c.in
+	}
+	return c.Context.Value(key)
+}
+
+// instanceOf returns the instance that a host function was called from.
+func instanceOf(ctx context.Context) *instance {
+	if c, ok := ctx.(*callContext); ok {
+		return c.in
+	}
+	return ctx.Value(instanceKey{}).(*instance) // a context derived from the call's
+}
 
 // abiError aborts a guest call from a host function: the host panics with
 // it, wazero unwinds the guest, and the call returns it.
@@ -71,24 +95,31 @@ func (e *abiError) Error() string { return e.msg }
 func abort(format string, args ...any) { panic(&abiError{fmt.Sprintf(format, args...)}) }
 
 // read returns guest memory [ptr, ptr+n), or aborts the call naming the
-// import and the argument.
+// import and the argument. (wazero checks ptr+n against the memory's size
+// in 64 bits: no wrap-around.)
 func (in *instance) read(fn, arg string, ptr, n uint64) []byte {
 	b, ok := in.mem.Read(uint32(ptr), uint32(n))
 	if !ok {
-		abort("%s: %s pointer %d with length %d is outside guest memory of %d bytes", fn, arg, uint32(ptr), uint32(n), in.mem.Size())
+		in.outside(fn, arg, ptr, n)
 	}
 	return b
 }
 
+func (in *instance) outside(fn, arg string, ptr, n uint64) {
+	abort("%s: %s pointer %d with length %d is outside guest memory of %d bytes", fn, arg, uint32(ptr), uint32(n), in.mem.Size())
+}
+
+// emit is called once per output record: it does no more than check and
+// pass the record on.
 func (in *instance) emit(stack []uint64) {
 	key := in.read("emit", "key", stack[0], stack[1])
 	value := in.read("emit", "value", stack[2], stack[3])
 	if in.out == nil {
 		abort("emit: records may be emitted only from %s and %s", exportProcess, exportTimer)
 	}
-	if in.emitted >= in.op.mod.host.cfg.outputQuota {
+	if in.emitted >= in.quota {
 		if in.quotaHit {
-			abort("emit: called again after it returned -1: the output quota of %d records per call is exhausted", in.op.mod.host.cfg.outputQuota)
+			abort("emit: called again after it returned -1: the output quota of %d records per call is exhausted", in.quota)
 		}
 		in.quotaHit = true
 		stack[0] = api.EncodeI32(-1)

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,7 +84,7 @@ func (op *operator) Process(b runtime.Batch, out runtime.Output) error {
 	ptr, err := in.reserve(len(data))
 	if err == nil {
 		in.mem.Write(ptr, data)
-		in.out, in.ts = out, latest(b)
+		in.out, in.ts = out, latest(data)
 		_, err = in.call(in.process, exportProcess, uint64(len(data)))
 		in.out = nil
 	}
@@ -124,12 +125,18 @@ func (op *operator) discard() {
 	}
 }
 
-func latest(b runtime.Batch) int64 {
+// latest is the latest timestamp of a batch (ABI v1 encoding), or 0. It
+// reads only the headers: a few nanoseconds per record.
+func latest(data []byte) int64 {
 	var ts int64
-	b.Each(func(r runtime.Record) error {
-		ts = max(ts, r.TS)
-		return nil
-	})
+	for len(data) >= 16 {
+		ts = max(ts, int64(binary.LittleEndian.Uint64(data)))
+		n := 16 + uint64(binary.LittleEndian.Uint32(data[8:])) + uint64(binary.LittleEndian.Uint32(data[12:]))
+		if n > uint64(len(data)) {
+			break
+		}
+		data = data[n:]
+	}
 	return ts
 }
 
@@ -140,10 +147,11 @@ type instance struct {
 	mod                   api.Module
 	mem                   api.Memory
 	input, process, timer api.Function
-	callCtx               context.Context
+	callCtx               *callContext
 	stack                 []uint64
 	inPtr, inCap          uint32
 	dl                    *deadline
+	quota                 int // the output quota per call
 
 	out      runtime.Output
 	ts       int64
@@ -167,8 +175,8 @@ func (op *operator) instance() (*instance, error) {
 		WithSysWalltime().
 		WithStdout(op.ctx.Logs().Writer(runtime.StreamStdout)).
 		WithStderr(op.ctx.Logs().Writer(runtime.StreamStderr))
-	in := &instance{op: op, stack: make([]uint64, 1)}
-	in.callCtx = context.WithValue(context.Background(), instanceKey{}, in)
+	in := &instance{op: op, stack: make([]uint64, 1), quota: h.cfg.outputQuota}
+	in.callCtx = &callContext{Context: context.Background(), in: in}
 	mod, err := h.rt.InstantiateModule(in.callCtx, op.mod.compiled, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("operator %q: instantiate: %w", op.mod.name, err)
@@ -232,23 +240,8 @@ func (in *instance) call(fn api.Function, name string, args ...uint64) (int32, e
 	in.dl.arm()
 	err := fn.CallWithStack(in.callCtx, in.stack)
 	expired := in.dl.disarm()
-	prefix := fmt.Sprintf("operator %q: %s", in.op.mod.name, name)
-	cfg := in.op.mod.host.cfg
-	var abiErr *abiError
-	var exitErr *sys.ExitError
-	switch {
-	case expired:
-		return 0, in.withStderr(fmt.Errorf("%s: stopped after running longer than the limit of %v per call (a loop that does not end?)", prefix, cfg.callTimeout))
-	case errors.As(err, &abiErr):
-		return 0, in.withStderr(fmt.Errorf("%s: %s", prefix, abiErr.msg))
-	case errors.As(err, &exitErr):
-		return 0, in.withStderr(fmt.Errorf("%s: the module exited with code %d", prefix, exitErr.ExitCode()))
-	case err != nil && errors.Is(err, runtime.ErrCanceled):
-		return 0, err
-	case err != nil:
-		return 0, in.withStderr(fmt.Errorf("%s: %w", prefix, err))
-	case in.quotaHit:
-		return 0, fmt.Errorf("%s: emitted more than the limit of %d records in one call", prefix, cfg.outputQuota)
+	if expired || err != nil || in.quotaHit {
+		return 0, in.callError(name, expired, err)
 	}
 	if len(fn.Definition().ResultTypes()) == 0 {
 		return 0, nil
@@ -259,9 +252,35 @@ func (in *instance) call(fn api.Function, name string, args ...uint64) (int32, e
 		if msg == "" {
 			msg = "no message (the operator did not call flowlab.fail)"
 		}
-		return r, in.withStderr(fmt.Errorf("%s returned %d: %s", prefix, r, msg))
+		return r, in.withStderr(fmt.Errorf("%s returned %d: %s", in.prefix(name), r, msg))
 	}
 	return r, nil
+}
+
+func (in *instance) prefix(name string) string {
+	return fmt.Sprintf("operator %q: %s", in.op.mod.name, name)
+}
+
+// callError is the error of a call that did not return normally.
+func (in *instance) callError(name string, expired bool, err error) error {
+	prefix := in.prefix(name)
+	cfg := in.op.mod.host.cfg
+	var abiErr *abiError
+	var exitErr *sys.ExitError
+	switch {
+	case expired:
+		return in.withStderr(fmt.Errorf("%s: stopped after running longer than the limit of %v per call (a loop that does not end?)", prefix, cfg.callTimeout))
+	case errors.As(err, &abiErr):
+		return in.withStderr(fmt.Errorf("%s: %s", prefix, abiErr.msg))
+	case errors.As(err, &exitErr):
+		return in.withStderr(fmt.Errorf("%s: the module exited with code %d", prefix, exitErr.ExitCode()))
+	case err != nil && errors.Is(err, runtime.ErrCanceled):
+		return err
+	case err != nil:
+		return in.withStderr(fmt.Errorf("%s: %w", prefix, err))
+	default: // in.quotaHit
+		return fmt.Errorf("%s: emitted more than the limit of %d records in one call", prefix, cfg.outputQuota)
+	}
 }
 
 // withStderr appends what the guest last wrote to stderr (a Go panic, say),

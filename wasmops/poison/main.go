@@ -9,7 +9,8 @@
 package main
 
 import (
-	"fmt"
+	"errors"
+	"strconv"
 
 	"flowlab/wasmops/sdk"
 )
@@ -24,7 +25,8 @@ func init() {
 	sdk.Config(&config)
 	sdk.FlatMap(func(r sdk.Record, out *sdk.Output) error {
 		if config.FailOn != nil && string(r.Value) == *config.FailOn {
-			return fmt.Errorf("poison record (key %q, value %q, ts %d): its value equals the configured fail-on %q", r.Key, r.Value, r.TS, *config.FailOn)
+			return errors.New("poison record (key " + strconv.Quote(string(r.Key)) + ", value " + strconv.Quote(string(r.Value)) +
+				", ts " + strconv.FormatInt(r.TS, 10) + "): its value equals the configured fail-on " + strconv.Quote(*config.FailOn))
 		}
 		out.Emit(r.Key, r.Value)
 		return nil

@@ -70,3 +70,18 @@ func hostStatePut(key, value []byte) int32 {
 	local.state[string(key)] = bytes.Clone(value)
 	return 0
 }
+
+// mapFields returns fn as a function of Record's fields (see the wasip1
+// version).
+func mapFields(fn func(Record) Record) func(ts int64, key, value []byte) (int64, []byte, []byte) {
+	return func(ts int64, key, value []byte) (int64, []byte, []byte) {
+		r := fn(Record{TS: ts, Key: key, Value: value})
+		return r.TS, r.Key, r.Value
+	}
+}
+
+// filterFields returns fn as a function of Record's fields (see the wasip1
+// version).
+func filterFields(fn func(Record) bool) func(ts int64, key, value []byte) bool {
+	return func(ts int64, key, value []byte) bool { return fn(Record{TS: ts, Key: key, Value: value}) }
+}

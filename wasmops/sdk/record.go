@@ -2,7 +2,7 @@ package sdk
 
 import (
 	"encoding/binary"
-	"fmt"
+	"strconv"
 )
 
 // Record is one record of a batch. Key and Value alias the SDK's input
@@ -21,9 +21,11 @@ const headerSize = 16
 // AppendRecord appends r to dst in the batch encoding of ABI v1 (little
 // endian, no padding): ts_ms i64, key_len u32, val_len u32, key, value.
 func AppendRecord(dst []byte, r Record) []byte {
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.TS))
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(r.Key)))
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(r.Value)))
+	ts, kl, vl := uint64(r.TS), uint32(len(r.Key)), uint32(len(r.Value))
+	dst = append(dst,
+		byte(ts), byte(ts>>8), byte(ts>>16), byte(ts>>24), byte(ts>>32), byte(ts>>40), byte(ts>>48), byte(ts>>56),
+		byte(kl), byte(kl>>8), byte(kl>>16), byte(kl>>24),
+		byte(vl), byte(vl>>8), byte(vl>>16), byte(vl>>24))
 	dst = append(dst, r.Key...)
 	return append(dst, r.Value...)
 }
@@ -33,41 +35,58 @@ func AppendRecord(dst []byte, r Record) []byte {
 // not a whole number of well-formed records. The records alias batch.
 func DecodeBatch(batch []byte, fn func(Record) error) error {
 	d := decoder{b: batch}
-	for {
-		r, ok, err := d.next()
-		if err != nil || !ok {
-			return err
-		}
+	var r Record
+	for d.next(&r) {
 		if err := fn(r); err != nil {
 			return err
 		}
 	}
+	return d.err()
 }
 
-// decoder reads a batch record by record without allocating.
+// decoder reads a batch record by record, in place: without copying or
+// allocating.
 type decoder struct {
 	b   []byte
 	off int
 }
 
-// next returns the next record, false at the end of the batch, or an error
-// if the rest of the batch is not a well-formed record.
-func (d *decoder) next() (Record, bool, error) {
+// next sets *r to the next record and reports whether there was one: false
+// at the end of the batch, or if the rest of the batch is not a well-formed
+// record (then err says why). It is small enough to be inlined in the
+// operators' loops.
+func (d *decoder) next(r *Record) bool {
 	rest := d.b[d.off:]
-	if len(rest) == 0 {
-		return Record{}, false, nil
-	}
 	if len(rest) < headerSize {
-		return Record{}, false, fmt.Errorf("malformed batch: truncated record header at offset %d: %d bytes left, want %d", d.off, len(rest), headerSize)
+		return false
 	}
-	ts := int64(binary.LittleEndian.Uint64(rest))
 	kl := uint64(binary.LittleEndian.Uint32(rest[8:]))
 	vl := uint64(binary.LittleEndian.Uint32(rest[12:]))
 	if headerSize+kl+vl > uint64(len(rest)) {
-		return Record{}, false, fmt.Errorf("malformed batch: record at offset %d has key_len %d and val_len %d, but only %d bytes follow its header", d.off, kl, vl, len(rest)-headerSize)
+		return false
 	}
 	k := headerSize + int(kl)
 	end := k + int(vl)
+	r.TS = int64(binary.LittleEndian.Uint64(rest))
+	r.Key = rest[headerSize:k:k]
+	r.Value = rest[k:end:end]
 	d.off += end
-	return Record{TS: ts, Key: rest[headerSize:k:k], Value: rest[k:end:end]}, true, nil
+	return true
+}
+
+// err is nil if next has read the whole batch, or else the error that made
+// it stop.
+func (d *decoder) err() error {
+	rest := d.b[d.off:]
+	switch {
+	case len(rest) == 0:
+		return nil
+	case len(rest) < headerSize:
+		return errorString("malformed batch: truncated record header at offset " + strconv.Itoa(d.off) + ": " +
+			strconv.Itoa(len(rest)) + " bytes left, want " + strconv.Itoa(headerSize))
+	}
+	kl, vl := binary.LittleEndian.Uint32(rest[8:]), binary.LittleEndian.Uint32(rest[12:])
+	return errorString("malformed batch: record at offset " + strconv.Itoa(d.off) + " has key_len " +
+		strconv.FormatUint(uint64(kl), 10) + " and val_len " + strconv.FormatUint(uint64(vl), 10) + ", but only " +
+		strconv.Itoa(len(rest)-headerSize) + " bytes follow its header")
 }

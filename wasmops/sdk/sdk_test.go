@@ -118,6 +118,23 @@ func TestMap(t *testing.T) {
 	assert.Equal(t, emits("a", "1!", "b", "2!"), h.emits)
 }
 
+func TestMapValue(t *testing.T) {
+	h := setup(t, 0)
+	h.quota = 2
+	MapValue(func(v []byte) []byte { return append(v, '!') })
+	assert.Equal(t, int32(0), feed(kv("a", "1"), kv("b", ""), kv("c", "3")))
+	assert.Equal(t, emits("a", "1!", "b", "!"), h.emits, "the quota stops the batch")
+
+	h.quota = 0
+	batch := AppendRecord(nil, kv("k", "v"))
+	copy(inputBuffer(len(batch)), batch)
+	assert.Equal(t, int32(-1), callProcess(len(batch)-1))
+	assert.Equal(t, []string{"malformed batch: record at offset 0 has key_len 1 and val_len 1, but only 1 bytes follow its header"}, h.fails)
+	assert.PanicsWithValue(t, "sdk.Map: this module already registered sdk.MapValue; a module is exactly one operator", func() {
+		Map(func(r Record) Record { return r })
+	})
+}
+
 func TestFilter(t *testing.T) {
 	h := setup(t, 0)
 	Filter(func(r Record) bool { return len(r.Value) > 1 })
@@ -206,28 +223,40 @@ func TestInputBuffer_Reused(t *testing.T) {
 	assert.Same(t, &c[0], &inputBuffer(10)[0])
 }
 
-// A Map that reuses its buffers costs no allocation per record or batch.
+// A Map that reuses its buffers costs no allocation per record or batch, nor
+// does the SDK for any operator.
 func TestMap_Allocs(t *testing.T) {
-	h := setup(t, 0)
-	h.keep = false
 	var buf []byte
-	Map(func(r Record) Record {
-		buf = append(buf[:0], r.Value...)
-		r.Value = buf
-		return r
-	})
-	var batch []byte
-	for range 100 {
-		batch = AppendRecord(batch, kv("key", "some value"))
+	for name, register := range map[string]func(){
+		"Map": func() {
+			Map(func(r Record) Record {
+				buf = append(buf[:0], r.Value...)
+				r.Value = buf
+				return r
+			})
+		},
+		"MapValue": func() { MapValue(func(v []byte) []byte { return append(buf[:0], v...) }) },
+		"Filter":   func() { Filter(func(r Record) bool { return len(r.Value) > 0 }) },
+		"FlatMap":  func() { FlatMap(func(r Record, out *Output) error { out.Emit(r.Key, r.Value); return nil }) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := setup(t, 0)
+			h.keep = false
+			register()
+			var batch []byte
+			for range 100 {
+				batch = AppendRecord(batch, kv("key", "some value"))
+			}
+			copy(inputBuffer(len(batch)), batch)
+			callProcess(len(batch))
+			allocs := testing.AllocsPerRun(100, func() {
+				if callProcess(len(batch)) != 0 {
+					t.Fatal(h.fails)
+				}
+			})
+			assert.Zero(t, allocs)
+		})
 	}
-	copy(inputBuffer(len(batch)), batch)
-	callProcess(len(batch))
-	allocs := testing.AllocsPerRun(100, func() {
-		if callProcess(len(batch)) != 0 {
-			t.Fatal(h.fails)
-		}
-	})
-	assert.Zero(t, allocs)
 }
 
 func TestKeyedProcess_Timers(t *testing.T) {

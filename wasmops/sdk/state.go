@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -28,7 +27,7 @@ type State struct {
 // contain "/".
 func NewState(name string) *State {
 	if name == "" || strings.Contains(name, "/") {
-		panic(fmt.Sprintf("sdk.NewState(%q): a state name must be non-empty and must not contain \"/\"", name))
+		panic("sdk.NewState(" + strconv.Quote(name) + `): a state name must be non-empty and must not contain "/"`)
 	}
 	return &State{name: name, vbuf: make([]byte, 64)}
 }
@@ -80,7 +79,8 @@ var ErrStateFull = errors.New("keyed state limit of the subtask reached")
 // Put stores value for key.
 func (s *State) Put(key, value []byte) error {
 	if hostStatePut(s.hostKey(key), value) < 0 {
-		return fmt.Errorf("state %q: put %d bytes for key %q: %w", s.name, len(value), key, ErrStateFull)
+		return &wrapError{"state " + strconv.Quote(s.name) + ": put " + strconv.Itoa(len(value)) + " bytes for key " +
+			strconv.Quote(string(key)) + ": " + ErrStateFull.Error(), ErrStateFull}
 	}
 	return nil
 }
@@ -94,7 +94,8 @@ func (s *State) Int(key []byte) (int64, bool, error) {
 	}
 	n, ok := parseInt(v)
 	if !ok {
-		return 0, true, fmt.Errorf("state %q: the value for key %q is %q, not a decimal integer", s.name, key, v)
+		return 0, true, errorString("state " + strconv.Quote(s.name) + ": the value for key " + strconv.Quote(string(key)) +
+			" is " + strconv.Quote(string(v)) + ", not a decimal integer")
 	}
 	return n, true, nil
 }

@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -26,15 +25,17 @@ func (w Window) check() (size, slide, pane int64, err error) {
 	size, slide = w.Size.D().Milliseconds(), w.Slide.D().Milliseconds()
 	switch {
 	case w.Size.D() <= 0 || w.Slide.D() <= 0:
-		return 0, 0, 0, fmt.Errorf("window: size (%v) and slide (%v) must both be positive durations, as in {\"size\": \"10s\", \"slide\": \"1s\"}", w.Size, w.Slide)
+		return 0, 0, 0, errorString("window: size (" + w.Size.String() + ") and slide (" + w.Slide.String() + `) must both be positive durations, as in {"size": "10s", "slide": "1s"}`)
 	case w.Size.D()%time.Millisecond != 0 || w.Slide.D()%time.Millisecond != 0:
-		return 0, 0, 0, fmt.Errorf("window: size (%v) and slide (%v) must be whole milliseconds", w.Size, w.Slide)
+		return 0, 0, 0, errorString("window: size (" + w.Size.String() + ") and slide (" + w.Slide.String() + ") must be whole milliseconds")
 	case slide > size:
-		return 0, 0, 0, fmt.Errorf("window: slide (%v) must not be longer than size (%v)", w.Slide, w.Size)
+		return 0, 0, 0, errorString("window: slide (" + w.Slide.String() + ") must not be longer than size (" + w.Size.String() + ")")
 	}
 	pane = gcd(size, slide)
 	if size/pane > maxPanes {
-		return 0, 0, 0, fmt.Errorf("window: size %v with slide %v needs %d partial aggregates per window, more than %d: choose a slide that divides the size into fewer parts", w.Size, w.Slide, size/pane, maxPanes)
+		return 0, 0, 0, errorString("window: size " + w.Size.String() + " with slide " + w.Slide.String() + " needs " +
+			strconv.FormatInt(size/pane, 10) + " partial aggregates per window, more than " + strconv.Itoa(maxPanes) +
+			": choose a slide that divides the size into fewer parts")
 	}
 	return size, slide, pane, nil
 }
@@ -129,17 +130,15 @@ func (w *windowOp[A]) start() error {
 	return nil
 }
 
-func (w *windowOp[A]) process(d decoder) error {
+func (w *windowOp[A]) process(d *decoder) error {
 	now := hostNow()
-	for {
-		r, ok, err := d.next()
-		if err != nil || !ok {
-			return err
-		}
+	var r Record
+	for d.next(&r) {
 		if t := w.add(now, r); t != 0 {
 			hostTimer(t)
 		}
 	}
+	return d.err()
 }
 
 func (w *windowOp[A]) timer(ts int64) error {

@@ -9,7 +9,8 @@
 package main
 
 import (
-	"fmt"
+	"errors"
+	"strconv"
 
 	"flowlab/wasmops/sdk"
 )
@@ -27,7 +28,7 @@ func init() {
 	sdk.Config(&config)
 	sdk.OnConfig(func([]byte) error {
 		if config.Iterations < 0 {
-			return fmt.Errorf("iterations must not be negative, got %d", config.Iterations)
+			return errors.New("iterations must not be negative, got " + strconv.FormatInt(config.Iterations, 10))
 		}
 		return nil
 	})
