@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"flowlab/runtime/metrics"
@@ -309,27 +310,30 @@ func (j *Job) ended() error {
 	return nil
 }
 
-// pauser holds sources back while the job is paused.
+// pauser holds sources back while the job is paused. Sources read it once
+// per emit, so reading takes no lock.
 type pauser struct {
-	mu      sync.Mutex
-	resumed chan struct{} // nil while running; closed on resume
+	mu      sync.Mutex                    // serializes set
+	resumed atomic.Pointer[chan struct{}] // nil while running; closed on resume
 }
 
 func (p *pauser) set(paused bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch {
-	case paused && p.resumed == nil:
-		p.resumed = make(chan struct{})
-	case !paused && p.resumed != nil:
-		close(p.resumed)
-		p.resumed = nil
+	switch cur := p.resumed.Load(); {
+	case paused && cur == nil:
+		ch := make(chan struct{})
+		p.resumed.Store(&ch)
+	case !paused && cur != nil:
+		p.resumed.Store(nil)
+		close(*cur)
 	}
 }
 
 // wait is nil while running, else a channel closed on resume.
 func (p *pauser) wait() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.resumed
+	if ch := p.resumed.Load(); ch != nil {
+		return *ch
+	}
+	return nil
 }
