@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,7 +83,7 @@ func (op *operator) Process(b runtime.Batch, out runtime.Output) error {
 	ptr, err := in.reserve(len(data))
 	if err == nil {
 		in.mem.Write(ptr, data)
-		in.out, in.ts = out, latest(data)
+		in.out, in.ts = out, b.LatestTS()
 		_, err = in.call(in.process, exportProcess, uint64(len(data)))
 		in.out = nil
 	}
@@ -123,21 +122,6 @@ func (op *operator) discard() {
 		op.inst.close()
 		op.inst = nil
 	}
-}
-
-// latest is the latest timestamp of a batch (ABI v1 encoding), or 0. It
-// reads only the headers: a few nanoseconds per record.
-func latest(data []byte) int64 {
-	var ts int64
-	for len(data) >= 16 {
-		ts = max(ts, int64(binary.LittleEndian.Uint64(data)))
-		n := 16 + uint64(binary.LittleEndian.Uint32(data[8:])) + uint64(binary.LittleEndian.Uint32(data[12:]))
-		if n > uint64(len(data)) {
-			break
-		}
-		data = data[n:]
-	}
-	return ts
 }
 
 // instance is one instantiation of the module, with the state of the call

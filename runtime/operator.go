@@ -33,6 +33,16 @@ func (b Batch) Len() int { return b.n }
 // key_len u32, val_len u32, key, value, little-endian. It aliases the buffer.
 func (b Batch) Bytes() []byte { return b.data }
 
+// LatestTS is the latest timestamp of the batch's records, 0 for none.
+func (b Batch) LatestTS() int64 {
+	var ts int64
+	r := network.NewReader(b.data)
+	for rec, ok := r.Next(); ok; rec, ok = r.Next() {
+		ts = max(ts, rec.TS)
+	}
+	return ts
+}
+
 // Each calls fn for every record in order and stops at the first error.
 func (b Batch) Each(fn func(Record) error) error {
 	r := network.NewReader(b.data)
