@@ -172,14 +172,13 @@ func (j *Job) SetPaused(paused bool) { j.pause.set(paused) }
 func (j *Job) SetWindow(d time.Duration) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	tick := j.tick
-	if d < tick || d%tick != 0 || d/tick > spec.MaxWindowTicks {
-		return fmt.Errorf("window must be a multiple of the tick %v from %v to %v, got %v", tick, tick, spec.MaxWindowTicks*tick, d)
+	if err := (spec.Metrics{Window: d, Tick: j.tick}).CheckWindow(); err != nil {
+		return fmt.Errorf("window: %w", err)
 	}
 	j.window = d
 	for _, sts := range j.subtasks {
 		for _, st := range sts {
-			st.window.resize(d, tick)
+			st.window.resize(d, j.tick)
 		}
 	}
 	return nil

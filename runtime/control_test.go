@@ -184,7 +184,7 @@ func TestJob_Controls_Errors(t *testing.T) {
 		assert.EqualError(t, j.SetRate("work", 10), `task "work" has no rate: only the sources generator and legacy-generator do`)
 		assert.EqualError(t, j.SetRate("source", -1), `rate must be between 0 and 1e+08 records per second, got -1`)
 		assert.EqualError(t, j.SetParallelism("work", 0), `parallelism must be between 1 and 128, got 0`)
-		assert.EqualError(t, j.SetWindow(150*time.Millisecond), `window must be a multiple of the tick 100ms from 100ms to 10m0s, got 150ms`)
+		assert.EqualError(t, j.SetWindow(150*time.Millisecond), `window: must be a whole multiple of metrics.tick (100ms), got 150ms`)
 		j.Cancel()
 		<-j.Done()
 		assert.EqualError(t, j.SetParallelism("work", 2), `job "controlled" has ended (CANCELED)`)

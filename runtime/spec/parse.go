@@ -138,13 +138,8 @@ func (p *parser) metrics(n *yaml.Node, path string, m *Metrics) {
 	if len(p.errs) > before || line == 0 {
 		return // the defaults fit each other
 	}
-	switch {
-	case m.Window < m.Tick:
-		p.errorf(line, "metrics.window", "must be at least metrics.tick (%v), got %v", m.Tick, m.Window)
-	case m.Window%m.Tick != 0:
-		p.errorf(line, "metrics.window", "must be a whole multiple of metrics.tick (%v), got %v", m.Tick, m.Window)
-	case m.Window/m.Tick > MaxWindowTicks:
-		p.errorf(line, "metrics.window", "must be at most %d times metrics.tick (%v), got %v", MaxWindowTicks, m.Tick, m.Window)
+	if err := m.CheckWindow(); err != nil {
+		p.errorf(line, "metrics.window", "%v", err)
 	}
 }
 

@@ -78,6 +78,21 @@ type Metrics struct {
 	Tick   time.Duration // metrics.tick, default 100ms; Window is a multiple of Tick
 }
 
+// CheckWindow reports what is wrong with the window for the tick, if
+// anything: it spans one tick or more, a whole number of them, and at most
+// MaxWindowTicks. The runtime checks a window changed live the same way.
+func (m Metrics) CheckWindow() error {
+	switch {
+	case m.Window < m.Tick:
+		return fmt.Errorf("must be at least metrics.tick (%v), got %v", m.Tick, m.Window)
+	case m.Window%m.Tick != 0:
+		return fmt.Errorf("must be a whole multiple of metrics.tick (%v), got %v", m.Tick, m.Window)
+	case m.Window/m.Tick > MaxWindowTicks:
+		return fmt.Errorf("must be at most %d times metrics.tick (%v), got %v", MaxWindowTicks, m.Tick, m.Window)
+	}
+	return nil
+}
+
 // Network configures the credit-based network stack.
 type Network struct {
 	BufferSize             int           // bytes per network buffer
