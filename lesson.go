@@ -124,13 +124,9 @@ func (e *lessonEnv) Start(ctx context.Context, s *spec.Job) (lessons.Job, error)
 }
 
 func (e *lessonEnv) Upload(ctx context.Context, name, source string) error {
-	op, ok := strings.CutPrefix(source, host.BundledPrefix)
-	if !ok {
-		return fmt.Errorf("upload %q: want a bundled operator, wasm:NAME", source)
-	}
-	wasm, err := wasmops.FS.ReadFile(op + "/" + op + ".wasm")
+	wasm, err := host.ReadBundled(wasmops.FS, source)
 	if err != nil {
-		return fmt.Errorf("upload %q: %w", source, err)
+		return fmt.Errorf("upload: %w", err)
 	}
 	m, err := e.h.Compile(ctx, name, wasm)
 	if err != nil {

@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -377,4 +378,14 @@ func ExampleHost_Compile() {
 	fmt.Println(err)
 	// Output:
 	// operator "system": import env.system is not allowed: operators may import only from "flowlab" and "wasi_snapshot_preview1"
+}
+
+func TestReadBundled(t *testing.T) {
+	wasm, err := host.ReadBundled(wasmops.FS, "wasm:upper")
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(wasm, []byte("\x00asm")))
+	_, err = host.ReadBundled(wasmops.FS, "wasm:../upper")
+	assert.EqualError(t, err, `invalid bundled operator name "wasm:../upper": want wasm:NAME`)
+	_, err = host.ReadBundled(wasmops.FS, "wasm:nope")
+	assert.ErrorContains(t, err, `no bundled operator "wasm:nope" (bundled: wasm:c-upper, wasm:count,`)
 }

@@ -33,12 +33,8 @@ func (h *Host) Resolver(ctx context.Context, bundled fs.FS, dir string) runtime.
 		var err error
 		switch {
 		case strings.HasPrefix(name, BundledPrefix):
-			op := strings.TrimPrefix(name, BundledPrefix)
-			if !fs.ValidPath(op) || strings.Contains(op, "/") {
-				return nil, fmt.Errorf("invalid bundled operator name %q", name)
-			}
-			if wasm, err = fs.ReadFile(bundled, path.Join(op, op+".wasm")); err != nil {
-				return nil, fmt.Errorf("no bundled operator %q (bundled: %s)", name, strings.Join(Bundled(bundled), ", "))
+			if wasm, err = ReadBundled(bundled, name); err != nil {
+				return nil, err
 			}
 		case strings.HasSuffix(name, ".wasm") && dir != "":
 			file := name
@@ -57,6 +53,20 @@ func (h *Host) Resolver(ctx context.Context, bundled fs.FS, dir string) runtime.
 		}
 		return m.OperatorType(), nil
 	}
+}
+
+// ReadBundled reads the module of a bundled operator, "wasm:NAME": the
+// file NAME/NAME.wasm of bundled.
+func ReadBundled(bundled fs.FS, name string) ([]byte, error) {
+	op, ok := strings.CutPrefix(name, BundledPrefix)
+	if !ok || !fs.ValidPath(op) || strings.Contains(op, "/") {
+		return nil, fmt.Errorf("invalid bundled operator name %q: want %sNAME", name, BundledPrefix)
+	}
+	wasm, err := fs.ReadFile(bundled, path.Join(op, op+".wasm"))
+	if err != nil {
+		return nil, fmt.Errorf("no bundled operator %q (bundled: %s)", name, strings.Join(Bundled(bundled), ", "))
+	}
+	return wasm, nil
 }
 
 // Bundled lists the names ("wasm:NAME") of the operators in bundled.
