@@ -260,7 +260,7 @@ func BenchmarkInstantiate(b *testing.B) {
 		b.Run("op="+name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				op, err := m.newOperator(probeContext{runtime.NewLogs(0)}, []byte("{}"))
+				op, err := m.newOperator(newTestContext(), []byte("{}"))
 				if err != nil {
 					b.Fatal(err)
 				}

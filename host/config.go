@@ -11,16 +11,19 @@ import (
 type Config struct {
 	memoryLimit   uint32 // bytes of linear memory per instance
 	callTimeout   time.Duration
+	initTimeout   time.Duration
 	outputQuota   int // records emitted per call
 	logPerCall    int // bytes of log per call
 	stateLimit    int // bytes of keyed state per subtask
 	maxModuleSize int
 	cacheDir      string
+	cacheLimit    int64
 }
 
 // NewConfig returns the default limits: 64 MiB of memory per instance, 1 s
-// per call, 100000 records emitted per call, 64 KiB of log per call, 16 MiB
-// of keyed state per subtask, modules up to 32 MiB, and a compilation cache
+// of running time per call and 5 s to start an instance, 100000 records
+// emitted per call, 64 KiB of log per call, 16 MiB of keyed state per
+// subtask, modules up to 32 MiB, and a compilation cache of up to 512 MiB
 // in the user's cache directory.
 func NewConfig() Config {
 	cache := ""
@@ -30,11 +33,13 @@ func NewConfig() Config {
 	return Config{
 		memoryLimit:   64 << 20,
 		callTimeout:   time.Second,
+		initTimeout:   5 * time.Second,
 		outputQuota:   100_000,
 		logPerCall:    64 << 10,
 		stateLimit:    16 << 20,
 		maxModuleSize: 32 << 20,
 		cacheDir:      cache,
+		cacheLimit:    512 << 20,
 	}
 }
 
@@ -45,10 +50,19 @@ func (c Config) WithMemoryLimit(bytes uint32) Config {
 	return c
 }
 
-// WithCallTimeout sets how long one call into the guest may run, not
-// counting time blocked on backpressure in emit. Default 1 s.
+// WithCallTimeout sets how long one call into the guest may run. Running
+// time is the guest's own: on Linux the CPU time of its thread, elsewhere
+// wall time less the time blocked on backpressure in emit. Default 1 s.
 func (c Config) WithCallTimeout(d time.Duration) Config {
 	c.callTimeout = d
+	return c
+}
+
+// WithInitTimeout sets how long each call that starts an instance (its
+// start function, _initialize, flowlab_init) may run, counted as for
+// WithCallTimeout. Default 5 s.
+func (c Config) WithInitTimeout(d time.Duration) Config {
+	c.initTimeout = d
 	return c
 }
 
@@ -66,8 +80,9 @@ func (c Config) WithLogLimit(perCall int) Config {
 	return c
 }
 
-// WithStateLimit sets the bytes of keyed state (keys and values) a subtask
-// may hold. Default 16 MiB.
+// WithStateLimit sets the bytes of keyed state a subtask may hold: its keys
+// and values, and 96 bytes per entry for what the host spends to keep it.
+// Whatever the bytes, there are at most 100000 entries. Default 16 MiB.
 func (c Config) WithStateLimit(bytes int) Config {
 	c.stateLimit = bytes
 	return c
@@ -87,6 +102,14 @@ func (c Config) WithCacheDir(dir string) Config {
 	return c
 }
 
+// WithCacheLimit sets how many bytes the compilation cache directory may
+// hold: when a compilation takes it past that, the oldest files are
+// removed. Default 512 MiB.
+func (c Config) WithCacheLimit(bytes int64) Config {
+	c.cacheLimit = bytes
+	return c
+}
+
 const pageSize = 64 << 10
 
 // check rejects limits that cannot work; New reports it.
@@ -94,8 +117,12 @@ func (c Config) check() error {
 	switch {
 	case c.callTimeout <= 0:
 		return fmt.Errorf("call timeout must be positive, got %v", c.callTimeout)
+	case c.initTimeout <= 0:
+		return fmt.Errorf("init timeout must be positive, got %v", c.initTimeout)
 	case c.outputQuota < 1:
 		return fmt.Errorf("output quota must be at least 1 record per call, got %d", c.outputQuota)
+	case c.cacheLimit < 0:
+		return fmt.Errorf("cache limit must not be negative, got %d", c.cacheLimit)
 	case c.logPerCall < 0, c.stateLimit < 0:
 		return fmt.Errorf("log and state limits must not be negative, got %d and %d", c.logPerCall, c.stateLimit)
 	case c.maxModuleSize < 8:

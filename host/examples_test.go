@@ -293,7 +293,8 @@ func TestExamples_Poison(t *testing.T) {
 	assert.Equal(t, metrics.StateFailed, j.Snapshot().State)
 }
 
-// A config the operator rejects stops the job from starting, at its line.
+// A config the operator rejects fails the job as it starts, at its line,
+// without restarts: the job starts without waiting for the guest.
 func TestExamples_Config_Errors(t *testing.T) {
 	h := newHost(t)
 	tests := []struct{ name, config, want string }{
@@ -307,8 +308,15 @@ func TestExamples_Config_Errors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := spec.Parse([]byte(chain(tt.name, tt.config)))
 			require.NoError(t, err)
-			_, err = runtime.Start(context.Background(), s, resolver(h, nil, 0, &collector{}))
-			assert.EqualError(t, err, "line 6: tasks[1].config: "+tt.want)
+			j, err := runtime.Start(context.Background(), s, resolver(h, nil, 0, &collector{}))
+			if tt.name == "c-upper" { // known without running it
+				assert.EqualError(t, err, "line 6: tasks[1].config: "+tt.want)
+				return
+			}
+			require.NoError(t, err)
+			<-j.Done()
+			assert.EqualError(t, j.Err(), `task "`+tt.name+`" subtask 1/1: line 6: tasks[1].config: `+tt.want)
+			assert.Equal(t, 0, j.Snapshot().Restarts)
 		})
 	}
 }

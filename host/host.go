@@ -13,10 +13,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"weak"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -33,13 +35,39 @@ type Host struct {
 	wasi  map[string]api.FunctionDefinition // WASI preview 1 functions by name
 
 	mu       sync.Mutex
-	compiled map[[sha256.Size]byte]*Module
+	compiled map[[sha256.Size]byte]*cacheEntry // by the sha256 of the module's bytes
 
-	// compiling serializes compilations: wazero v1.12 publishes a module
-	// read from the file cache before it is ready, so that a concurrent
-	// compilation of the same module can return it and an instance made
-	// from it panics (wazero/wazero#2547).
-	compiling sync.Mutex
+	trimming sync.Mutex // one trimCache of the cache directory at a time
+}
+
+// trimCache trims the cache directory after a compilation, which may have
+// added to it.
+func (h *Host) trimCache() {
+	if h.trimming.TryLock() { // one running will do
+		defer h.trimming.Unlock()
+		trimCache(h.cfg.cacheDir, h.cfg.cacheLimit)
+	}
+}
+
+// cacheEntry is a module being compiled, or compiled. One compilation of a
+// module runs at a time, and the others wait for it: wazero v1.12
+// publishes a module read from the file cache before it is ready, so that a
+// concurrent compilation of the same module can return it and an instance
+// made from it panics (wazero/wazero#2547). Different modules compile
+// concurrently.
+type cacheEntry struct {
+	ready  chan struct{} // closed when compiled (or failed: err)
+	module weak.Pointer[compiledModule]
+	err    error
+}
+
+// compiledModule is a module compiled once, shared by every Module of the
+// same bytes. When none refers to it any more (its uploads replaced or
+// forgotten, its jobs gone) it is closed, its code unmapped, and forgotten.
+type compiledModule struct {
+	compiled wazero.CompiledModule
+	exports  map[string]bool // optional exports present
+	imports  map[string]bool // flowlab imports used
 }
 
 // New returns a Host with the given limits.
@@ -52,13 +80,14 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		WithMemoryCapacityFromMax(true)
 	var cache wazero.CompilationCache
 	if cfg.cacheDir != "" {
+		trimCache(cfg.cacheDir, cfg.cacheLimit)
 		var err error
 		if cache, err = wazero.NewCompilationCacheWithDir(cfg.cacheDir); err != nil {
 			return nil, fmt.Errorf("compilation cache %s: %w", cfg.cacheDir, err)
 		}
 		rc = rc.WithCompilationCache(cache)
 	}
-	h := &Host{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, compiled: map[[sha256.Size]byte]*Module{}}
+	h := &Host{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, compiled: map[[sha256.Size]byte]*cacheEntry{}}
 	var err error
 	if _, err = wasi_snapshot_preview1.Instantiate(ctx, h.rt); err != nil {
 		return nil, errors.Join(err, h.Close(ctx))
@@ -81,10 +110,9 @@ func (h *Host) Close(ctx context.Context) error {
 
 // Module is a validated, compiled operator module.
 type Module struct {
-	host     *Host
-	name     string
-	compiled wazero.CompiledModule
-	exports  map[string]bool // optional exports present
+	host *Host
+	name string
+	*compiledModule
 }
 
 // Name is the name the module was compiled under.
@@ -138,40 +166,86 @@ func (h *Host) Compile(ctx context.Context, name string, wasm []byte) (*Module, 
 		return nil, fmt.Errorf("operator %q: not a WebAssembly module (a .wasm file starts with \\0asm; this one starts with %q)", name, wasm[:min(len(wasm), 8)])
 	}
 	sum := sha256.Sum256(wasm)
-	h.mu.Lock()
-	m, ok := h.compiled[sum]
-	h.mu.Unlock()
-	if !ok {
-		h.compiling.Lock()
-		defer h.compiling.Unlock()
+	for {
 		h.mu.Lock()
-		m, ok = h.compiled[sum] // compiled meanwhile?
+		e := h.compiled[sum]
+		if e == nil {
+			e = &cacheEntry{ready: make(chan struct{})}
+			h.compiled[sum] = e
+			h.mu.Unlock()
+			cm, err := h.compileEntry(ctx, sum, e, wasm)
+			if err != nil {
+				return nil, fmt.Errorf("operator %q: %w", name, err)
+			}
+			return &Module{host: h, name: name, compiledModule: cm}, nil
+		}
 		h.mu.Unlock()
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("operator %q: %w", name, ctx.Err())
+		}
+		if e.err != nil {
+			return nil, fmt.Errorf("operator %q: %w", name, e.err)
+		}
+		if cm := e.module.Value(); cm != nil {
+			return &Module{host: h, name: name, compiledModule: cm}, nil
+		}
+		// collected meanwhile: its cleanup forgets e, and the next round compiles again
 	}
-	if ok {
-		return &Module{host: h, name: name, compiled: m.compiled, exports: m.exports}, nil
+}
+
+// compileEntry compiles a module for its cache entry. A failure is not
+// cached: the waiting compilations get it, the next one tries again.
+func (h *Host) compileEntry(ctx context.Context, sum [sha256.Size]byte, e *cacheEntry, wasm []byte) (*compiledModule, error) {
+	defer close(e.ready)
+	cm, err := h.compileModule(ctx, sum, wasm)
+	if err != nil {
+		e.err = err
+		h.forget(sum, e)
+		return nil, err
 	}
+	e.module = weak.Make(cm)
+	goruntime.AddCleanup(cm, func(c wazero.CompiledModule) {
+		h.forget(sum, e)
+		c.Close(context.Background())
+	}, cm.compiled)
+	return cm, nil
+}
+
+// forget removes a module's cache entry, if it is still e.
+func (h *Host) forget(sum [sha256.Size]byte, e *cacheEntry) {
+	h.mu.Lock()
+	if h.compiled[sum] == e {
+		delete(h.compiled, sum)
+	}
+	h.mu.Unlock()
+}
+
+// compileModule instruments, compiles and validates a module.
+func (h *Host) compileModule(ctx context.Context, sum [sha256.Size]byte, wasm []byte) (*compiledModule, error) {
 	instrumented, err := h.instrument(sum, wasm)
 	if err != nil {
-		return nil, fmt.Errorf("operator %q: invalid module: %w", name, err)
+		return nil, fmt.Errorf("invalid module: %w", err)
+	}
+	if h.cfg.cacheDir != "" {
+		defer h.trimCache()
 	}
 	compiled, err := h.compile(ctx, instrumented)
 	if err != nil {
-		return nil, fmt.Errorf("operator %q: invalid module: %w", name, err)
+		return nil, fmt.Errorf("invalid module: %w", err)
 	}
-	m = &Module{host: h, name: name, compiled: compiled, exports: map[string]bool{}}
-	if err := m.validate(); err != nil {
+	cm := &compiledModule{compiled: compiled, exports: map[string]bool{}, imports: map[string]bool{}}
+	if err := cm.validate(h.wasi); err != nil {
 		compiled.Close(ctx)
-		return nil, fmt.Errorf("operator %q: %w", name, err)
+		return nil, err
 	}
-	h.mu.Lock()
-	h.compiled[sum] = m
-	h.mu.Unlock()
-	return m, nil
+	return cm, nil
 }
 
-// validate checks imports and exports against ABI v1.
-func (m *Module) validate() error {
+// validate checks imports and exports against ABI v1, given the WASI
+// functions there are.
+func (m *compiledModule) validate(wasi map[string]api.FunctionDefinition) error {
 	var errs []error
 	for _, def := range m.compiled.ImportedFunctions() {
 		module, fn, _ := def.Import()
@@ -185,8 +259,9 @@ func (m *Module) validate() error {
 			case !slices.Equal(want.params, got.params) || !slices.Equal(want.results, got.results):
 				errs = append(errs, fmt.Errorf("import %s.%s has signature %v, want %v", module, fn, got, want))
 			}
+			m.imports[fn] = true
 		case wasi_snapshot_preview1.ModuleName:
-			if m.host.wasi[fn] == nil {
+			if wasi[fn] == nil {
 				errs = append(errs, fmt.Errorf("import %s.%s is not a WASI preview 1 function", module, fn))
 			}
 		default:
@@ -250,7 +325,7 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (c wazero.CompiledModul
 func (h *Host) instrument(sum [sha256.Size]byte, wasm []byte) ([]byte, error) {
 	file := ""
 	if h.cfg.cacheDir != "" {
-		file = filepath.Join(h.cfg.cacheDir, "flowlab-instrument-"+instrumenterVersion(), hex.EncodeToString(sum[:])+".wasm")
+		file = filepath.Join(h.cfg.cacheDir, instrumentDirPrefix+instrumenterVersion(), hex.EncodeToString(sum[:])+".wasm")
 		if b, ok := readInstrumented(file); ok {
 			return b, nil
 		}

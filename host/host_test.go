@@ -95,8 +95,12 @@ tasks:
     config: {mode: loud}
 `))
 	require.NoError(t, err)
-	_, err = runtime.Start(context.Background(), s, h.Resolver(context.Background(), nil, "testdata"))
-	assert.EqualError(t, err, `line 6: tasks[1].config: operator "echo.wasm": flowlab_init returned -1: config is not {}`)
+	j, err := runtime.Start(context.Background(), s, h.Resolver(context.Background(), nil, "testdata"))
+	require.NoError(t, err, "the job starts without waiting for the guest")
+	<-j.Done()
+	assert.EqualError(t, j.Err(), `task "echo" subtask 1/1: line 6: tasks[1].config: operator "echo.wasm": flowlab_init returned -1: config is not {}`)
+	assert.Equal(t, metrics.StateFailed, j.Snapshot().State)
+	assert.Zero(t, j.Snapshot().Restarts, "a rejected config is not retried")
 }
 
 func TestNew_Errors(t *testing.T) {

@@ -372,7 +372,7 @@ func batch(kvs ...string) runtime.Batch {
 // newTestOperator makes a subtask's operator outside a job.
 func newTestOperator(t *testing.T, m *Module, config string) *operator {
 	t.Helper()
-	op, err := m.newOperator(probeContext{runtime.NewLogs(0)}, []byte(config))
+	op, err := m.newOperator(newTestContext(), []byte(config))
 	require.NoError(t, err)
 	t.Cleanup(func() { op.Close() })
 	return op
@@ -528,7 +528,7 @@ func TestOperator_Emit_OutsideProcess(t *testing.T) {
 	h := cachedHost(t, sandbox())
 	m, err := h.Compile(context.Background(), "emit-in-init", []byte(emitInInit))
 	require.NoError(t, err)
-	_, err = m.OperatorType()(runtime.TaskConfig{})
+	_, err = m.newOperator(newTestContext(), []byte("{}"))
 	assert.EqualError(t, err, `operator "emit-in-init": flowlab_init: emit: records may be emitted only from flowlab_process and flowlab_timer`)
 }
 
@@ -552,7 +552,7 @@ func TestHost_Compile_Concurrent(t *testing.T) {
 				if !assert.NoError(t, err) {
 					return
 				}
-				op, err := m.newOperator(probeContext{runtime.NewLogs(0)}, []byte("{}"))
+				op, err := m.newOperator(newTestContext(), []byte("{}"))
 				if assert.NoError(t, err) {
 					op.Close()
 				}

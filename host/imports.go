@@ -39,7 +39,7 @@ var importFuncs = map[string]func(*instance, []uint64){
 	"fail":      (*instance).fail,
 	"log":       (*instance).log,
 	"now_ms":    func(_ *instance, stack []uint64) { stack[0] = api.EncodeI64(time.Now().UnixMilli()) },
-	"timer":     func(in *instance, stack []uint64) { in.op.ctx.SetTimer(time.UnixMilli(int64(stack[0]))) },
+	"timer":     (*instance).setTimer,
 	"state_get": (*instance).stateGet,
 	"state_put": (*instance).statePut,
 }
@@ -132,6 +132,12 @@ func (in *instance) emit(stack []uint64) {
 	stack[0] = 0
 }
 
+func (in *instance) setTimer(stack []uint64) {
+	if err := in.op.ctx.SetTimer(time.UnixMilli(int64(stack[0]))); err != nil {
+		abort("timer: %v", err)
+	}
+}
+
 const maxFailMessage = 4 << 10
 
 func (in *instance) fail(stack []uint64) {
@@ -165,6 +171,17 @@ func (in *instance) stateGet(stack []uint64) {
 	stack[0] = api.EncodeI32(int32(len(v)))
 }
 
+// stateEntryCost is what the host spends on an entry of keyed state besides
+// its key and value bytes: the map's slot (a string and a slice header, a
+// control byte, load factor) and the rounding of the key's and value's
+// allocations up to Go's size classes. TestOperator_State_Accounting checks
+// it against the heap.
+const stateEntryCost = 96
+
+// maxStateEntries bounds the entries of a subtask's keyed state, whatever
+// their size.
+const maxStateEntries = 100_000
+
 func (in *instance) statePut(stack []uint64) {
 	key := in.read("state_put", "key", stack[0], stack[1])
 	value := in.read("state_put", "value", stack[2], stack[3])
@@ -172,9 +189,9 @@ func (in *instance) statePut(stack []uint64) {
 	old, had := op.state[string(key)]
 	size := op.stateBytes + len(value) - len(old)
 	if !had {
-		size += len(key)
+		size += len(key) + stateEntryCost
 	}
-	if size > op.mod.host.cfg.stateLimit {
+	if size > op.mod.host.cfg.stateLimit || !had && len(op.state) >= maxStateEntries {
 		stack[0] = api.EncodeI32(-1)
 		return
 	}

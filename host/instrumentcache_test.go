@@ -34,7 +34,7 @@ func TestHost_InstrumentCache(t *testing.T) {
 		defer h.Close(ctx)
 		m, err := h.Compile(ctx, "loop.wasm", wasm)
 		require.NoError(t, err)
-		op, err := m.newOperator(probeContext{runtime.NewLogs(0)}, []byte("{}"))
+		op, err := m.newOperator(newTestContext(), []byte("{}"))
 		require.NoError(t, err)
 		defer op.Close()
 		err = op.Process(runtime.NewBatch(runtime.Record{Value: []byte("x")}), nil)

@@ -18,9 +18,11 @@ import (
 )
 
 // OperatorType adapts the module to the runtime: each subtask gets an
-// instance. The task's config goes to flowlab_init as JSON; it is checked
-// once when the job starts, by a probe instance, so that a config the
-// operator rejects is reported at its spec line.
+// instance. The task's config goes to flowlab_init as JSON. Nothing of the
+// guest runs here: a job starts without waiting on guest code, and an
+// instance that fails to start (its start function, _initialize or
+// flowlab_init trap, run too long or reject the config) fails its subtask
+// with the operator's message.
 func (m *Module) OperatorType() runtime.OperatorType {
 	return func(tc runtime.TaskConfig) (runtime.Prepared, error) {
 		if tc.Config == nil {
@@ -33,26 +35,43 @@ func (m *Module) OperatorType() runtime.OperatorType {
 		if len(tc.Config) > 0 && !m.exports[exportInit] {
 			return runtime.Prepared{}, &runtime.ConfigError{Msg: fmt.Sprintf("operator %q takes no config: it does not export %s", m.name, exportInit)}
 		}
-		probe, err := m.newOperator(probeContext{runtime.NewLogs(0)}, config)
-		if err != nil {
-			return runtime.Prepared{}, &runtime.ConfigError{Msg: err.Error()}
-		}
-		probe.Close()
-		return runtime.Prepared{NewProcessor: func(ctx runtime.Context) (runtime.Processor, error) {
-			return m.newOperator(ctx, config)
-		}}, nil
+		return runtime.Prepared{
+			NewProcessor: func(ctx runtime.Context) (runtime.Processor, error) {
+				op, err := m.newOperator(ctx, config)
+				if err != nil {
+					return nil, err // not a nil *operator
+				}
+				return op, nil
+			},
+			Memory: m.memory(),
+		}, nil
 	}
 }
 
-// probeContext is the subtask context of the probe instance, which processes nothing.
-type probeContext struct{ logs *runtime.Logs }
+// instanceBytes is what wazero holds for an instance besides its linear
+// memory and tables (its functions, globals, call stack): measured at
+// 150-500 KiB for the example operators, counted with room to spare.
+const instanceBytes = 1 << 20
 
-func (probeContext) Task() string              { return "" }
-func (probeContext) Subtask() int              { return 0 }
-func (probeContext) Parallelism() int          { return 1 }
-func (probeContext) SetTimer(time.Time)        {}
-func (probeContext) OutputWait() time.Duration { return 0 }
-func (p probeContext) Logs() *runtime.Logs     { return p.logs }
+// timerBytes is what the runtime holds per pending timer (a heap entry and
+// a set entry), counted with room to spare.
+const timerBytes = 100
+
+// memory is the most an operator of the module may hold: its instance's
+// linear memory, reserved whole up front (WithMemoryCapacityFromMax), and
+// tables at their limits, keyed state if it imports state_put, and timers
+// if it imports timer.
+func (m *Module) memory() int64 {
+	cfg := m.host.cfg
+	n := int64(cfg.memoryLimit) + instanceBytes
+	if m.imports["state_put"] {
+		n += int64(cfg.stateLimit)
+	}
+	if m.imports["timer"] {
+		n += runtime.MaxTimers * timerBytes
+	}
+	return n
+}
 
 // operator is one subtask's Wasm operator: its instance, replaced after any
 // failure, and what outlives instances (keyed state).
@@ -135,7 +154,8 @@ type instance struct {
 	stack                 []uint64
 	inPtr, inCap          uint32
 	dl                    *deadline
-	quota                 int // the output quota per call
+	limit                 time.Duration // of the guest's running time per call
+	quota                 int           // the output quota per call
 
 	out      runtime.Output
 	ts       int64
@@ -170,7 +190,9 @@ func (op *operator) instance() (*instance, error) {
 	in.input = mod.ExportedFunction(exportInput)
 	in.process = mod.ExportedFunction(exportProcess)
 	in.timer = mod.ExportedFunction(exportTimer)
-	in.dl = newDeadline(h.cfg.callTimeout, mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal), op.ctx.OutputWait)
+	in.dl = newDeadline(mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal), op.ctx.OutputWait, op.ctx.Done())
+	in.limit = h.cfg.initTimeout
+	defer func() { in.limit = h.cfg.callTimeout }()
 	if fn := mod.ExportedFunction(exportInitialize); fn != nil {
 		if _, err := in.call(fn, exportInitialize); err != nil {
 			in.close()
@@ -179,12 +201,16 @@ func (op *operator) instance() (*instance, error) {
 	}
 	if fn := mod.ExportedFunction(exportInit); fn != nil {
 		ptr, err := in.reserve(len(op.config))
+		r := int32(0)
 		if err == nil {
 			in.mem.Write(ptr, op.config)
-			_, err = in.call(fn, exportInit, uint64(len(op.config)))
+			r, err = in.call(fn, exportInit, uint64(len(op.config)))
 		}
 		if err != nil {
 			in.close()
+			if r < 0 { // the operator rejected its config
+				return nil, &runtime.ConfigError{Msg: err.Error()}
+			}
 			return nil, err
 		}
 	}
@@ -221,11 +247,11 @@ func (in *instance) call(fn api.Function, name string, args ...uint64) (int32, e
 	in.emitted, in.quotaHit, in.failMsg, in.logged = 0, false, "", 0
 	in.stack[0] = 0
 	copy(in.stack, args)
-	in.dl.arm()
+	in.dl.arm(in.limit)
 	err := fn.CallWithStack(in.callCtx, in.stack)
-	expired := in.dl.disarm()
-	if expired || err != nil || in.quotaHit {
-		return 0, in.callError(name, expired, err)
+	stopped := in.dl.disarm()
+	if stopped != running || err != nil || in.quotaHit {
+		return 0, in.callError(name, stopped, err)
 	}
 	if len(fn.Definition().ResultTypes()) == 0 {
 		return 0, nil
@@ -246,14 +272,16 @@ func (in *instance) prefix(name string) string {
 }
 
 // callError is the error of a call that did not return normally.
-func (in *instance) callError(name string, expired bool, err error) error {
+func (in *instance) callError(name string, stopped stopReason, err error) error {
 	prefix := in.prefix(name)
 	cfg := in.op.mod.host.cfg
 	var abiErr *abiError
 	var exitErr *sys.ExitError
 	switch {
-	case expired:
-		return in.withStderr(fmt.Errorf("%s: stopped after running longer than the limit of %v per call (a loop that does not end?)", prefix, cfg.callTimeout))
+	case stopped == canceled:
+		return runtime.ErrCanceled
+	case stopped == expired:
+		return in.withStderr(fmt.Errorf("%s: stopped after running longer than the limit of %v per call (a loop that does not end?)", prefix, in.limit))
 	case errors.As(err, &abiErr):
 		return in.withStderr(fmt.Errorf("%s: %s", prefix, abiErr.msg))
 	case errors.As(err, &exitErr):
@@ -287,67 +315,112 @@ func isFatal(line string) bool {
 	return strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")
 }
 
-// deadline stops a guest call that runs too long: when the time is up it
-// sets the instance's stop global, and the instrumented guest traps at its
-// next function entry or loop iteration. Time the subtask spends blocked on
-// output inside emit is not the guest's and does not count.
+// deadline stops a guest call that runs too long, or whose subtask is
+// canceled: it sets the instance's stop global, and the instrumented guest
+// traps at its next function entry or loop iteration.
+//
+// The limit is on the guest's own running time, not on wall time: on Linux
+// the call is locked to its thread and the thread's CPU time is counted, so
+// that a guest is not stopped because a loaded machine gave it little of a
+// core (60 jobs starting at once on 2 cores). Elsewhere it is wall time less
+// the time blocked on output inside emit, which is the subtask's, not the
+// guest's.
 type deadline struct {
-	limit time.Duration
-	stop  api.MutableGlobal
-	wait  func() time.Duration
+	stop api.MutableGlobal
+	wait func() time.Duration
 
-	mu      sync.Mutex
-	timer   *time.Timer
-	armed   bool
-	expired bool
-	start   time.Time
-	waited  time.Duration
+	mu       sync.Mutex
+	timer    *time.Timer
+	limit    time.Duration
+	armed    bool
+	stopped  stopReason
+	canceled bool
+	clock    threadClock
+	start    time.Duration // the clock's reading when the call began
+	closed   chan struct{}
 }
 
-func newDeadline(limit time.Duration, stop api.MutableGlobal, wait func() time.Duration) *deadline {
-	d := &deadline{limit: limit, stop: stop, wait: wait}
+// stopReason is why a call was stopped.
+type stopReason int
+
+const (
+	running  stopReason = iota // not stopped
+	expired                    // past its limit
+	canceled                   // its subtask was canceled
+)
+
+func newDeadline(stop api.MutableGlobal, wait func() time.Duration, done <-chan struct{}) *deadline {
+	d := &deadline{stop: stop, wait: wait, closed: make(chan struct{})}
 	d.timer = time.AfterFunc(time.Hour, d.fire)
 	d.timer.Stop()
+	go func() {
+		select {
+		case <-done:
+			d.mu.Lock()
+			d.canceled = true
+			if d.armed {
+				d.stopped = canceled
+				d.stop.Set(1)
+			}
+			d.mu.Unlock()
+		case <-d.closed:
+		}
+	}()
 	return d
 }
 
-func (d *deadline) arm() {
+// arm starts the deadline of a call on this goroutine, which it locks to
+// its thread until disarm.
+func (d *deadline) arm(limit time.Duration) {
+	clock := lockThreadClock()
 	d.mu.Lock()
-	d.armed, d.expired = true, false
-	d.start, d.waited = time.Now(), d.wait()
-	d.timer.Reset(d.limit)
+	d.armed, d.stopped, d.limit, d.clock = true, running, limit, clock
+	d.start = d.elapsedLocked()
+	if d.canceled { // the call stops at its first check
+		d.stopped = canceled
+		d.stop.Set(1)
+	}
+	d.timer.Reset(limit)
 	d.mu.Unlock()
+}
+
+// elapsedLocked reads the clock of the call: CPU time of the thread, or wall
+// time less waits for output.
+func (d *deadline) elapsedLocked() time.Duration {
+	if t, ok := d.clock.now(); ok {
+		return t
+	}
+	return time.Duration(time.Now().UnixNano()) - d.wait()
 }
 
 func (d *deadline) fire() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.armed {
+	if !d.armed || d.stopped != running {
 		return
 	}
-	if guest := time.Since(d.start) - (d.wait() - d.waited); guest < d.limit {
+	if guest := d.elapsedLocked() - d.start; guest < d.limit {
 		d.timer.Reset(d.limit - guest)
 		return
 	}
-	d.expired = true
+	d.stopped = expired
 	d.stop.Set(1)
 }
 
-// disarm ends the call's deadline and reports whether it expired.
-func (d *deadline) disarm() bool {
+// disarm ends the call's deadline and reports whether and why it was stopped.
+func (d *deadline) disarm() stopReason {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.armed = false
 	d.timer.Stop()
-	if d.expired {
+	unlockThreadClock()
+	if d.stopped != running {
 		d.stop.Set(0) // the instance is discarded anyway; keep it consistent
 	}
-	return d.expired
+	return d.stopped
 }
 
 func (d *deadline) close() {
-	d.mu.Lock()
-	d.armed = false
 	d.timer.Stop()
-	d.mu.Unlock()
+	close(d.closed)
 }

@@ -136,11 +136,23 @@ func (j *Job) reconfigure(task string, change func(s *spec.Job, i int)) error {
 		}
 		return err
 	}
+	grow := g.footprint().Total() - old.footprint().Total()
+	if grow > 0 {
+		if err := j.reserve(grow, g.footprint()); err != nil {
+			return err
+		}
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.graph != old {
-		return errors.New("the job was changed meanwhile: try again")
+	err = j.ended()
+	if err == nil && j.graph != old {
+		err = errors.New("the job was changed meanwhile: try again")
 	}
+	if err != nil {
+		j.budget.Release(max(grow, 0))
+		return err
+	}
+	j.budget.Release(max(-grow, 0))
 	for _, t := range g.tasks {
 		t.cost.Store(old.tasks[old.spec.TaskIndex(t.spec.Name)].cost.Load())
 	}

@@ -14,6 +14,7 @@ import (
 // Job is a running job: its subtasks, restarts, and metric snapshots.
 type Job struct {
 	resolve Resolver
+	budget  Budget // holds the footprint of graph
 	cancel  context.CancelFunc
 	done    chan struct{}
 	err     error // why the job failed; set before done closes
@@ -39,18 +40,24 @@ type Job struct {
 // Start checks a spec against the operators resolve knows and starts the
 // job. Errors in the spec name its lines. The job runs until it finishes,
 // fails for good, or ctx is done or Cancel is called.
-func Start(ctx context.Context, s *spec.Job, resolve Resolver) (*Job, error) {
+func Start(ctx context.Context, s *spec.Job, resolve Resolver, opts ...Option) (*Job, error) {
 	g, err := compile(s, resolve)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
 	j := &Job{
-		resolve: resolve, cancel: cancel, done: make(chan struct{}),
+		resolve: resolve, budget: unlimited{}, done: make(chan struct{}),
 		tick: s.Metrics.Tick, restart: s.Restart,
 		graph: g, window: s.Metrics.Window, state: metrics.StateCreated,
 		logs: map[string][]*Logs{}, updated: make(chan struct{}),
 	}
+	for _, opt := range opts {
+		opt(j)
+	}
+	if err := j.reserve(g.footprint().Total(), g.footprint()); err != nil {
+		return nil, err
+	}
+	ctx, j.cancel = context.WithCancel(ctx)
 	j.publish(time.Now())
 	go j.run(ctx)
 	return j, nil
@@ -99,6 +106,7 @@ func (j *Job) run(ctx context.Context) {
 	if err != nil {
 		j.failure = err.Error()
 	}
+	j.budget.Release(j.graph.footprint().Total())
 	j.mu.Unlock()
 	j.publish(time.Now())
 	j.cancel()
@@ -120,7 +128,8 @@ func (j *Job) attempts(ctx context.Context) (string, error) {
 			return metrics.StateFinished, nil
 		}
 		j.addFailure(err)
-		if r.Strategy == spec.NoRestart || j.restarts >= r.Attempts {
+		var rejected *spec.Error // a config the operator rejected: a restart would too
+		if r.Strategy == spec.NoRestart || j.restarts >= r.Attempts || errors.As(err, &rejected) {
 			return metrics.StateFailed, err
 		}
 		j.setState(metrics.StateRestarting, err.Error())
@@ -255,12 +264,38 @@ func (j *Job) instantiate(g *graph, window time.Duration, done <-chan struct{}) 
 			} else {
 				st.proc, err = t.prepared.NewProcessor(st)
 			}
+			var ce *ConfigError
+			if errors.As(err, &ce) { // reported at its spec line, as if found before the start
+				err = configError(&g.spec.Tasks[i], i, err)
+			}
 			if err != nil {
+				closeOperators(subtasks)
 				return nil, st.failed(err)
 			}
 		}
 	}
 	return subtasks, nil
+}
+
+// closeOperators closes the operators made so far of an attempt that could
+// not start: a Wasm instance holds its memory until closed.
+func closeOperators(subtasks [][]*subtask) {
+	for _, sts := range subtasks {
+		for _, st := range sts {
+			if c, ok := st.operator().(Closer); ok {
+				c.Close()
+			}
+		}
+	}
+}
+
+// downstreamChannels is how many channels each source subtask of an edge
+// writes to.
+func downstreamChannels(e *edge) int {
+	if e.part == network.Forward {
+		return 1
+	}
+	return e.to.spec.Parallelism
 }
 
 // upstreamChannels is how many channels an edge feeds into each target subtask.

@@ -126,8 +126,9 @@ type Context interface {
 	Subtask() int
 	Parallelism() int
 	// SetTimer asks for OnTimer to be called at (or soon after) at. Setting
-	// the same time twice fires once.
-	SetTimer(at time.Time)
+	// the same time twice fires once. It fails, naming the limit, when
+	// MaxTimers timers are pending.
+	SetTimer(at time.Time) error
 	// OutputWait is the total time the subtask has been blocked so far on
 	// output buffers in the middle of an operator call (hard backpressure),
 	// including a wait under way. It may be read from any goroutine: a
@@ -136,7 +137,15 @@ type Context interface {
 	OutputWait() time.Duration
 	// Logs is where the operator's log lines go; the UI shows them.
 	Logs() *Logs
+	// Done is closed when the subtask is canceled (the job is canceled or
+	// restarts): an operator call still running should stop at once. It
+	// may be read from any goroutine.
+	Done() <-chan struct{}
 }
+
+// MaxTimers is how many timers a subtask may have pending: each costs the
+// runtime about 100 bytes, so the cap bounds them at about 1 MiB.
+const MaxTimers = 10_000
 
 // Prepared is an operator type bound to one task's config.
 type Prepared struct {
@@ -146,10 +155,16 @@ type Prepared struct {
 	// Legacy marks a source that emits from a goroutine of its own, like
 	// Flink's legacy SourceFunction: its busy time cannot be known and is NaN.
 	Legacy bool
+	// Memory is the most memory, in bytes, one operator may hold beyond
+	// what the runtime counts itself (buffers, logs): a job reserves it
+	// per subtask from its Budget. Built-in operators hold next to nothing.
+	Memory int64
 }
 
 // OperatorType checks a task's config and prepares its operators. A config
-// error should be a *ConfigError so that it is reported at its spec line.
+// error should be a *ConfigError so that it is reported at its spec line;
+// NewProcessor and NewSource may return one too (an operator that checks
+// its config as it starts): the job then fails at once, not restarting.
 type OperatorType func(TaskConfig) (Prepared, error)
 
 // Resolver finds the operator type a spec names; it returns an error saying

@@ -46,19 +46,24 @@ type subtask struct {
 func (s *subtask) Task() string     { return s.task.spec.Name }
 func (s *subtask) Subtask() int     { return s.index }
 func (s *subtask) Parallelism() int { return s.task.spec.Parallelism }
-func (s *subtask) SetTimer(at time.Time) {
+func (s *subtask) SetTimer(at time.Time) error {
 	if s.pending == nil { // an operator may set timers as it starts
 		s.pending = map[int64]bool{}
 	}
 	if s.pending[at.UnixNano()] {
-		return
+		return nil
+	}
+	if len(s.pending) >= MaxTimers {
+		return fmt.Errorf("more than the limit of %d timers pending", MaxTimers)
 	}
 	s.pending[at.UnixNano()] = true
 	heap.Push(&s.timers, at)
+	return nil
 }
 
 func (s *subtask) OutputWait() time.Duration { return s.clk.waited(waitHard, time.Now()) }
 func (s *subtask) Logs() *Logs               { return s.logs }
+func (s *subtask) Done() <-chan struct{}     { return s.done }
 
 // failed wraps an error of the subtask's operator as a *SubtaskError.
 func (s *subtask) failed(err error) error {

@@ -67,3 +67,17 @@ func ExampleTask_Errorf() {
 	// Output:
 	// line 5: tasks[0].config.rate: must not be negative, got -5
 }
+
+func ExampleFormatBytes() {
+	for _, n := range []int64{0, 512, 32 << 10, 16 << 20, 2 << 30, 2469606195, 1536} {
+		fmt.Println(spec.FormatBytes(n))
+	}
+	// Output:
+	// 0 B
+	// 512 B
+	// 32 KiB
+	// 16 MiB
+	// 2 GiB
+	// 2.3 GiB
+	// 1.5 KiB
+}

@@ -40,7 +40,7 @@ func (p *parser) errorf(line int, field, format string, args ...any) {
 // job parses a whole spec, checking that it is a single YAML document.
 func (p *parser) job(data []byte) *Job {
 	if len(data) > MaxSpecSize {
-		p.errorf(1, "", "spec is %d bytes, more than the limit of %s", len(data), formatSize(MaxSpecSize))
+		p.errorf(1, "", "spec is %d bytes, more than the limit of %s", len(data), FormatBytes(MaxSpecSize))
 		return nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))

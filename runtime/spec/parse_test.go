@@ -363,7 +363,7 @@ line 2: network.floating-buffers-per-gate: must be between 0 and 1024, got 1025`
 		{
 			"bandwidth too low",
 			"tasks: [{name: a, operator: x}, {name: b, operator: y}]\nedges:\n  - {from: a, to: b, bandwidth: 10}\n",
-			`line 3: edges[0].bandwidth: must be between 1 KiB and 1024 MiB, got 10`,
+			`line 3: edges[0].bandwidth: must be between 1 KiB and 1 GiB, got 10`,
 		},
 		{
 			"edge to unknown task",

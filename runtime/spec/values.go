@@ -101,19 +101,26 @@ func (p *parser) size(n *yaml.Node, path string, min, max int, out *int) {
 	num, err := strconv.Atoi(m[1])
 	size := num * sizeUnits[strings.ToLower(m[2])] // cannot overflow when num <= max
 	if err != nil || num > max || size < min || size > max {
-		p.errorf(n.Line, path, "must be between %s and %s, got %s", formatSize(min), formatSize(max), describe(n))
+		p.errorf(n.Line, path, "must be between %s and %s, got %s", FormatBytes(int64(min)), FormatBytes(int64(max)), describe(n))
 		return
 	}
 	*out = size
 }
 
-// formatSize writes a number of bytes in the largest unit that divides it.
-func formatSize(bytes int) string {
-	switch {
-	case bytes%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", bytes>>20)
-	case bytes%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", bytes>>10)
+// FormatBytes writes a number of bytes in binary units: exactly in the
+// largest unit that divides it ("16 MiB"), else to a tenth of the largest
+// unit it reaches ("2.3 GiB").
+func FormatBytes(bytes int64) string {
+	units := []string{"GiB", "MiB", "KiB"}
+	for i, unit := range units {
+		if size := int64(1) << (10 * (len(units) - i)); bytes != 0 && bytes%size == 0 {
+			return fmt.Sprintf("%d %s", bytes/size, unit)
+		}
+	}
+	for i, unit := range units {
+		if size := int64(1) << (10 * (len(units) - i)); bytes >= size {
+			return fmt.Sprintf("%.1f %s", float64(bytes)/float64(size), unit)
+		}
 	}
 	return fmt.Sprintf("%d B", bytes)
 }
