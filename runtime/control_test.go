@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -241,4 +242,22 @@ tasks:
 		assert.Equal(t, metrics.Float(1000), source.Subtasks[0].BusyTimeMsPerSecond, "unlimited, the cost is the limit")
 		assert.InDelta(t, 1000, source.Metrics.NumRecordsOutPerSecond, 50)
 	})
+}
+
+func TestJob_SetRate_fromAnyRateWithinATick(t *testing.T) {
+	for _, from := range []float64{1e-6, 0.1, 2} {
+		t.Run(fmt.Sprint(from), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				j := start(t, controlled, nil)
+				settle(j, time.Second)
+				require.NoError(t, j.SetRate("source", from))
+				snap := settle(j, 3*time.Second) // the source now waits long for its next record
+				before := vertex(t, snap, "source").Metrics.NumRecordsOut
+				require.NoError(t, j.SetRate("source", 500))
+				snap = settle(j, 100*time.Millisecond) // one metrics tick
+				// 500 records/s for the 99 ms up to the tick: 50 records, the first at once.
+				assert.GreaterOrEqual(t, vertex(t, snap, "source").Metrics.NumRecordsOut-before, int64(45))
+			})
+		})
+	}
 }

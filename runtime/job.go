@@ -209,7 +209,7 @@ func (j *Job) instantiate(g *graph, window time.Duration, done <-chan struct{}) 
 		for k := range subtasks[i] {
 			subtasks[i][k] = &subtask{
 				task: t, index: k, done: done, pause: &j.pause, logs: j.logsOf(t.spec.Name, k),
-				window: newWindow(window, g.spec.Metrics.Tick),
+				window: newWindow(window, g.spec.Metrics.Tick), wake: make(chan struct{}, 1),
 			}
 		}
 	}
