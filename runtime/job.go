@@ -243,7 +243,7 @@ func (j *Job) instantiate(g *graph, window time.Duration, done <-chan struct{}) 
 			for _, c := range chans {
 				c.SetBandwidth(e.spec.Bandwidth)
 			}
-			pool := network.NewPool(len(chans)*net.BuffersPerChannel+net.FloatingBuffersPerGate, net.BufferSize)
+			pool := network.NewPool(network.OutputBuffers(len(chans), net.BuffersPerChannel, net.FloatingBuffersPerGate), net.BufferSize)
 			st.writers = append(st.writers, network.NewWriter(pool, chans, e.part, k, net.BufferTimeout == 0, st.acquire))
 		}
 	}

@@ -322,6 +322,9 @@ func (s *subtask) wait(kind waitKind, until time.Time) error {
 				break
 			}
 		}
+		if free == nil {
+			return nil // a buffer came back since the caller looked: nothing to wait for
+		}
 	}
 	s.clk.begin(kind, now)
 	s.timer.Reset(wake.Sub(now))
