@@ -23,6 +23,7 @@ const costSlack = 2 * time.Millisecond
 type subtask struct {
 	task    *task
 	index   int
+	attempt int // the job's attempt this subtask runs in, from 0
 	done    <-chan struct{}
 	pause   *pauser
 	logs    *Logs
