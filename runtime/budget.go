@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"flowlab/runtime/internal/network"
 	"flowlab/runtime/spec"
 )
 
@@ -54,9 +55,7 @@ const subtaskBytes = logsKept + int64(unsafe.Sizeof(point{}))*(spec.MaxWindowTic
 // footprint is the graph's Footprint.
 func (g *graph) footprint() Footprint {
 	net := g.spec.Network
-	buffers := func(channels int) int64 {
-		return int64(channels*net.BuffersPerChannel+net.FloatingBuffersPerGate) * int64(net.BufferSize)
-	}
+	size := int64(net.BufferSize)
 	var f Footprint
 	for _, t := range g.tasks {
 		p := int64(t.spec.Parallelism)
@@ -67,10 +66,10 @@ func (g *graph) footprint() Footprint {
 			channels += upstreamChannels(e)
 		}
 		if channels > 0 {
-			f.Network += p * buffers(channels)
+			f.Network += p * size * int64(channels*net.BuffersPerChannel+net.FloatingBuffersPerGate)
 		}
 		for _, e := range t.outputs {
-			f.Network += p * buffers(downstreamChannels(e))
+			f.Network += p * size * int64(network.OutputBuffers(downstreamChannels(e), net.BuffersPerChannel, net.FloatingBuffersPerGate))
 		}
 	}
 	return f

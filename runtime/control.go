@@ -41,19 +41,19 @@ func (j *Job) SetRate(task string, rate float64) error {
 	if t.prepared.NewSource == nil {
 		return noRate
 	}
-	var setters []RateSetter
+	var subtasks []*subtask
 	if j.subtasks != nil {
 		for _, st := range j.subtasks[i] {
-			rs, ok := st.src.(RateSetter)
-			if !ok {
+			if _, ok := st.src.(RateSetter); !ok {
 				return noRate
 			}
-			setters = append(setters, rs)
 		}
+		subtasks = j.subtasks[i]
 	}
 	t.rate = &rate
-	for _, rs := range setters {
-		rs.SetRate(rate)
+	for _, st := range subtasks {
+		st.src.(RateSetter).SetRate(rate)
+		st.reschedule() // the new rate takes effect now, not at the old rate's next record
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -57,7 +59,7 @@ func TestJob_SetParallelism(t *testing.T) {
 		require.NoError(t, j.SetParallelism("work", 3))
 		snap := settle(j, 3*time.Second)
 		assert.Equal(t, metrics.StateRunning, snap.State)
-		assert.Equal(t, 0, snap.Restarts, "a rescale is not a failure")
+		assert.Equal(t, 1, snap.Restarts, "a rescale restarts the job")
 		work := vertex(t, snap, "work")
 		require.Len(t, work.Subtasks, 3)
 		for _, s := range work.Subtasks {
@@ -103,8 +105,10 @@ func TestJob_Restart(t *testing.T) {
 		snap = settle(j, 500*time.Millisecond)
 		assert.Greater(t, snap.Since, since, "the new attempt started later")
 		assert.Equal(t, metrics.StateRunning, snap.State)
-		assert.Equal(t, 0, snap.Restarts)
+		assert.Equal(t, 1, snap.Restarts, "a restart asked for counts, as every restart does")
+		assert.Empty(t, j.Failures(), "it is not a failure")
 		assert.Less(t, vertex(t, snap, "sink").Metrics.NumRecordsIn, int64(300), "counts start over with fresh subtasks")
+		assert.Equal(t, 1, vertex(t, snap, "sink").Subtasks[0].Attempt)
 	})
 }
 
@@ -240,5 +244,85 @@ tasks:
 		source = vertex(t, snap, "source")
 		assert.Equal(t, metrics.Float(1000), source.Subtasks[0].BusyTimeMsPerSecond, "unlimited, the cost is the limit")
 		assert.InDelta(t, 1000, source.Metrics.NumRecordsOutPerSecond, 50)
+	})
+}
+
+func TestJob_SetRate_fromAnyRateWithinATick(t *testing.T) {
+	for _, from := range []float64{1e-6, 0.1, 2} {
+		t.Run(fmt.Sprint(from), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				j := start(t, controlled, nil)
+				settle(j, time.Second)
+				require.NoError(t, j.SetRate("source", from))
+				snap := settle(j, 3*time.Second) // the source now waits long for its next record
+				before := vertex(t, snap, "source").Metrics.NumRecordsOut
+				require.NoError(t, j.SetRate("source", 500))
+				snap = settle(j, 100*time.Millisecond) // one metrics tick
+				// 500 records/s for the 99 ms up to the tick: 50 records, the first at once.
+				assert.GreaterOrEqual(t, vertex(t, snap, "source").Metrics.NumRecordsOut-before, int64(45))
+			})
+		})
+	}
+}
+
+// TestJob_Restart_replaysBoundedJob shows what a restart does until there
+// are checkpoints: the new attempt starts from scratch, so a bounded job's
+// records reach its sink again, and the counters are the new attempt's.
+func TestJob_Restart_replaysBoundedJob(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sent, received := &tally{counts: map[string]int{}}, &tally{counts: map[string]int{}}
+		j := start(t, `
+name: bounded
+network: {buffer-timeout: 10ms}
+tasks:
+  - {name: source, operator: tally-generator, parallelism: 2, config: {rate: 1000, count: 1000, keys: 10}}
+  - {name: sink, operator: tally-sink, parallelism: 2}
+`, tallyOperators(sent, received))
+		snap := settle(j, 500*time.Millisecond)
+		assert.Equal(t, 0, snap.Restarts)
+		firstAttempt := vertex(t, snap, "sink").Metrics.NumRecordsIn
+		require.Greater(t, firstAttempt, int64(900))
+		j.Restart()
+		<-j.Done()
+		require.NoError(t, j.Err())
+		snap = j.Snapshot()
+		assert.Equal(t, metrics.StateFinished, snap.State)
+		assert.Equal(t, 1, snap.Restarts)
+		for _, name := range []string{"source", "sink"} {
+			for _, s := range vertex(t, snap, name).Subtasks {
+				assert.Equal(t, 1, s.Attempt, "%s[%d]", name, s.Subtask)
+			}
+		}
+		assert.Equal(t, int64(2000), vertex(t, snap, "source").Metrics.NumRecordsOut, "the last attempt's count")
+		assert.Equal(t, int64(2000), vertex(t, snap, "sink").Metrics.NumRecordsIn)
+		total := 0
+		for _, n := range received.counts {
+			total += n
+		}
+		assert.GreaterOrEqual(t, int64(total), 2000+firstAttempt, "the first attempt's records reached the sink, then all of them again")
+	})
+}
+
+func TestJob_Restart_notCountedAgainstTheRestartStrategy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var instances atomic.Int32
+		secondAttempt := func() bool { return instances.Add(1) == 2 }
+		j := start(t, `
+name: restarted-then-failing
+restart: {strategy: fixed-delay, attempts: 1, delay: 100ms}
+tasks:
+  - {name: source, operator: generator, config: {rate: 100, count: 100}}
+  - {name: map, operator: fail}
+  - {name: sink, operator: discard}
+`, map[string]OperatorType{"fail": failing(10, secondAttempt, false)})
+		settle(j, 300*time.Millisecond)
+		j.Restart() // attempt 1, which fails at its 10th record
+		<-j.Done()
+		require.NoError(t, j.Err(), "the failure was the first: one restart after a failure is allowed")
+		snap := j.Snapshot()
+		assert.Equal(t, metrics.StateFinished, snap.State)
+		assert.Equal(t, 2, snap.Restarts, "the restart asked for and the restart after the failure")
+		assert.Len(t, j.Failures(), 1)
+		assert.Equal(t, 2, vertex(t, snap, "map").Subtasks[0].Attempt)
 	})
 }

@@ -27,7 +27,8 @@ type Job struct {
 	window     time.Duration
 	state      string
 	failure    string
-	restarts   int
+	restarts   int // every restart, whatever its cause: the attempt running now is number restarts, from 0
+	failed     int // restarts after a failure: the restart strategy limits these; owned by attempts
 	failures   []Failure
 	logs       map[string][]*Logs      // per task name, per subtask
 	subtasks   [][]*subtask            // of the current attempt, per task
@@ -123,13 +124,16 @@ func (j *Job) attempts(ctx context.Context) (string, error) {
 		case ctx.Err() != nil:
 			return metrics.StateCanceled, nil
 		case errors.Is(err, errRestart):
+			j.mu.Lock()
+			j.restarts++
+			j.mu.Unlock()
 			continue
 		case err == nil:
 			return metrics.StateFinished, nil
 		}
 		j.addFailure(err)
 		var rejected *spec.Error // a config the operator rejected: a restart would too
-		if r.Strategy == spec.NoRestart || j.restarts >= r.Attempts || errors.As(err, &rejected) {
+		if r.Strategy == spec.NoRestart || j.failed >= r.Attempts || errors.As(err, &rejected) {
 			return metrics.StateFailed, err
 		}
 		j.setState(metrics.StateRestarting, err.Error())
@@ -138,6 +142,7 @@ func (j *Job) attempts(ctx context.Context) (string, error) {
 		case <-ctx.Done():
 			return metrics.StateCanceled, nil
 		}
+		j.failed++
 		j.mu.Lock()
 		j.restarts++
 		j.mu.Unlock()
@@ -155,14 +160,19 @@ func (j *Job) setState(state, failure string) {
 
 // attempt runs fresh operators on a fresh network until every subtask has
 // finished (nil) or one has failed (its error; the others are canceled).
+// Nothing of an earlier attempt carries over but the live changes (rates,
+// costs, the window, the graph) and the logs: sources start from their
+// first record, operators and their state are new, buffers in flight are
+// dropped, and record counts start from 0, as with a Flink restart without
+// a checkpoint.
 func (j *Job) attempt(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	j.mu.Lock()
-	g, window := j.graph, j.window
+	g, window, number := j.graph, j.window, j.restarts
 	j.endAttempt = cancel
 	j.mu.Unlock()
-	subtasks, err := j.instantiate(g, window, ctx.Done())
+	subtasks, err := j.instantiate(g, window, number, ctx.Done())
 	if err != nil {
 		return err
 	}
@@ -208,7 +218,7 @@ func (j *Job) attempt(ctx context.Context) error {
 
 // instantiate builds one attempt: the network, then a subtask per parallel
 // instance of every task with its operator.
-func (j *Job) instantiate(g *graph, window time.Duration, done <-chan struct{}) ([][]*subtask, error) {
+func (j *Job) instantiate(g *graph, window time.Duration, attempt int, done <-chan struct{}) ([][]*subtask, error) {
 	net := g.spec.Network
 	subtasks := make([][]*subtask, len(g.tasks))
 	index := map[*task]int{}
@@ -217,8 +227,8 @@ func (j *Job) instantiate(g *graph, window time.Duration, done <-chan struct{}) 
 		subtasks[i] = make([]*subtask, t.spec.Parallelism)
 		for k := range subtasks[i] {
 			subtasks[i][k] = &subtask{
-				task: t, index: k, done: done, pause: &j.pause, logs: j.logsOf(t.spec.Name, k),
-				window: newWindow(window, g.spec.Metrics.Tick),
+				task: t, index: k, attempt: attempt, done: done, pause: &j.pause, logs: j.logsOf(t.spec.Name, k),
+				window: newWindow(window, g.spec.Metrics.Tick), wake: make(chan struct{}, 1),
 			}
 		}
 	}
@@ -252,7 +262,7 @@ func (j *Job) instantiate(g *graph, window time.Duration, done <-chan struct{}) 
 			for _, c := range chans {
 				c.SetBandwidth(e.spec.Bandwidth)
 			}
-			pool := network.NewPool(len(chans)*net.BuffersPerChannel+net.FloatingBuffersPerGate, net.BufferSize)
+			pool := network.NewPool(network.OutputBuffers(downstreamChannels(e), net.BuffersPerChannel, net.FloatingBuffersPerGate), net.BufferSize)
 			st.writers = append(st.writers, network.NewWriter(pool, chans, e.part, k, net.BufferTimeout == 0, st.acquire))
 		}
 	}

@@ -17,33 +17,43 @@ import (
 )
 
 func TestNetwork_MemoryBoundedUnderRateMismatch(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		// 100000 records/s offered, 1000/s taken.
-		j := start(t, `
+	for _, test := range []struct {
+		perChannel, floating int
+		buffers              int // the sender's pool and the receiver's gate together
+	}{
+		{2, 8, (1*2 + 8) + (1*2 + 8)},
+		{1, 0, 2 + 1}, // the smallest network: a sender pool of one buffer per channel plus one
+	} {
+		t.Run(fmt.Sprintf("buffers-per-channel=%d/floating-buffers-per-gate=%d", test.perChannel, test.floating), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// 100000 records/s offered, 1000/s taken.
+				j := start(t, fmt.Sprintf(`
 name: mismatch
-network: {buffer-size: 1kb, buffers-per-channel: 2, floating-buffers-per-gate: 8}
+network: {buffer-size: 1kb, buffers-per-channel: %d, floating-buffers-per-gate: %d}
 tasks:
   - {name: source, operator: generator, config: {rate: 100000, keys: 10}}
   - {name: sink, operator: discard, cost: 1ms}
-`, nil)
-		const recordSize = int64(16 + len("key-0") + 16)
-		const pools = (1*2+8)*1024 /* sender pool */ + (1*2+8)*1024 /* receiver gate */
-		var heap [2]uint64
-		for i := range 200 {
-			snap := settle(j, 100*time.Millisecond)
-			inFlight := vertex(t, snap, "source").Metrics.NumRecordsOut - vertex(t, snap, "sink").Metrics.NumRecordsIn
-			require.LessOrEqual(t, inFlight*recordSize, int64(pools), "at %v", time.Duration(i)*100*time.Millisecond)
-			if i == 20 || i == 199 {
-				goruntime.GC()
-				var ms goruntime.MemStats
-				goruntime.ReadMemStats(&ms)
-				heap[min(i/100, 1)] = ms.HeapAlloc
-			}
-		}
-		assert.Less(t, int64(heap[1])-int64(heap[0]), int64(1<<20), "heap grew from %d to %d bytes", heap[0], heap[1])
-		snap := j.Snapshot()
-		assert.InDelta(t, 1000, vertex(t, snap, "source").Metrics.NumRecordsOutPerSecond, 20, "the source is held to the sink's pace")
-	})
+`, test.perChannel, test.floating), nil)
+				const recordSize = int64(16 + len("key-0") + 16)
+				pools := int64(test.buffers * 1024)
+				var heap [2]uint64
+				for i := range 200 {
+					snap := settle(j, 100*time.Millisecond)
+					inFlight := vertex(t, snap, "source").Metrics.NumRecordsOut - vertex(t, snap, "sink").Metrics.NumRecordsIn
+					require.LessOrEqual(t, inFlight*recordSize, pools, "at %v", time.Duration(i)*100*time.Millisecond)
+					if i == 20 || i == 199 {
+						goruntime.GC()
+						var ms goruntime.MemStats
+						goruntime.ReadMemStats(&ms)
+						heap[min(i/100, 1)] = ms.HeapAlloc
+					}
+				}
+				assert.Less(t, int64(heap[1])-int64(heap[0]), int64(1<<20), "heap grew from %d to %d bytes", heap[0], heap[1])
+				snap := j.Snapshot()
+				assert.InDelta(t, 1000, vertex(t, snap, "source").Metrics.NumRecordsOutPerSecond, 20, "the source is held to the sink's pace")
+			})
+		})
+	}
 }
 
 // failing is a passthrough that fails at its failAt-th record of the
@@ -215,4 +225,69 @@ tasks:
 		require.True(t, errors.As(err, &errs), "%v", err)
 		assert.EqualError(t, err, tt.want)
 	}
+}
+
+// TestNetwork_SmallestBuffersFinish runs bounded jobs over the smallest legal
+// network, one exclusive buffer per channel and no floating ones, as Flink
+// allows: records must not wait for the buffer timeout to get through.
+func TestNetwork_SmallestBuffersFinish(t *testing.T) {
+	const (
+		count = 2000 // records per source subtask
+		rate  = 4000 // records per second per source subtask: 500 ms of emitting
+		cost  = 20 * time.Microsecond
+	)
+	for _, part := range []string{spec.Forward, spec.Rebalance, spec.Hash, spec.Broadcast} {
+		for _, p := range []int{1, 2} {
+			for _, timeout := range []time.Duration{0, 10 * time.Millisecond, 100 * time.Millisecond} {
+				for _, limited := range []bool{true, false} {
+					name := fmt.Sprintf("%s/parallelism=%d/buffer-timeout=%v/rate-limited=%v", part, p, timeout, limited)
+					t.Run(name, func(t *testing.T) {
+						synctest.Test(t, func(t *testing.T) {
+							testSmallestBuffers(t, part, p, timeout, limited, count, rate, cost)
+						})
+					})
+				}
+			}
+		}
+	}
+}
+
+func testSmallestBuffers(t *testing.T, part string, p int, timeout time.Duration, limited bool, count, rate int, cost time.Duration) {
+	// A rate-limited source takes count/rate to emit; an unlimited one is
+	// held to the sink's pace, whose subtasks take at most every record
+	// (all of a broadcast, or of a hot hash channel) at cost each. After the
+	// last record, at most one buffer timeout passes before it is sent,
+	// plus a tick of slack.
+	sourceRate, sinkCost := 0, cost
+	bound := time.Duration(p*count) * cost
+	if limited {
+		sourceRate, sinkCost = rate, 0
+		bound = time.Duration(count) * time.Second / time.Duration(rate)
+	}
+	bound += timeout + 100*time.Millisecond
+	received := &tally{counts: map[string]int{}}
+	sent := &tally{counts: map[string]int{}}
+	begin := time.Now()
+	j := start(t, fmt.Sprintf(`
+name: smallest-buffers
+network: {buffer-size: 256b, buffers-per-channel: 1, floating-buffers-per-gate: 0, buffer-timeout: %v}
+tasks:
+  - {name: source, operator: tally-generator, parallelism: %d, config: {count: %d, rate: %d, keys: 20}}
+  - {name: sink, operator: tally-sink, parallelism: %[2]d, cost: %[5]v}
+edges:
+  - {from: source, to: sink, partitioning: %[6]s}
+`, timeout, p, count, sourceRate, sinkCost, part), tallyOperators(sent, received))
+	<-j.Done()
+	took := time.Since(begin) // simulated time
+	require.NoError(t, j.Err())
+	assert.Equal(t, metrics.StateFinished, j.Snapshot().State)
+	want := sent.counts
+	if part == spec.Broadcast {
+		want = map[string]int{}
+		for k, n := range sent.counts {
+			want[k] = n * p
+		}
+	}
+	assert.Equal(t, want, received.counts, "every record arrives, once")
+	assert.LessOrEqual(t, took, bound, "the job took %v of simulated time", took)
 }

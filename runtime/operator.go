@@ -96,7 +96,9 @@ type SourceOutput interface {
 // output is soft backpressure in the subtask's loop, not hard backpressure
 // inside Emit), and after at most a few thousand, so that the subtask stays
 // responsive. It returns when it wants to be called again: a time after now means the source has nothing to emit until then
-// (the subtask is idle meanwhile), now or earlier means at once. done reports
+// (the subtask is idle meanwhile), now or earlier means at once. A source that
+// is also a RateSetter is called at once after SetRate, whatever time it asked
+// for, so that it can plan again at its new rate. done reports
 // that the source has emitted everything: the job drains and finishes. A
 // non-nil error fails the subtask as for Processor.
 type Source interface {

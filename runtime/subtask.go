@@ -23,6 +23,7 @@ const costSlack = 2 * time.Millisecond
 type subtask struct {
 	task    *task
 	index   int
+	attempt int // the job's attempt this subtask runs in, from 0
 	done    <-chan struct{}
 	pause   *pauser
 	logs    *Logs
@@ -41,6 +42,12 @@ type subtask struct {
 	flushAt   time.Time
 	busyUntil time.Time
 	window    *window // owned by the sampler
+
+	// A source whose rate changed is asked again at once, not at the time
+	// its last Emit asked for, which the old rate set (at 1e-6 records/s,
+	// days away).
+	rescheduled atomic.Bool
+	wake        chan struct{} // wakes a waiting source after rescheduled is set
 }
 
 func (s *subtask) Task() string     { return s.task.spec.Name }
@@ -131,12 +138,25 @@ func (s *subtask) operator() any {
 	return s.proc
 }
 
+// reschedule makes a source call Emit at once rather than when its last Emit
+// asked to be called again; any goroutine may call it.
+func (s *subtask) reschedule() {
+	s.rescheduled.Store(true)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (s *subtask) runSource(checkOutput bool) error {
 	var next time.Time
 	for {
 		now, err := s.housekeeping()
 		if err != nil {
 			return err
+		}
+		if s.rescheduled.Swap(false) {
+			next = time.Time{}
 		}
 		if s.pause.wait() != nil {
 			if err := s.wait(waitIdle, time.Time{}); err != nil {
@@ -308,12 +328,16 @@ func (s *subtask) wait(kind waitKind, until time.Time) error {
 				break
 			}
 		}
+		if free == nil {
+			return nil // a buffer came back since the caller looked: nothing to wait for
+		}
 	}
 	s.clk.begin(kind, now)
 	s.timer.Reset(wake.Sub(now))
 	var err error
 	select {
 	case <-input:
+	case <-s.wake:
 	case b := <-free:
 		output.Put(b) // it was only needed to know the output is available
 	case <-s.timer.C:

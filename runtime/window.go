@@ -69,6 +69,7 @@ func (s *subtask) metrics(now time.Time) metrics.Subtask {
 	}
 	m := metrics.Subtask{
 		Subtask:                   s.index,
+		Attempt:                   s.attempt,
 		NumRecordsIn:              last.in,
 		NumRecordsOut:             last.out,
 		IsBackPressured:           cs.kind == waitSoft || cs.kind == waitHard,
@@ -144,7 +145,7 @@ func (j *Job) publish(now time.Time) {
 	for i, t := range g.tasks {
 		subs := make([]metrics.Subtask, t.spec.Parallelism)
 		for k := range subs {
-			subs[k].Subtask = k
+			subs[k].Subtask, subs[k].Attempt = k, j.restarts // the attempt about to start
 			if j.subtasks != nil {
 				subs[k] = j.subtasks[i][k].metrics(now)
 			}

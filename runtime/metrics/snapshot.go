@@ -47,7 +47,7 @@ type Job struct {
 	Name      string   `json:"name"`
 	State     string   `json:"state"`
 	Failure   string   `json:"failure,omitempty"` // the last operator failure, if any
-	Restarts  int      `json:"restarts"`          // restarts so far
+	Restarts  int      `json:"restarts"`          // restarts so far, whatever their cause (Flink's numRestarts); the current attempt's number
 	Paused    bool     `json:"paused"`            // sources held back
 	Since     int64    `json:"since"`             // when the subtasks of this attempt started (a restart or rescale starts new ones), ms since the epoch
 	WindowMs  int64    `json:"windowMs"`          // the window the time metrics average over
@@ -115,6 +115,7 @@ type VertexMetrics struct {
 // are averages over the metrics window; usages are fractions in [0, 1].
 type Subtask struct {
 	Subtask                          int     `json:"subtask"`
+	Attempt                          int     `json:"attempt"` // the attempt of the job the subtask runs in, from 0, as Flink's execution attempt; record counts are this attempt's
 	IdleTimeMsPerSecond              float64 `json:"idleTimeMsPerSecond"`
 	BusyTimeMsPerSecond              Float   `json:"busyTimeMsPerSecond"`
 	BackPressuredTimeMsPerSecond     float64 `json:"backPressuredTimeMsPerSecond"`

@@ -205,3 +205,16 @@ func TestWriter_Emit_flushWhileWaitingForBuffer(t *testing.T) {
 	assert.Equal(t, 8, records, "no buffer sent twice")
 	assert.Equal(t, 0, pool.Used())
 }
+
+func TestOutputBuffers(t *testing.T) {
+	tests := []struct{ channels, perChannel, floating, want int }{
+		{1, 2, 8, 10}, // the defaults: what the receiver can take
+		{1, 1, 0, 2},  // one partial buffer and one to fill
+		{4, 1, 0, 5},
+		{4, 1, 1, 5},
+		{4, 1, 2, 6},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, OutputBuffers(tt.channels, tt.perChannel, tt.floating), "%+v", tt)
+	}
+}

@@ -16,6 +16,18 @@ type Pool struct {
 	free  chan *Buffer
 }
 
+// OutputBuffers is the size of a sender's pool for channels output channels,
+// as Flink sizes a ResultPartition's local pool: room for what the receivers
+// can take (perChannel exclusive buffers each, plus floating ones), and never
+// fewer than one buffer per channel plus one. A writer holds one partially
+// filled buffer per channel; without the extra one, a pool of exactly one
+// buffer per channel would be empty while every channel holds a partial
+// buffer, so the sender would find its output unavailable until the buffer
+// timeout sent them, and records would cross one timeout at a time.
+func OutputBuffers(channels, perChannel, floating int) int {
+	return max(channels*perChannel+floating, channels+1)
+}
+
 // NewPool returns a pool of n buffers of size bytes each.
 func NewPool(n, size int) *Pool {
 	p := &Pool{size: size, total: n, free: make(chan *Buffer, n)}
