@@ -21,6 +21,7 @@ import (
 var (
 	chromium string // path of the browser, "" if absent
 	baseURL  string // of the server under test
+	flowlab  string // the flowlab binary, built for the tests
 )
 
 func TestMain(m *testing.M) {
@@ -49,6 +50,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "flowlab")
+	flowlab = bin
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
