@@ -286,6 +286,8 @@ func TestExamples_Poison(t *testing.T) {
 	h := newHost(t)
 	in := []kv{{"a", "good"}, {"b", "also good"}}
 	assert.Equal(t, in, runChain(t, h, "poison", "{fail-on: bad}", in, 0))
+	none := []kv{{"a", "bad"}, {"b", ""}}
+	assert.Equal(t, none, runChain(t, h, "poison", "{}", none, 0), "without config no record is poison")
 
 	// With the poison record the job fails, naming the operator and the record.
 	_, j := run(t, h, chain("poison", "{fail-on: bad}"), []kv{{"a", "good"}, {"b", "bad"}}, 0)
@@ -301,7 +303,10 @@ func TestExamples_Config_Errors(t *testing.T) {
 		{"filter", `{contain: x}`, `operator "wasm:filter": flowlab_init returned -1: config {"contain":"x"}: json: unknown field "contain"`},
 		{"upper", `{x: 1}`, `operator "wasm:upper": flowlab_init returned -1: config {"x":1}: this operator takes no config`},
 		{"spin", `{iterations: -1}`, `operator "wasm:spin": flowlab_init returned -1: config {"iterations":-1}: iterations must not be negative, got -1`},
+		{"filter", `{contains: 1}`, `operator "wasm:filter": flowlab_init returned -1: config {"contains":1}: json: cannot unmarshal number into Go struct field .contains of type string`},
 		{"sliding-window", `{size: 1s, slide: 2s}`, `operator "wasm:sliding-window": flowlab_init returned -1: window: slide (2s) must not be longer than size (1s)`},
+		{"sliding-window", `{size: "10", slide: 1s}`, `operator "wasm:sliding-window": flowlab_init returned -1: config {"size":"10","slide":"1s"}: duration "10": want a string such as "10s" or "250ms"`},
+		{"sliding-window", `{size: 1h, slide: 1ms}`, `operator "wasm:sliding-window": flowlab_init returned -1: window: size 1h0m0s with slide 1ms needs 3600000 partial aggregates per window, more than 100000: choose a slide that divides the size into fewer parts`},
 		{"c-upper", `{x: 1}`, `operator "wasm:c-upper" takes no config: it does not export flowlab_init`},
 	}
 	for _, tt := range tests {

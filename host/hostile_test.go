@@ -352,11 +352,16 @@ tasks:
 	assertUndisturbed(t, normal)
 }
 
-// recorder is an Output that keeps what it is given.
-type recorder struct{ recs []string }
+// recorder is an Output that keeps what it is given: records as key=value,
+// and their timestamps.
+type recorder struct {
+	recs []string
+	ts   []int64
+}
 
-func (r *recorder) Emit(_ int64, key, value []byte) error {
+func (r *recorder) Emit(ts int64, key, value []byte) error {
 	r.recs = append(r.recs, string(key)+"="+string(value))
+	r.ts = append(r.ts, ts)
 	return nil
 }
 
@@ -483,20 +488,24 @@ func TestOperator_Process_OutputQuota(t *testing.T) {
 		twenty[i] = fmt.Sprintf("k%d=v", i)
 	}
 
-	op := newTestOperator(t, compileBundled(t, h, "c-upper"), "{}")
-	out := &recorder{}
-	require.NoError(t, op.Process(batch(twenty[:10]...), out), "exactly the quota")
-	assert.Len(t, out.recs, 10)
-	out.recs = nil
-	err := op.Process(batch(twenty...), out)
-	assert.EqualError(t, err, `operator "wasm:c-upper": flowlab_process: emitted more than the limit of 10 records in one call`)
-	assert.Len(t, out.recs, 10)
-	assert.Nil(t, op.inst)
+	for _, name := range uppers {
+		t.Run(name, func(t *testing.T) {
+			op := newTestOperator(t, compileBundled(t, h, name), "{}")
+			out := &recorder{}
+			require.NoError(t, op.Process(batch(twenty[:10]...), out), "exactly the quota")
+			assert.Len(t, out.recs, 10)
+			out.recs = nil
+			err := op.Process(batch(twenty...), out)
+			assert.EqualError(t, err, `operator "wasm:`+name+`": flowlab_process: emitted more than the limit of 10 records in one call`)
+			assert.Len(t, out.recs, 10)
+			assert.Nil(t, op.inst)
+		})
+	}
 
 	flood := newTestOperator(t, compileHostile(t, h, "flood"), "{}")
-	out.recs = nil
+	out := &recorder{}
 	start := time.Now()
-	err = flood.Process(batch("k=v"), out)
+	err := flood.Process(batch("k=v"), out)
 	assert.EqualError(t, err, `operator "flood.wasm": flowlab_process: emit: called again after it returned -1: the output quota of 10 records per call is exhausted`)
 	assert.Len(t, out.recs, 10)
 	assert.Less(t, time.Since(start), 200*time.Millisecond, "stopped before the deadline")

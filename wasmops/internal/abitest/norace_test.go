@@ -1,5 +1,0 @@
-//go:build !race
-
-package abitest_test
-
-const race = false

@@ -1,5 +1,0 @@
-//go:build race
-
-package abitest
-
-const raceEnabled = true
