@@ -141,7 +141,7 @@ func TestServer_FirstPage(t *testing.T) {
 	assert.NotEmpty(t, h.Get("Referrer-Policy"))
 	cookie := h.Get("Set-Cookie")
 	assert.Contains(t, cookie, "HttpOnly")
-	assert.Contains(t, cookie, "SameSite=Strict")
+	assert.Contains(t, cookie, "SameSite=Lax")
 	page := string(data)
 	for _, task := range []string{"source", "parse", "sink"} {
 		assert.Contains(t, page, `data-task="`+task+`"`)
@@ -292,6 +292,17 @@ func TestServer_CrossOrigin(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
+
+	// The cookie is Lax, so a cross-site form post may carry it: the
+	// browser's Sec-Fetch-Site refuses it, Origin or not.
+	for _, method := range []string{"POST", "PATCH", "DELETE"} {
+		req, _ = http.NewRequest(method, srv.URL+"/api/jobs", strings.NewReader(testSpec))
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		res, err = c.c.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, http.StatusForbidden, res.StatusCode, method)
+	}
 }
 
 func TestServer_Limits(t *testing.T) {

@@ -12,7 +12,9 @@ import (
 	"flowlab/ui/hub"
 )
 
-// cookieName is the session cookie.
+// cookieName is the session cookie: HttpOnly and SameSite=Lax (DESIGN
+// section 9), so that following a link from another site keeps the
+// session; cross-site changes are refused by ServeHTTP, not the cookie.
 const cookieName = "flowlab_session"
 
 // keptEnded is how many ended jobs a session keeps listed.
@@ -76,7 +78,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*session, bool
 	}
 	sess := &session{id: newID(), seen: now, uploads: map[string]*upload{}, lessons: map[string]*lessonRun{}}
 	s.sessions[sess.id] = sess
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: sess.id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: sess.id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return sess, true
 }
 
