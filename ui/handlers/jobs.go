@@ -111,7 +111,7 @@ func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
 	sess, _ := s.session(w, r)
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, spec.MaxSpecSize))
 	if err != nil {
-		writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the spec is larger than %d bytes", spec.MaxSpecSize))
+		bodyError(w, err, "the spec", spec.MaxSpecSize)
 		return
 	}
 	j, err := s.start(sess, data, r.URL.Query().Get("replace"))
@@ -121,6 +121,9 @@ func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"jid": j.id})
 }
+
+// maxChangeSize is the largest body of PATCH /api/jobs/{jid}.
+const maxChangeSize = 4 << 10
 
 // change is the body of PATCH /api/jobs/{jid}: one or more live changes.
 type change struct {
@@ -144,10 +147,10 @@ func (s *Server) changeJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var c change
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxChangeSize))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		writeErrors(w, http.StatusBadRequest, "invalid change: "+err.Error())
+		bodyError(w, err, "the change", maxChangeSize)
 		return
 	}
 	if err := s.apply(j, c); err != nil {

@@ -190,10 +190,11 @@ func (s *Server) lessonChange(w http.ResponseWriter, r *http.Request, v any, cha
 		return
 	}
 	if v != nil {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024))
+		const limit = 1 << 10
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(v); err != nil {
-			writeErrors(w, http.StatusBadRequest, "invalid body: "+err.Error())
+			bodyError(w, err, "the body", limit)
 			return
 		}
 	}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"flowlab/runtime/spec"
@@ -56,3 +57,15 @@ func writeError(w http.ResponseWriter, status int, err error) {
 type limitError struct{ msg string }
 
 func (e *limitError) Error() string { return e.msg }
+
+// bodyError answers a body that could not be read or decoded: 413 naming
+// the limit when it was larger than limit (http.MaxBytesReader's error),
+// else 400 with what went wrong. what names the body: "the spec".
+func bodyError(w http.ResponseWriter, err error, what string, limit int64) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than the limit of %s", what, sizeText(limit)))
+		return
+	}
+	writeErrors(w, http.StatusBadRequest, fmt.Sprintf("%s is not valid: %v", what, err))
+}

@@ -520,3 +520,21 @@ func TestServer_ChangeJob_Concurrent(t *testing.T) {
 		assert.Equal(t, http.StatusOK, codes[i], "%s: %s", changes[i], bodies[i])
 	}
 }
+
+// A body past its limit is answered 413, naming the limit.
+func TestServer_BodyLimits(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample(""))
+	c := newClient(t, srv)
+	jid := c.start(testSpec)
+
+	code, data := c.patch(jid, `{"task":"`+strings.Repeat("x", 5000)+`"}`)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
+	assert.Contains(t, errorsOf(t, data)[0], "the change is larger than the limit of 4 KiB")
+	code, data = c.patch(jid, `{"task":`)
+	assert.Equal(t, http.StatusBadRequest, code, "not too large: invalid")
+	assert.Contains(t, errorsOf(t, data)[0], "the change is not valid")
+
+	res, data := c.do("POST", "/api/jobs", "application/yaml", strings.NewReader(testSpec+strings.Repeat("#", spec.MaxSpecSize)))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+	assert.Contains(t, errorsOf(t, data)[0], "the spec is larger than the limit of 1 MiB")
+}
