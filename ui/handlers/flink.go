@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -189,4 +190,21 @@ func aggregate(m metrics.SubtaskMetric, subtasks []metrics.Subtask, aggs map[str
 	set("sum", &a.Sum, sum)
 	set("skew", &a.Skew, skew)
 	return a
+}
+
+// flinkCancel is PATCH /jobs/{jid}?mode=cancel, Flink's cancel: it answers
+// 202 at once, and the job ends in the state CANCELED.
+func (s *Server) flinkCancel(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.session(w, r)
+	j := s.jobOf(sess, r.PathValue("jid"))
+	if j == nil {
+		writeErrors(w, http.StatusNotFound, "no such job")
+		return
+	}
+	if mode := r.URL.Query().Get("mode"); mode != "cancel" && mode != "" { // Flink's default mode is cancel
+		writeErrors(w, http.StatusBadRequest, fmt.Sprintf("mode %q is not supported: use mode=cancel", mode))
+		return
+	}
+	j.rt.Cancel()
+	writeJSON(w, http.StatusAccepted, struct{}{})
 }

@@ -250,8 +250,17 @@ func (s *Server) rescale(j *job, task string, n int) error {
 	return err
 }
 
+// stateCanceling is Flink's state of a job canceled but not yet ended.
+const stateCanceling = "CANCELING"
+
+// cancelWait is how long DELETE /api/jobs/{jid} waits for the job to end
+// before it answers that the job is still canceling.
+const cancelWait = time.Second
+
 // cancelJob is DELETE /api/jobs/{jid}: the job is canceled and stays
-// listed with its final state.
+// listed with its final state. It answers 200 with the final state if the
+// job ended within cancelWait, else 202 with the state CANCELING: an
+// operator that does not stop must not hold the request.
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 	sess, _ := s.session(w, r)
 	j := s.jobOf(sess, r.PathValue("jid"))
@@ -260,8 +269,14 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j.rt.Cancel()
-	<-j.rt.Done()
-	writeJSON(w, http.StatusOK, map[string]string{"jid": j.id, "state": j.rt.Snapshot().State})
+	t := time.NewTimer(cancelWait)
+	defer t.Stop()
+	select {
+	case <-j.rt.Done():
+		writeJSON(w, http.StatusOK, map[string]string{"jid": j.id, "state": j.rt.Snapshot().State})
+	case <-t.C:
+		writeJSON(w, http.StatusAccepted, map[string]string{"jid": j.id, "state": stateCanceling})
+	}
 }
 
 // jobLogs is GET /api/jobs/{jid}/logs?task=NAME: the task's operator logs.

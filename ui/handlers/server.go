@@ -100,6 +100,7 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /jobs", s.flinkJobs)
 	m.HandleFunc("GET /jobs/{jid}", s.flinkJob)
+	m.HandleFunc("PATCH /jobs/{jid}", s.flinkCancel)
 	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/backpressure", s.flinkBackpressure)
 	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/subtasks/metrics", s.flinkSubtaskMetrics)
 

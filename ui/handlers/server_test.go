@@ -538,3 +538,79 @@ func TestServer_BodyLimits(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
 	assert.Contains(t, errorsOf(t, data)[0], "the spec is larger than the limit of 1 MiB")
 }
+
+// stuckEngine's jobs do not end when canceled until release is closed, like
+// a job whose operator does not return.
+type stuckEngine struct {
+	testEngine
+	release chan struct{}
+}
+
+type stuckJob struct {
+	Job
+	done chan struct{}
+}
+
+func (j *stuckJob) Done() <-chan struct{} { return j.done }
+
+func (e stuckEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (Job, error) {
+	rt, err := e.testEngine.Start(ctx, s, resolve)
+	if err != nil {
+		return nil, err
+	}
+	j := &stuckJob{Job: rt, done: make(chan struct{})}
+	go func() {
+		<-rt.Done()
+		<-e.release
+		close(j.done)
+	}()
+	return j, nil
+}
+
+// Canceling a job that does not end answers 202 CANCELING within about a
+// second; Flink's PATCH ?mode=cancel answers 202 at once.
+func TestServer_CancelJob_Stuck(t *testing.T) {
+	eng := stuckEngine{release: make(chan struct{})}
+	s := New(context.Background(), NewConfig().WithDefaultExample(""), eng, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() {
+		srv.Close()
+		s.Close()
+	})
+	t.Cleanup(func() { close(eng.release) }) // before s.Close, which waits for the jobs
+	c := newClient(t, srv)
+
+	jid := c.start(testSpec)
+	res, data := c.do("DELETE", "/api/jobs/"+jid, "", nil)
+	assert.Equal(t, http.StatusAccepted, res.StatusCode, string(data))
+	var body struct{ JID, State string }
+	require.NoError(t, json.Unmarshal(data, &body))
+	assert.Equal(t, "CANCELING", body.State)
+
+	jid = c.start(testSpec)
+	res, data = c.do("PATCH", "/jobs/"+jid+"?mode=cancel", "", nil)
+	assert.Equal(t, http.StatusAccepted, res.StatusCode, string(data))
+	res, _ = c.do("PATCH", "/jobs/"+jid+"?mode=stop", "", nil)
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+	res, _ = c.do("PATCH", "/jobs/0123?mode=cancel", "", nil)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+}
+
+// A job that ends at once is answered with its final state.
+func TestServer_CancelJob(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample(""))
+	c := newClient(t, srv)
+	jid := c.start(testSpec)
+	res, data := c.do("DELETE", "/api/jobs/"+jid, "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, string(data))
+	assert.Contains(t, string(data), `"state":"CANCELED"`)
+
+	jid = c.start(testSpec)
+	res, _ = c.do("PATCH", "/jobs/"+jid+"?mode=cancel", "", nil)
+	require.Equal(t, http.StatusAccepted, res.StatusCode)
+	var job struct{ State string }
+	require.Eventually(t, func() bool {
+		c.getJSON("/jobs/"+jid, &job)
+		return job.State == "CANCELED"
+	}, 10*time.Second, 10*time.Millisecond)
+}
