@@ -52,13 +52,15 @@ func (s *Server) start(sess *session, data []byte, replace string) (*job, error)
 		s.releaseLocked(old)
 		old.rt.Cancel()
 	}
-	s.running++ // reserved while the job starts
+	s.running++ // reserved while the job starts, in all and in the session
 	s.subtasks += n
+	sess.pending++
 	s.mu.Unlock()
 
 	rt, err := s.eng.Start(s.ctx, sp, s.resolver(sess))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sess.pending--
 	if err != nil {
 		s.running--
 		s.subtasks -= n
@@ -91,7 +93,12 @@ func (s *Server) releaseLocked(j *job) {
 
 // trimEndedLocked forgets a session's oldest ended jobs beyond keptEnded.
 func (s *Server) trimEndedLocked(sess *session) {
-	ended := len(sess.jobs) - sess.runningLocked()
+	ended := 0
+	for _, j := range sess.jobs {
+		if !j.running {
+			ended++
+		}
+	}
 	kept := sess.jobs[:0]
 	for _, j := range sess.jobs {
 		if !j.running && ended > keptEnded {

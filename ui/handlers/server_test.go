@@ -614,3 +614,49 @@ func TestServer_CancelJob(t *testing.T) {
 		return job.State == "CANCELED"
 	}, 10*time.Second, 10*time.Millisecond)
 }
+
+// slowEngine starts jobs slowly, which widens any window between checking a
+// limit and counting the job.
+type slowEngine struct{ testEngine }
+
+func (e slowEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (Job, error) {
+	time.Sleep(50 * time.Millisecond)
+	return e.testEngine.Start(ctx, s, resolve)
+}
+
+// Starts of one session sent at once run no more jobs than it may.
+func TestServer_StartJob_Hammer(t *testing.T) {
+	const starts = 12
+	cfg := NewConfig().WithDefaultExample("").WithJobLimits(3, 50, 400)
+	s := New(context.Background(), cfg, slowEngine{}, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() {
+		srv.Close()
+		s.Close()
+	})
+	c := newClient(t, srv)
+	res, _ := c.do("POST", "/api/jobs", "application/yaml", strings.NewReader("not a spec"))
+	require.Equal(t, http.StatusBadRequest, res.StatusCode) // but the session is there
+
+	small := "tasks: [{name: source, operator: generator, config: {rate: 10}}]"
+	codes := make([]int, starts)
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range starts {
+		wg.Go(func() {
+			<-release
+			res, _ := c.do("POST", "/api/jobs", "application/yaml", strings.NewReader(small))
+			codes[i] = res.StatusCode
+		})
+	}
+	close(release)
+	wg.Wait()
+	count := map[int]int{}
+	for _, code := range codes {
+		count[code]++
+	}
+	assert.Equal(t, map[int]int{http.StatusCreated: 3, http.StatusTooManyRequests: starts - 3}, count)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.Equal(t, 3, s.running)
+}

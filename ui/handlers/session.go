@@ -28,6 +28,7 @@ type session struct {
 	jobs     []*job // oldest first
 	uploads  map[string]*upload
 	lessons  map[string]*lessonRun // by lesson id
+	pending  int                   // jobs starting: counted as running until started or failed
 	starting sync.Mutex            // held while a lesson starts, so that one request starts it
 }
 
@@ -108,8 +109,9 @@ func (s *Server) forgetSessionLocked(sess *session) {
 	delete(s.sessions, sess.id)
 }
 
+// runningLocked counts the session's running jobs and those starting.
 func (sess *session) runningLocked() int {
-	n := 0
+	n := sess.pending
 	for _, j := range sess.jobs {
 		if j.running {
 			n++
