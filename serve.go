@@ -25,6 +25,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 	example := fs.String("example", "slow-sink", "the example job (examples/`NAME`.yaml) a new browser session starts with")
+	memory := byteSize(defaultMemory())
+	fs.Var(&memory, "memory", "the memory all running jobs together may reserve (`SIZE`, like 8GiB; default half the machine's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,7 +41,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		log.Warn("lessons left out", "err", err)
 	}
 	eng := engine{host: h, resolve: h.Resolver(ctx, wasmops.FS, "")}
-	ui := handlers.New(ctx, handlers.NewConfig().WithDefaultExample(*example).WithLessons(all), eng, log)
+	cfg := handlers.NewConfig().WithDefaultExample(*example).WithLessons(all).
+		WithMemoryLimits(handlers.DefaultJobMemory, handlers.DefaultSessionMemory, int64(memory))
+	ui := handlers.New(ctx, cfg, eng, log)
 	defer ui.Close()
 
 	ln, err := net.Listen("tcp", *addr)
@@ -69,7 +73,8 @@ type engine struct {
 	resolve runtime.Resolver // built-ins and bundled operators
 }
 
-func (e engine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (handlers.Job, error) {
+func (e engine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, budget runtime.Budget) (handlers.Job, error) {
+	// TODO(merge): runtime.Start takes the budget
 	j, err := runtime.Start(ctx, s, resolve)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,12 @@ import (
 	"flowlab/lessons"
 )
 
+// The default memory limits of a job and of a session (WithMemoryLimits).
+const (
+	DefaultJobMemory     = 2 << 30
+	DefaultSessionMemory = 4 << 30
+)
+
 // Config is the playground's limits and lessons. It is immutable: each WithX
 // returns a copy.
 type Config struct {
@@ -18,6 +24,9 @@ type Config struct {
 	idleJob           time.Duration
 	idleSession       time.Duration
 	sessions          int
+	memJob            int64
+	memSession        int64
+	memServer         int64
 	defaultExample    string
 	history           time.Duration
 	lessons           []*lessons.Lesson
@@ -39,6 +48,9 @@ func NewConfig() Config {
 		idleJob:           10 * time.Minute,
 		idleSession:       2 * time.Hour,
 		sessions:          10000,
+		memJob:            DefaultJobMemory,
+		memSession:        DefaultSessionMemory,
+		memServer:         4 << 30,
 		defaultExample:    "slow-sink",
 		history:           5 * time.Minute,
 	}
@@ -64,6 +76,15 @@ func (c Config) WithUploadLimits(size int64, perSession int) Config {
 // uploads. Defaults 10 minutes and 2 hours.
 func (c Config) WithIdle(job, session time.Duration) Config {
 	c.idleJob, c.idleSession = max(job, time.Second), max(session, time.Second)
+	return c
+}
+
+// WithMemoryLimits sets how many bytes of memory a job may reserve, all the
+// running jobs of a session together, and all running jobs of the server
+// together (see runtime.Budget). Defaults 2 GiB, 4 GiB and 4 GiB (`flowlab
+// serve` sets the server's from its -memory flag: half the machine's memory).
+func (c Config) WithMemoryLimits(job, session, server int64) Config {
+	c.memJob, c.memSession, c.memServer = max(job, 1), max(session, 1), max(server, 1)
 	return c
 }
 

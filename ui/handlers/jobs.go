@@ -39,35 +39,39 @@ func (s *Server) start(sess *session, data []byte, replace string) (*job, error)
 	switch {
 	case sess.runningLocked()-freedJobs >= s.cfg.jobsPerSession:
 		s.mu.Unlock()
-		return nil, &limitError{fmt.Sprintf("this session already runs %d jobs, the most it may: stop one first", s.cfg.jobsPerSession)}
+		return nil, &limitError{msg: fmt.Sprintf("this session already runs %d jobs, the most it may: stop one first", s.cfg.jobsPerSession)}
 	case s.running-freedJobs >= s.cfg.jobs:
 		s.mu.Unlock()
-		return nil, &limitError{fmt.Sprintf("the server already runs %d jobs, the most it may: try again later", s.cfg.jobs)}
+		return nil, &limitError{msg: fmt.Sprintf("the server already runs %d jobs, the most it may: try again later", s.cfg.jobs)}
 	case s.subtasks-freedSubtasks+n > s.cfg.subtasks:
 		s.mu.Unlock()
-		return nil, &limitError{fmt.Sprintf("the job has %d subtasks, and the server may run only %d more now (at most %d in all)",
+		return nil, &limitError{msg: fmt.Sprintf("the job has %d subtasks, and the server may run only %d more now (at most %d in all)",
 			n, max(0, s.cfg.subtasks-s.subtasks+freedSubtasks), s.cfg.subtasks)}
 	}
 	if old != nil {
 		s.releaseLocked(old)
-		old.rt.Cancel()
 	}
 	s.running++ // reserved while the job starts, in all and in the session
 	s.subtasks += n
 	sess.pending++
 	s.mu.Unlock()
+	if old != nil {
+		old.rt.Cancel() // outside the lock: its budget takes it
+	}
 
-	rt, err := s.eng.Start(s.ctx, sp, s.resolver(sess))
+	budget := s.newBudget(sess)
+	rt, err := s.eng.Start(s.ctx, sp, s.resolver(sess), budget)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess.pending--
 	if err != nil {
 		s.running--
 		s.subtasks -= n
+		budget.endLocked()
 		return nil, err
 	}
 	now := time.Now()
-	j := &job{id: newID(), sess: sess, rt: rt, started: now, touched: now, running: true, subtasks: n, tickMs: sp.Metrics.Tick.Milliseconds()}
+	j := &job{id: newID(), sess: sess, rt: rt, budget: budget, started: now, touched: now, running: true, subtasks: n, tickMs: sp.Metrics.Tick.Milliseconds()}
 	j.feed = hub.New(rt, int(s.cfg.history/sp.Metrics.Tick))
 	s.jobs[j.id] = j
 	sess.jobs = append(sess.jobs, j)
@@ -82,12 +86,13 @@ func (s *Server) start(sess *session, data []byte, replace string) (*job, error)
 	return j, nil
 }
 
-// releaseLocked stops counting a job as running.
+// releaseLocked stops counting a job as running, and releases its memory.
 func (s *Server) releaseLocked(j *job) {
 	if j.running {
 		j.running = false
 		s.running--
 		s.subtasks -= j.subtasks
+		j.budget.endLocked()
 	}
 }
 
@@ -238,7 +243,7 @@ func (s *Server) rescale(j *job, task string, n int) error {
 	s.mu.Lock()
 	if j.running && delta > 0 && s.subtasks+delta > s.cfg.subtasks {
 		s.mu.Unlock()
-		return &limitError{fmt.Sprintf("the server may run only %d more subtasks now (at most %d in all)", max(0, s.cfg.subtasks-s.subtasks), s.cfg.subtasks)}
+		return &limitError{msg: fmt.Sprintf("the server may run only %d more subtasks now (at most %d in all)", max(0, s.cfg.subtasks-s.subtasks), s.cfg.subtasks)}
 	}
 	if j.running {
 		s.subtasks += delta

@@ -131,12 +131,20 @@ func (s *Server) uploadReadError(w http.ResponseWriter, err error) {
 	writeErrors(w, http.StatusBadRequest, "reading the upload: "+err.Error())
 }
 
+// sizeText is a number of bytes in the largest binary unit not above it:
+// "32 MiB", "2.3 GiB", "512 bytes".
 func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
+	for _, u := range []struct {
+		shift uint
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		switch {
+		case n < 1<<u.shift:
+			continue
+		case n%(1<<u.shift) == 0:
+			return fmt.Sprintf("%d %s", n>>u.shift, u.name)
+		}
+		return fmt.Sprintf("%.1f %s", float64(n)/float64(int64(1)<<u.shift), u.name)
 	}
 	return fmt.Sprintf("%d bytes", n)
 }

@@ -1,10 +1,14 @@
 package handlers
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"flowlab/runtime/spec"
 )
@@ -47,14 +51,23 @@ func writeError(w http.ResponseWriter, status int, err error) {
 		}
 		writeJSON(w, http.StatusBadRequest, body)
 	case errors.As(err, &lim):
-		writeErrors(w, http.StatusTooManyRequests, lim.Error())
+		if lim.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(lim.retryAfter.Seconds()))))
+		}
+		writeErrors(w, cmp.Or(lim.status, http.StatusTooManyRequests), lim.Error())
 	default:
 		writeErrors(w, status, err.Error())
 	}
 }
 
-// limitError is a request refused by a limit of Config.
-type limitError struct{ msg string }
+// limitError is a request refused by a limit of Config: 429 unless status
+// says otherwise (400 for a job too large to ever run, 503 for a full
+// server), with Retry-After when retryAfter is set.
+type limitError struct {
+	msg        string
+	status     int
+	retryAfter time.Duration
+}
 
 func (e *limitError) Error() string { return e.msg }
 

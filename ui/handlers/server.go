@@ -41,9 +41,10 @@ type Job interface {
 
 // Engine starts jobs and compiles operators: the runtime and the Wasm host.
 type Engine interface {
-	// Start starts a job whose operators resolve finds. Errors in the spec
-	// are a spec.Errors.
-	Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (Job, error)
+	// Start starts a job whose operators resolve finds, reserving the memory
+	// it needs in budget (and releasing it as it shrinks or ends). Errors in
+	// the spec are a spec.Errors; a reservation's error is returned wrapped.
+	Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, budget runtime.Budget) (Job, error)
 	// Resolve finds the built-in and bundled ("wasm:NAME") operators.
 	Resolve(name string) (runtime.OperatorType, error)
 	// Compile validates and compiles an uploaded module, saying in plain
@@ -70,6 +71,7 @@ type Server struct {
 	jobs     map[string]*job // every session's, by id
 	running  int             // jobs running
 	subtasks int             // subtasks of the running jobs
+	memory   int64           // bytes reserved by the running jobs' budgets
 }
 
 // New returns the playground's handler. Its jobs run until ctx is done or

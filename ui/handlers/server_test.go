@@ -27,7 +27,7 @@ import (
 // with \0asm compiles to passthrough.
 type testEngine struct{}
 
-func (testEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (Job, error) {
+func (testEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, _ runtime.Budget) (Job, error) {
 	j, err := runtime.Start(ctx, s, resolve)
 	if err != nil {
 		return nil, err
@@ -553,8 +553,8 @@ type stuckJob struct {
 
 func (j *stuckJob) Done() <-chan struct{} { return j.done }
 
-func (e stuckEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (Job, error) {
-	rt, err := e.testEngine.Start(ctx, s, resolve)
+func (e stuckEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, budget runtime.Budget) (Job, error) {
+	rt, err := e.testEngine.Start(ctx, s, resolve, budget)
 	if err != nil {
 		return nil, err
 	}
@@ -619,9 +619,9 @@ func TestServer_CancelJob(t *testing.T) {
 // limit and counting the job.
 type slowEngine struct{ testEngine }
 
-func (e slowEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (Job, error) {
+func (e slowEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, budget runtime.Budget) (Job, error) {
 	time.Sleep(50 * time.Millisecond)
-	return e.testEngine.Start(ctx, s, resolve)
+	return e.testEngine.Start(ctx, s, resolve, budget)
 }
 
 // Starts of one session sent at once run no more jobs than it may.

@@ -29,6 +29,7 @@ type session struct {
 	uploads  map[string]*upload
 	lessons  map[string]*lessonRun // by lesson id
 	pending  int                   // jobs starting: counted as running until started or failed
+	memory   int64                 // bytes reserved by the budgets of its running jobs
 	starting sync.Mutex            // held while a lesson starts, so that one request starts it
 }
 
@@ -43,8 +44,9 @@ type job struct {
 	changing sync.Mutex // held while live changes are made, one request after the other
 
 	running  bool
-	subtasks int       // counted in Server.subtasks while running
-	touched  time.Time // last changed or read through the API
+	subtasks int        // counted in Server.subtasks while running
+	budget   *jobBudget // its memory, released with its place
+	touched  time.Time  // last changed or read through the API
 }
 
 // upload is an operator uploaded in a session.
@@ -166,13 +168,19 @@ func (s *Server) reap() {
 }
 
 func (s *Server) reapOnce(now time.Time) {
+	var idle []*job
+	defer func() { // outside the lock: a job's budget takes it
+		for _, j := range idle {
+			j.rt.Cancel()
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, j := range s.jobs {
 		if j.running && now.Sub(j.touched) > s.cfg.idleJob && j.feed.Unwatched(now) > s.cfg.idleJob {
 			s.log.Info("canceling idle job", "job", j.id)
 			s.releaseLocked(j)
-			j.rt.Cancel()
+			idle = append(idle, j)
 		}
 	}
 	for _, sess := range s.sessions {
