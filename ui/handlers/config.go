@@ -21,6 +21,9 @@ type Config struct {
 	subtasks          int
 	uploadSize        int64
 	uploadsPerSession int
+	uploadRate        rate
+	startRate         rate
+	sessionRate       rate
 	idleJob           time.Duration
 	idleSession       time.Duration
 	sessions          int
@@ -45,6 +48,9 @@ func NewConfig() Config {
 		subtasks:          400,
 		uploadSize:        32 << 20,
 		uploadsPerSession: 20,
+		uploadRate:        rate{20, time.Minute},
+		startRate:         rate{10, 6 * time.Second},
+		sessionRate:       rate{20, time.Second},
 		idleJob:           10 * time.Minute,
 		idleSession:       2 * time.Hour,
 		sessions:          10000,
@@ -68,6 +74,30 @@ func (c Config) WithJobLimits(perSession, total, subtasks int) Config {
 // MiB and 20.
 func (c Config) WithUploadLimits(size int64, perSession int) Config {
 	c.uploadSize, c.uploadsPerSession = max(size, 1), max(perSession, 1)
+	return c
+}
+
+// WithUploadRate sets how many uploads a session may make at once (new
+// ones and replacements alike) and how often one more, past the number of
+// uploads it may hold (WithUploadLimits). Default 20, then 1 a minute.
+func (c Config) WithUploadRate(burst int, every time.Duration) Config {
+	c.uploadRate = rate{max(burst, 1), max(every, time.Millisecond)}
+	return c
+}
+
+// WithStartRate sets how many jobs a client (an IP address, an IPv6 /64)
+// may start at once, in any session and lessons included, and how often one
+// more. Default 10, then 1 every 6 seconds.
+func (c Config) WithStartRate(burst int, every time.Duration) Config {
+	c.startRate = rate{max(burst, 1), max(every, time.Millisecond)}
+	return c
+}
+
+// WithSessionRate sets how many sessions a client (an IP address, an IPv6
+// /64) may start at once, and how often one more. Default 20, then 1 a
+// second.
+func (c Config) WithSessionRate(burst int, every time.Duration) Config {
+	c.sessionRate = rate{max(burst, 1), max(every, time.Millisecond)}
 	return c
 }
 

@@ -99,9 +99,20 @@ func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	full := sess.uploads[name] == nil && len(sess.uploads) >= s.cfg.uploadsPerSession
+	var wait time.Duration
+	ok := true
+	if !full { // every upload counts, a replacement too: each is compiled
+		wait, ok = sess.uploadBucket.take(s.cfg.uploadRate, time.Now())
+	}
 	s.mu.Unlock()
 	if full {
 		writeErrors(w, http.StatusTooManyRequests, fmt.Sprintf("this session already has %d uploaded operators, the most it may", s.cfg.uploadsPerSession))
+		return
+	}
+	if !ok {
+		writeError(w, http.StatusTooManyRequests, &limitError{retryAfter: wait, msg: fmt.Sprintf(
+			"this session uploaded as many operators as it may for now (%d at once, then 1 every %v): try again %s",
+			s.cfg.uploadRate.burst, s.cfg.uploadRate.every, retryText(wait))})
 		return
 	}
 	typ, err := s.eng.Compile(r.Context(), host.UploadPrefix+name, wasm)

@@ -660,3 +660,18 @@ func TestServer_StartJob_Hammer(t *testing.T) {
 	defer s.mu.Unlock()
 	assert.Equal(t, 3, s.running)
 }
+
+// Replacing an upload counts too: a session cannot upload forever.
+func TestServer_Upload_Rate(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithUploadLimits(1024, 2).WithUploadRate(3, time.Minute))
+	c := newClient(t, srv)
+	module := []byte("\x00asm\x01\x00\x00\x00")
+	for range 3 {
+		res, data := c.upload("same.wasm", "", module)
+		require.Equal(t, http.StatusCreated, res.StatusCode, string(data))
+	}
+	res, data := c.upload("same.wasm", "", module)
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	assert.Contains(t, []string{"59", "60"}, res.Header.Get("Retry-After"))
+	assert.Regexp(t, `try again in (59|60) s`, errorsOf(t, data)[0])
+}

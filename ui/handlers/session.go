@@ -23,14 +23,15 @@ const keptEnded = 5
 // session is one browser's jobs, uploads and lessons. Its fields but
 // starting are guarded by Server.mu.
 type session struct {
-	id       string
-	seen     time.Time
-	jobs     []*job // oldest first
-	uploads  map[string]*upload
-	lessons  map[string]*lessonRun // by lesson id
-	pending  int                   // jobs starting: counted as running until started or failed
-	memory   int64                 // bytes reserved by the budgets of its running jobs
-	starting sync.Mutex            // held while a lesson starts, so that one request starts it
+	id           string
+	seen         time.Time
+	jobs         []*job // oldest first
+	uploads      map[string]*upload
+	lessons      map[string]*lessonRun // by lesson id
+	pending      int                   // jobs starting: counted as running until started or failed
+	uploadBucket bucket                // every upload, new or replacing
+	memory       int64                 // bytes reserved by the budgets of its running jobs
+	starting     sync.Mutex            // held while a lesson starts, so that one request starts it
 }
 
 // job is a job of a session. Its mutable fields are guarded by Server.mu.
