@@ -16,9 +16,17 @@ import (
 	"flowlab/ui/hub"
 )
 
-// start parses a spec and starts it in a session, within the limits. If
-// replace names a running job of the session, it is canceled to make room.
-func (s *Server) start(sess *session, data []byte, replace string) (*job, error) {
+// start parses a spec and starts it in a session, within the limits and the
+// rate of starts of the client (clientOf). If replace names a running job of
+// the session, it is canceled to make room.
+func (s *Server) start(client string, sess *session, data []byte, replace string) (*job, error) {
+	s.mu.Lock()
+	wait, ok := s.starts.takeLocked(client, time.Now())
+	s.mu.Unlock()
+	if !ok {
+		return nil, &limitError{retryAfter: wait, msg: fmt.Sprintf(
+			"this address started as many jobs as it may for now (%v): try again %s", s.cfg.startRate, retryText(wait))}
+	}
 	sp, err := spec.Parse(data)
 	if err != nil {
 		return nil, err
@@ -120,13 +128,16 @@ func (s *Server) trimEndedLocked(sess *session) {
 // startJob is POST /api/jobs: the body is a spec in YAML or JSON;
 // ?replace=JID cancels that job of the session first.
 func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.needSession(w, r)
+	if sess == nil {
+		return
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, spec.MaxSpecSize))
 	if err != nil {
 		bodyError(w, err, "the spec", spec.MaxSpecSize)
 		return
 	}
-	j, err := s.start(sess, data, r.URL.Query().Get("replace"))
+	j, err := s.start(clientOf(r), sess, data, r.URL.Query().Get("replace"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -152,7 +163,7 @@ type change struct {
 
 // changeJob is PATCH /api/jobs/{jid}.
 func (s *Server) changeJob(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
@@ -274,7 +285,7 @@ const cancelWait = time.Second
 // job ended within cancelWait, else 202 with the state CANCELING: an
 // operator that does not stop must not hold the request.
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
@@ -293,7 +304,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 
 // jobLogs is GET /api/jobs/{jid}/logs?task=NAME: the task's operator logs.
 func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
@@ -312,7 +323,7 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
 
 // jobFailures is GET /api/jobs/{jid}/failures.
 func (s *Server) jobFailures(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")

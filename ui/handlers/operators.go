@@ -48,7 +48,10 @@ func (s *Server) resolver(sess *session) runtime.Resolver {
 // in field "wasm" and optionally its name in field "name" (else the file's
 // name without .wasm). The module is validated and compiled at once.
 func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.needSession(w, r)
+	if sess == nil {
+		return
+	}
 	const formOverhead = 64 << 10 // the multipart headers and the name field
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.uploadSize+formOverhead)
 	mr, err := r.MultipartReader()
@@ -104,6 +107,9 @@ func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
 	if !full { // every upload counts, a replacement too: each is compiled
 		wait, ok = sess.uploadBucket.take(s.cfg.uploadRate, time.Now())
 	}
+	if !full && ok {
+		sess.compiling++ // not empty while it compiles: see evictSessionLocked
+	}
 	s.mu.Unlock()
 	if full {
 		writeErrors(w, http.StatusTooManyRequests, fmt.Sprintf("this session already has %d uploaded operators, the most it may", s.cfg.uploadsPerSession))
@@ -116,6 +122,9 @@ func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typ, err := s.eng.Compile(r.Context(), host.UploadPrefix+name, wasm)
+	s.mu.Lock()
+	sess.compiling--
+	s.mu.Unlock()
 	if err != nil {
 		writeErrors(w, http.StatusBadRequest, err.Error())
 		return
@@ -168,12 +177,15 @@ type operatorJSON struct {
 	Uploaded int64  `json:"uploaded,omitempty"` // ms since the epoch, uploads only
 }
 
-// operators lists the session's uploads by name, then the engine's operators.
+// operators lists the session's uploads by name (none without a session),
+// then the engine's operators.
 func (s *Server) operators(sess *session) []operatorJSON {
 	var list []operatorJSON
 	s.mu.Lock()
-	for _, u := range sess.uploads {
-		list = append(list, operatorJSON{Name: host.UploadPrefix + u.name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()})
+	if sess != nil {
+		for _, u := range sess.uploads {
+			list = append(list, operatorJSON{Name: host.UploadPrefix + u.name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()})
+		}
 	}
 	s.mu.Unlock()
 	slices.SortFunc(list, func(a, b operatorJSON) int { return strings.Compare(a.Name, b.Name) })
@@ -189,6 +201,6 @@ func (s *Server) operators(sess *session) []operatorJSON {
 
 // listOperators is GET /api/operators.
 func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	writeJSON(w, http.StatusOK, map[string]any{"operators": s.operators(sess)})
 }

@@ -72,6 +72,9 @@ type Server struct {
 	running  int             // jobs running
 	subtasks int             // subtasks of the running jobs
 	memory   int64           // bytes reserved by the running jobs' budgets
+
+	starts      *perClient // job starts, by client
+	newSessions *perClient // sessions started, by client
 }
 
 // New returns the playground's handler. Its jobs run until ctx is done or
@@ -84,6 +87,9 @@ func New(ctx context.Context, cfg Config, eng Engine, log *slog.Logger) *Server 
 		reaped:   make(chan struct{}),
 		sessions: map[string]*session{},
 		jobs:     map[string]*job{},
+
+		starts:      newPerClient(cfg.startRate),
+		newSessions: newPerClient(cfg.sessionRate),
 	}
 	s.upgrader = websocket.Upgrader{CheckOrigin: sameOrigin, ReadBufferSize: 512, WriteBufferSize: 16 << 10}
 	s.routes()
@@ -118,6 +124,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/lessons/{id}/pick", s.lessonPick)
 	m.HandleFunc("POST /api/lessons/{id}/answer", s.lessonAnswer)
 	m.HandleFunc("POST /api/lessons/{id}/hint", s.lessonHint)
+	m.HandleFunc("POST /api/lessons/{id}/start", s.lessonStart)
 	m.HandleFunc("POST /api/lessons/{id}/reset", s.lessonReset)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"flowlab/examples"
 	"flowlab/runtime"
 	"flowlab/runtime/spec"
 )
@@ -129,7 +132,7 @@ func errorsOf(t *testing.T, data []byte) []string {
 }
 
 func TestServer_FirstPage(t *testing.T) {
-	_, srv := newTestServer(t, NewConfig())
+	s, srv := newTestServer(t, NewConfig())
 	c := newClient(t, srv)
 	res, data := c.do("GET", "/", "", nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -139,10 +142,29 @@ func TestServer_FirstPage(t *testing.T) {
 	assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
 	assert.Equal(t, "DENY", h.Get("X-Frame-Options"))
 	assert.NotEmpty(t, h.Get("Referrer-Policy"))
-	cookie := h.Get("Set-Cookie")
+
+	// A GET starts nothing: the page's script starts the example.
+	assert.Empty(t, h.Get("Set-Cookie"))
+	page := string(data)
+	assert.Contains(t, page, `data-testid="job-start" data-start-url="/api/jobs" data-start-then="/?job="`)
+	ex, ok := examples.Get("slow-sink")
+	require.True(t, ok)
+	m := regexp.MustCompile(`(?s)<template data-field="spec">(.*?)</template>`).FindStringSubmatch(page)
+	require.NotNil(t, m)
+	assert.Equal(t, ex.YAML, html.UnescapeString(m[1]))
+	s.mu.Lock()
+	assert.Empty(t, s.sessions)
+	s.mu.Unlock()
+
+	// As the script does.
+	res, data = c.do("POST", "/api/jobs", "application/yaml", strings.NewReader(ex.YAML))
+	require.Equal(t, http.StatusCreated, res.StatusCode, string(data))
+	cookie := res.Header.Get("Set-Cookie")
+	assert.Contains(t, cookie, "flowlab_session=")
 	assert.Contains(t, cookie, "HttpOnly")
 	assert.Contains(t, cookie, "SameSite=Lax")
-	page := string(data)
+	_, data = c.do("GET", "/", "", nil)
+	page = string(data)
 	for _, task := range []string{"source", "parse", "sink"} {
 		assert.Contains(t, page, `data-task="`+task+`"`)
 	}
@@ -627,7 +649,7 @@ func (e slowEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Reso
 // Starts of one session sent at once run no more jobs than it may.
 func TestServer_StartJob_Hammer(t *testing.T) {
 	const starts = 12
-	cfg := NewConfig().WithDefaultExample("").WithJobLimits(3, 50, 400)
+	cfg := NewConfig().WithDefaultExample("").WithJobLimits(3, 50, 400).WithStartRate(100, time.Millisecond)
 	s := New(context.Background(), cfg, slowEngine{}, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() {

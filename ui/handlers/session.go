@@ -3,6 +3,7 @@ package handlers
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -29,6 +30,7 @@ type session struct {
 	uploads      map[string]*upload
 	lessons      map[string]*lessonRun // by lesson id
 	pending      int                   // jobs starting: counted as running until started or failed
+	compiling    int                   // uploads being compiled
 	uploadBucket bucket                // every upload, new or replacing
 	memory       int64                 // bytes reserved by the budgets of its running jobs
 	starting     sync.Mutex            // held while a lesson starts, so that one request starts it
@@ -65,39 +67,80 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// lookup returns the request's session, or nil if it has none the server
+// knows. Requests that only read never start a session: a visitor's first
+// session starts with its first change (a job, an upload, a lesson).
+func (s *Server) lookup(r *http.Request) *session {
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessions[c.Value]
+	if sess != nil {
+		sess.seen = time.Now()
+	}
+	return sess
+}
+
 // session returns the request's session, starting one (and setting its
-// cookie) if the request has none the server knows.
-func (s *Server) session(w http.ResponseWriter, r *http.Request) (*session, bool) {
+// cookie) if the request has none the server knows, within the per-client
+// rate of new sessions and the number of sessions the server keeps: the
+// errors are a limitError.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) (*session, error) {
+	if sess := s.lookup(r); sess != nil {
+		return sess, nil
+	}
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, err := r.Cookie(cookieName); err == nil {
-		if sess := s.sessions[c.Value]; sess != nil {
-			sess.seen = now
-			return sess, false
-		}
+	if wait, ok := s.newSessions.takeLocked(clientOf(r), now); !ok {
+		return nil, &limitError{retryAfter: wait, msg: fmt.Sprintf(
+			"this address started as many browser sessions as it may for now (%v): try again %s", s.cfg.sessionRate, retryText(wait))}
 	}
-	if len(s.sessions) >= s.cfg.sessions {
-		s.evictSessionLocked()
+	if len(s.sessions) >= s.cfg.sessions && !s.evictSessionLocked() {
+		return nil, &limitError{status: http.StatusServiceUnavailable, retryAfter: time.Minute, msg: fmt.Sprintf(
+			"the server keeps %d browser sessions, the most it may, and each has jobs, uploads or lessons: try again later", s.cfg.sessions)}
 	}
 	sess := &session{id: newID(), seen: now, uploads: map[string]*upload{}, lessons: map[string]*lessonRun{}}
 	s.sessions[sess.id] = sess
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: sess.id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	return sess, true
+	return sess, nil
 }
 
-// evictSessionLocked forgets the session seen least recently among those
-// without running jobs.
-func (s *Server) evictSessionLocked() {
+// needSession is session for a handler: it answers the error itself and
+// returns nil then.
+func (s *Server) needSession(w http.ResponseWriter, r *http.Request) *session {
+	sess, err := s.session(w, r)
+	if err != nil {
+		writeError(w, http.StatusTooManyRequests, err)
+	}
+	return sess
+}
+
+// evictSessionLocked forgets the empty session seen least recently, and
+// reports whether there was one. A session with jobs (running or ended),
+// uploads or lessons is never evicted: only the reaper forgets it, when
+// it has been unseen for long.
+func (s *Server) evictSessionLocked() bool {
 	var oldest *session
 	for _, sess := range s.sessions {
-		if sess.runningLocked() == 0 && (oldest == nil || sess.seen.Before(oldest.seen)) {
+		if sess.emptyLocked() && (oldest == nil || sess.seen.Before(oldest.seen)) {
 			oldest = sess
 		}
 	}
-	if oldest != nil {
-		s.forgetSessionLocked(oldest)
+	if oldest == nil {
+		return false
 	}
+	s.forgetSessionLocked(oldest)
+	return true
+}
+
+// emptyLocked reports whether the session holds nothing: no jobs, starting
+// or not, no uploads, none being compiled, and no lessons.
+func (sess *session) emptyLocked() bool {
+	return len(sess.jobs) == 0 && sess.pending == 0 && len(sess.uploads) == 0 && sess.compiling == 0 && len(sess.lessons) == 0
 }
 
 func (s *Server) forgetSessionLocked(sess *session) {
@@ -124,8 +167,11 @@ func (sess *session) runningLocked() int {
 }
 
 // jobOf returns a job of the session, or nil: another session's job is
-// as unknown as a job that never was.
+// as unknown as a job that never was, and so is any job to no session.
 func (s *Server) jobOf(sess *session, jid string) *job {
+	if sess == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j := s.jobs[jid]
@@ -185,8 +231,10 @@ func (s *Server) reapOnce(now time.Time) {
 		}
 	}
 	for _, sess := range s.sessions {
-		if sess.runningLocked() == 0 && now.Sub(sess.seen) > s.cfg.idleSession {
+		if sess.runningLocked() == 0 && sess.compiling == 0 && now.Sub(sess.seen) > s.cfg.idleSession {
 			s.forgetSessionLocked(sess)
 		}
 	}
+	s.starts.pruneLocked(now)
+	s.newSessions.pruneLocked(now)
 }
