@@ -26,7 +26,7 @@ import (
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
-	example := fs.String("example", "slow-sink", "the example job (examples/`NAME`.yaml) a new browser session starts with")
+	example := fs.String("example", "slow-sink", "the example job (examples/`NAME`.yaml) the playground starts when a browser session runs none")
 	memory := byteSize(defaultMemory())
 	fs.Var(&memory, "memory", "the memory all running jobs together may reserve (`SIZE`, like 8GiB; default half the machine's)")
 	if err := fs.Parse(args); err != nil {

@@ -37,10 +37,14 @@ type Config struct {
 
 // NewConfig returns the default limits: 3 running jobs per session, 50
 // running jobs and 400 running subtasks in all, uploads up to 32 MiB and 20
-// per session, a job nobody watched or changed for 10 minutes is canceled,
-// a session unseen for 2 hours without running jobs is forgotten, at most
-// 10000 sessions, the example "slow-sink" started on a session's first
-// visit, 5 minutes of history per job, and no lessons.
+// per session (and 20 uploads at once, then 1 a minute), 10 job starts per
+// client address at once, then 1 every 6 seconds, 20 new sessions per
+// client address at once, then 1 a second, memory of 2 GiB per job, 4 GiB
+// per session and 4 GiB in all, a job nobody watched or changed for 10
+// minutes is canceled, a session unseen for 2 hours without running jobs is
+// forgotten, at most 10000 sessions, the example "slow-sink" offered to a
+// session without a running job, 5 minutes of history per job, and no
+// lessons.
 func NewConfig() Config {
 	return Config{
 		jobsPerSession:    3,
@@ -56,7 +60,7 @@ func NewConfig() Config {
 		sessions:          10000,
 		memJob:            DefaultJobMemory,
 		memSession:        DefaultSessionMemory,
-		memServer:         4 << 30,
+		memServer:         4 << 30, // flowlab serve: half the machine's memory
 		defaultExample:    "slow-sink",
 		history:           5 * time.Minute,
 	}
@@ -118,15 +122,18 @@ func (c Config) WithMemoryLimits(job, session, server int64) Config {
 	return c
 }
 
-// WithMaxSessions sets how many sessions the server keeps; past it, the
-// sessions seen least recently without running jobs are forgotten. Default 10000.
+// WithMaxSessions sets how many sessions the server keeps. Past it, a new
+// session takes the place of the empty session (no jobs, uploads or
+// lessons) seen least recently; if there is none, new sessions are refused
+// with 503 until the reaper forgets one (WithIdle). Default 10000.
 func (c Config) WithMaxSessions(n int) Config {
 	c.sessions = max(n, 1)
 	return c
 }
 
-// WithDefaultExample sets the example (examples/NAME.yaml) started on a
-// session's first visit; "" starts none. Default "slow-sink".
+// WithDefaultExample sets the example (examples/NAME.yaml) the playground
+// page starts, through its script, when the session runs no job; "" starts
+// none. Default "slow-sink".
 func (c Config) WithDefaultExample(name string) Config {
 	c.defaultExample = name
 	return c
