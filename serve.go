@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"flowlab/host"
 	"flowlab/lessons"
 	"flowlab/runtime"
@@ -24,7 +26,9 @@ import (
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
-	example := fs.String("example", "slow-sink", "the example job (examples/`NAME`.yaml) a new browser session starts with")
+	example := fs.String("example", "slow-sink", "the example job (examples/`NAME`.yaml) the playground starts when a browser session runs none")
+	memory := byteSize(defaultMemory())
+	fs.Var(&memory, "memory", "the memory all running jobs together may reserve (`SIZE`, like 8GiB; default half the machine's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,17 +43,19 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		log.Warn("lessons left out", "err", err)
 	}
 	eng := engine{host: h, resolve: h.Resolver(ctx, wasmops.FS, "")}
-	ui := handlers.New(ctx, handlers.NewConfig().WithDefaultExample(*example).WithLessons(all), eng, log)
+	cfg := handlers.NewConfig().WithDefaultExample(*example).WithLessons(all).
+		WithMemoryLimits(handlers.DefaultJobMemory, handlers.DefaultSessionMemory, int64(memory))
+	ui := handlers.New(ctx, cfg, eng, log)
 	defer ui.Close()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second}
+	srv := defaultLimits.server(ui)
 	fmt.Fprintf(stdout, "Flowlab playground: http://%s/\n", ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(defaultLimits.listener(ln)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -63,14 +69,62 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// serverLimits bound what slow or many clients can hold of the server:
+// every connection is a file and a goroutine, and a client that sends its
+// request slowly holds them for as long as the server waits for it.
+type serverLimits struct {
+	// readHeader is how long a client may take to send a request's headers;
+	// read, the whole request with its body (an upload of the largest
+	// operator, 32 MiB, in a minute needs about 0.6 MB/s); write, from the
+	// end of the headers to the end of the response, so longer than read;
+	// idle, how long a kept-alive connection may wait for its next request.
+	// A websocket replaces read and write with its own deadlines after the
+	// upgrade (ui/handlers/ws.go): it lives as long as it answers pings.
+	readHeader, read, write, idle time.Duration
+	// conns is how many connections are open at once; more wait to be
+	// accepted until one closes. It keeps the server well below the file
+	// limit (Go raises the soft limit to the hard one; jobs and the Wasm
+	// host need files too).
+	conns int
+	// headerBytes is the most a request's headers may take.
+	headerBytes int
+}
+
+// defaultLimits are the limits of `flowlab serve`.
+var defaultLimits = serverLimits{
+	readHeader:  5 * time.Second,
+	read:        time.Minute,
+	write:       90 * time.Second,
+	idle:        time.Minute,
+	conns:       1000,
+	headerBytes: 64 << 10,
+}
+
+// server is an http.Server of h within the limits.
+func (l serverLimits) server(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.readHeader,
+		ReadTimeout:       l.read,
+		WriteTimeout:      l.write,
+		IdleTimeout:       l.idle,
+		MaxHeaderBytes:    l.headerBytes,
+	}
+}
+
+// listener accepts at most l.conns connections of ln at once.
+func (l serverLimits) listener(ln net.Listener) net.Listener {
+	return netutil.LimitListener(ln, l.conns)
+}
+
 // engine is the runtime and the Wasm host as the playground uses them.
 type engine struct {
 	host    *host.Host
 	resolve runtime.Resolver // built-ins and bundled operators
 }
 
-func (e engine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (handlers.Job, error) {
-	j, err := runtime.Start(ctx, s, resolve)
+func (e engine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, budget runtime.Budget) (handlers.Job, error) {
+	j, err := runtime.Start(ctx, s, resolve, runtime.WithBudget(budget))
 	if err != nil {
 		return nil, err
 	}

@@ -69,15 +69,16 @@ func ExampleTask_Errorf() {
 }
 
 func ExampleFormatBytes() {
-	for _, n := range []int64{0, 512, 32 << 10, 16 << 20, 2 << 30, 2469606195, 1536} {
+	for _, n := range []int64{0, 512, 1536, 32 << 10, 16 << 20, 2<<30 + 300<<20, 4 << 30, 3 << 40} {
 		fmt.Println(spec.FormatBytes(n))
 	}
 	// Output:
 	// 0 B
 	// 512 B
+	// 1.5 KiB
 	// 32 KiB
 	// 16 MiB
-	// 2 GiB
 	// 2.3 GiB
-	// 1.5 KiB
+	// 4 GiB
+	// 3 TiB
 }

@@ -107,20 +107,21 @@ func (p *parser) size(n *yaml.Node, path string, min, max int, out *int) {
 	*out = size
 }
 
-// FormatBytes writes a number of bytes in binary units: exactly in the
-// largest unit that divides it ("16 MiB"), else to a tenth of the largest
-// unit it reaches ("2.3 GiB").
+// FormatBytes writes a number of bytes in the largest binary unit not
+// above it: exactly if the unit divides it ("16 MiB"), else to a tenth
+// ("2.3 GiB", "1.5 KiB").
 func FormatBytes(bytes int64) string {
-	units := []string{"GiB", "MiB", "KiB"}
-	for i, unit := range units {
-		if size := int64(1) << (10 * (len(units) - i)); bytes != 0 && bytes%size == 0 {
-			return fmt.Sprintf("%d %s", bytes/size, unit)
+	for _, u := range []struct {
+		shift uint
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		switch {
+		case bytes < 1<<u.shift:
+			continue
+		case bytes%(1<<u.shift) == 0:
+			return fmt.Sprintf("%d %s", bytes>>u.shift, u.name)
 		}
-	}
-	for i, unit := range units {
-		if size := int64(1) << (10 * (len(units) - i)); bytes >= size {
-			return fmt.Sprintf("%.1f %s", float64(bytes)/float64(size), unit)
-		}
+		return fmt.Sprintf("%.1f %s", float64(bytes)/float64(int64(1)<<u.shift), u.name)
 	}
 	return fmt.Sprintf("%d B", bytes)
 }

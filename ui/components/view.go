@@ -25,8 +25,17 @@ type JobLink struct {
 // PlaygroundPage is the playground: a job's graph, controls and drawer.
 type PlaygroundPage struct {
 	Nav    Nav
-	Job    *JobView // nil when the session has no job to show
-	Notice string   // why there is no job, or what happened
+	Job    *JobView   // nil when the session has no job to show
+	Start  *StartView // without a job: the job the page's script starts
+	Notice string     // why there is no job, or what happened
+}
+
+// StartView is a job the page's script starts (a GET starts none): it
+// POSTs Spec (if any) to URL, then goes to Then followed by the new job's id.
+type StartView struct {
+	Title     string // what is starting
+	URL, Spec string
+	Then      string
 }
 
 // JobView is a job as the playground first draws it.

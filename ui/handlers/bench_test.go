@@ -130,7 +130,7 @@ type benchEngine struct {
 	job *benchJob
 }
 
-func (e benchEngine) Start(context.Context, *spec.Job, runtime.Resolver) (Job, error) {
+func (e benchEngine) Start(context.Context, *spec.Job, runtime.Resolver, runtime.Budget) (Job, error) {
 	return e.job, nil
 }
 

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 
 	"flowlab/runtime/metrics"
@@ -12,15 +14,17 @@ import (
 
 // flinkJobs is GET /jobs: the session's jobs.
 func (s *Server) flinkJobs(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	type jobStatus struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
 	}
-	s.mu.Lock()
-	jobs := make([]*job, len(sess.jobs))
-	copy(jobs, sess.jobs)
-	s.mu.Unlock()
+	var jobs []*job
+	if sess != nil {
+		s.mu.Lock()
+		jobs = slices.Clone(sess.jobs)
+		s.mu.Unlock()
+	}
 	list := []jobStatus{}
 	for _, j := range jobs {
 		list = append(list, jobStatus{j.id, j.rt.Snapshot().State})
@@ -45,7 +49,7 @@ type flinkVertex struct {
 
 // flinkJob is GET /jobs/{jid}: the job and its vertices, like Flink's job details.
 func (s *Server) flinkJob(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
@@ -80,7 +84,7 @@ func vertexStatus(state string) string {
 
 // vertex finds a vertex of a job's latest snapshot by id, or by name.
 func (s *Server) vertex(w http.ResponseWriter, r *http.Request) *metrics.Vertex {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
@@ -189,4 +193,21 @@ func aggregate(m metrics.SubtaskMetric, subtasks []metrics.Subtask, aggs map[str
 	set("sum", &a.Sum, sum)
 	set("skew", &a.Skew, skew)
 	return a
+}
+
+// flinkCancel is PATCH /jobs/{jid}?mode=cancel, Flink's cancel: it answers
+// 202 at once, and the job ends in the state CANCELED.
+func (s *Server) flinkCancel(w http.ResponseWriter, r *http.Request) {
+	sess := s.lookup(r)
+	j := s.jobOf(sess, r.PathValue("jid"))
+	if j == nil {
+		writeErrors(w, http.StatusNotFound, "no such job")
+		return
+	}
+	if mode := r.URL.Query().Get("mode"); mode != "cancel" && mode != "" { // Flink's default mode is cancel
+		writeErrors(w, http.StatusBadRequest, fmt.Sprintf("mode %q is not supported: use mode=cancel", mode))
+		return
+	}
+	j.rt.Cancel()
+	writeJSON(w, http.StatusAccepted, struct{}{})
 }

@@ -16,9 +16,17 @@ import (
 	"flowlab/ui/hub"
 )
 
-// start parses a spec and starts it in a session, within the limits. If
-// replace names a running job of the session, it is canceled to make room.
-func (s *Server) start(sess *session, data []byte, replace string) (*job, error) {
+// start parses a spec and starts it in a session, within the limits and the
+// rate of starts of the client (clientOf). If replace names a running job of
+// the session, it is canceled to make room.
+func (s *Server) start(client string, sess *session, data []byte, replace string) (*job, error) {
+	s.mu.Lock()
+	wait, ok := s.starts.takeLocked(client, time.Now())
+	s.mu.Unlock()
+	if !ok {
+		return nil, &limitError{retryAfter: wait, msg: fmt.Sprintf(
+			"this address started as many jobs as it may for now (%v): try again %s", s.cfg.startRate, retryText(wait))}
+	}
 	sp, err := spec.Parse(data)
 	if err != nil {
 		return nil, err
@@ -39,33 +47,39 @@ func (s *Server) start(sess *session, data []byte, replace string) (*job, error)
 	switch {
 	case sess.runningLocked()-freedJobs >= s.cfg.jobsPerSession:
 		s.mu.Unlock()
-		return nil, &limitError{fmt.Sprintf("this session already runs %d jobs, the most it may: stop one first", s.cfg.jobsPerSession)}
+		return nil, &limitError{msg: fmt.Sprintf("this session already runs %d jobs, the most it may: stop one first", s.cfg.jobsPerSession)}
 	case s.running-freedJobs >= s.cfg.jobs:
 		s.mu.Unlock()
-		return nil, &limitError{fmt.Sprintf("the server already runs %d jobs, the most it may: try again later", s.cfg.jobs)}
+		return nil, &limitError{msg: fmt.Sprintf("the server already runs %d jobs, the most it may: try again later", s.cfg.jobs)}
 	case s.subtasks-freedSubtasks+n > s.cfg.subtasks:
 		s.mu.Unlock()
-		return nil, &limitError{fmt.Sprintf("the job has %d subtasks, and the server may run only %d more now (at most %d in all)",
+		return nil, &limitError{msg: fmt.Sprintf("the job has %d subtasks, and the server may run only %d more now (at most %d in all)",
 			n, max(0, s.cfg.subtasks-s.subtasks+freedSubtasks), s.cfg.subtasks)}
 	}
 	if old != nil {
 		s.releaseLocked(old)
-		old.rt.Cancel()
 	}
-	s.running++ // reserved while the job starts
+	s.running++ // reserved while the job starts, in all and in the session
 	s.subtasks += n
+	sess.pending++
 	s.mu.Unlock()
+	if old != nil {
+		old.rt.Cancel() // outside the lock: its budget takes it
+	}
 
-	rt, err := s.eng.Start(s.ctx, sp, s.resolver(sess))
+	budget := s.newBudget(sess)
+	rt, err := s.eng.Start(s.ctx, sp, s.resolver(sess), budget)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sess.pending--
 	if err != nil {
 		s.running--
 		s.subtasks -= n
+		budget.endLocked()
 		return nil, err
 	}
 	now := time.Now()
-	j := &job{id: newID(), sess: sess, rt: rt, started: now, touched: now, running: true, subtasks: n, tickMs: sp.Metrics.Tick.Milliseconds()}
+	j := &job{id: newID(), sess: sess, rt: rt, budget: budget, started: now, touched: now, running: true, subtasks: n, tickMs: sp.Metrics.Tick.Milliseconds()}
 	j.feed = hub.New(rt, int(s.cfg.history/sp.Metrics.Tick))
 	s.jobs[j.id] = j
 	sess.jobs = append(sess.jobs, j)
@@ -80,18 +94,24 @@ func (s *Server) start(sess *session, data []byte, replace string) (*job, error)
 	return j, nil
 }
 
-// releaseLocked stops counting a job as running.
+// releaseLocked stops counting a job as running, and releases its memory.
 func (s *Server) releaseLocked(j *job) {
 	if j.running {
 		j.running = false
 		s.running--
 		s.subtasks -= j.subtasks
+		j.budget.endLocked()
 	}
 }
 
 // trimEndedLocked forgets a session's oldest ended jobs beyond keptEnded.
 func (s *Server) trimEndedLocked(sess *session) {
-	ended := len(sess.jobs) - sess.runningLocked()
+	ended := 0
+	for _, j := range sess.jobs {
+		if !j.running {
+			ended++
+		}
+	}
 	kept := sess.jobs[:0]
 	for _, j := range sess.jobs {
 		if !j.running && ended > keptEnded {
@@ -108,19 +128,25 @@ func (s *Server) trimEndedLocked(sess *session) {
 // startJob is POST /api/jobs: the body is a spec in YAML or JSON;
 // ?replace=JID cancels that job of the session first.
 func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, spec.MaxSpecSize))
-	if err != nil {
-		writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the spec is larger than %d bytes", spec.MaxSpecSize))
+	sess := s.needSession(w, r)
+	if sess == nil {
 		return
 	}
-	j, err := s.start(sess, data, r.URL.Query().Get("replace"))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, spec.MaxSpecSize))
+	if err != nil {
+		bodyError(w, err, "the spec", spec.MaxSpecSize)
+		return
+	}
+	j, err := s.start(clientOf(r), sess, data, r.URL.Query().Get("replace"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"jid": j.id})
 }
+
+// maxChangeSize is the largest body of PATCH /api/jobs/{jid}.
+const maxChangeSize = 4 << 10
 
 // change is the body of PATCH /api/jobs/{jid}: one or more live changes.
 type change struct {
@@ -137,17 +163,17 @@ type change struct {
 
 // changeJob is PATCH /api/jobs/{jid}.
 func (s *Server) changeJob(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
 		return
 	}
 	var c change
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxChangeSize))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		writeErrors(w, http.StatusBadRequest, "invalid change: "+err.Error())
+		bodyError(w, err, "the change", maxChangeSize)
 		return
 	}
 	if err := s.apply(j, c); err != nil {
@@ -228,7 +254,7 @@ func (s *Server) rescale(j *job, task string, n int) error {
 	s.mu.Lock()
 	if j.running && delta > 0 && s.subtasks+delta > s.cfg.subtasks {
 		s.mu.Unlock()
-		return &limitError{fmt.Sprintf("the server may run only %d more subtasks now (at most %d in all)", max(0, s.cfg.subtasks-s.subtasks), s.cfg.subtasks)}
+		return &limitError{msg: fmt.Sprintf("the server may run only %d more subtasks now (at most %d in all)", max(0, s.cfg.subtasks-s.subtasks), s.cfg.subtasks)}
 	}
 	if j.running {
 		s.subtasks += delta
@@ -247,23 +273,38 @@ func (s *Server) rescale(j *job, task string, n int) error {
 	return err
 }
 
+// stateCanceling is Flink's state of a job canceled but not yet ended.
+const stateCanceling = "CANCELING"
+
+// cancelWait is how long DELETE /api/jobs/{jid} waits for the job to end
+// before it answers that the job is still canceling.
+const cancelWait = time.Second
+
 // cancelJob is DELETE /api/jobs/{jid}: the job is canceled and stays
-// listed with its final state.
+// listed with its final state. It answers 200 with the final state if the
+// job ended within cancelWait, else 202 with the state CANCELING: an
+// operator that does not stop must not hold the request.
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
 		return
 	}
 	j.rt.Cancel()
-	<-j.rt.Done()
-	writeJSON(w, http.StatusOK, map[string]string{"jid": j.id, "state": j.rt.Snapshot().State})
+	t := time.NewTimer(cancelWait)
+	defer t.Stop()
+	select {
+	case <-j.rt.Done():
+		writeJSON(w, http.StatusOK, map[string]string{"jid": j.id, "state": j.rt.Snapshot().State})
+	case <-t.C:
+		writeJSON(w, http.StatusAccepted, map[string]string{"jid": j.id, "state": stateCanceling})
+	}
 }
 
 // jobLogs is GET /api/jobs/{jid}/logs?task=NAME: the task's operator logs.
 func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
@@ -282,7 +323,7 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
 
 // jobFailures is GET /api/jobs/{jid}/failures.
 func (s *Server) jobFailures(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")

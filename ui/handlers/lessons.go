@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 // lessonsPage is GET /lessons: the list.
 func (s *Server) lessonsPage(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	page := components.LessonsPage{Nav: s.nav(sess, "lessons", "")}
 	for _, l := range s.cfg.lessons {
 		page.Lessons = append(page.Lessons, lessonCard(l))
@@ -24,9 +25,11 @@ func (s *Server) lessonsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // lessonPage is GET /lessons/{id}: the playground with the session's run of
-// the lesson beside the graph, started if it has none that runs.
+// the lesson beside the graph, if its job runs or is the job ?job=JID; else
+// a page whose script starts the run (POST /api/lessons/{id}/start) and
+// comes back with ?job=JID. A GET starts nothing.
 func (s *Server) lessonPage(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	page := components.PlaygroundPage{Nav: s.nav(sess, "lessons", "")}
 	l, next := s.lesson(r.PathValue("id"))
 	if l == nil {
@@ -34,9 +37,12 @@ func (s *Server) lessonPage(w http.ResponseWriter, r *http.Request) {
 		render(w, r, http.StatusNotFound, components.Playground(page, nil))
 		return
 	}
-	run, err := s.runLesson(sess, l, false)
-	if err != nil {
-		page.Notice = "The lesson's job could not start: " + err.Error()
+	run := s.shownRun(sess, l, r.URL.Query().Get("job"))
+	if run == nil {
+		page.Start = &components.StartView{
+			Title: "Starting the lesson " + l.Title + "…", URL: "/api/lessons/" + url.PathEscape(l.ID) + "/start",
+			Then: "/lessons/" + url.PathEscape(l.ID) + "?job=",
+		}
 		render(w, r, http.StatusOK, components.Playground(page, nil))
 		return
 	}
@@ -58,11 +64,27 @@ func (s *Server) lesson(id string) (l, next *lessons.Lesson) {
 	return s.cfg.lessons[i], next
 }
 
+// shownRun is the session's run of a lesson that its page shows: one whose
+// job runs, or whose job is jid. Nil if none.
+func (s *Server) shownRun(sess *session, l *lessons.Lesson, jid string) *lessonRun {
+	if sess == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run := sess.lessons[l.ID]
+	if run == nil || !run.job.running && run.job.id != jid {
+		return nil
+	}
+	run.job.touched = time.Now()
+	return run
+}
+
 // runLesson returns the session's run of a lesson while its job runs, else
 // (or if fresh) starts a new run. A new run's job replaces the previous
 // run's, or, when the session runs as many jobs as it may, the job of the
 // lesson it touched least recently; otherwise it counts like any job.
-func (s *Server) runLesson(sess *session, l *lessons.Lesson, fresh bool) (*lessonRun, error) {
+func (s *Server) runLesson(client string, sess *session, l *lessons.Lesson, fresh bool) (*lessonRun, error) {
 	sess.starting.Lock()
 	defer sess.starting.Unlock()
 	s.mu.Lock()
@@ -78,7 +100,7 @@ func (s *Server) runLesson(sess *session, l *lessons.Lesson, fresh bool) (*lesso
 	}
 	s.mu.Unlock()
 
-	j, err := s.start(sess, []byte(l.Job), replace)
+	j, err := s.start(client, sess, []byte(l.Job), replace)
 	if err != nil {
 		return nil, err
 	}
@@ -117,13 +139,15 @@ func (s *Server) replacedLocked(sess *session, old *lessonRun) string {
 // lessonRunOf is the session's run of the lesson {id}; it answers 404 and
 // returns nil if there is none.
 func (s *Server) lessonRunOf(w http.ResponseWriter, r *http.Request) *lessonRun {
-	sess, _ := s.session(w, r)
-	s.mu.Lock()
-	run := sess.lessons[r.PathValue("id")]
-	if run != nil {
-		run.job.touched = time.Now()
+	var run *lessonRun
+	if sess := s.lookup(r); sess != nil {
+		s.mu.Lock()
+		run = sess.lessons[r.PathValue("id")]
+		if run != nil {
+			run.job.touched = time.Now()
+		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	if run == nil {
 		writeErrors(w, http.StatusNotFound, "this browser session runs no such lesson: open it at /lessons first")
 	}
@@ -190,10 +214,11 @@ func (s *Server) lessonChange(w http.ResponseWriter, r *http.Request, v any, cha
 		return
 	}
 	if v != nil {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024))
+		const limit = 1 << 10
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(v); err != nil {
-			writeErrors(w, http.StatusBadRequest, "invalid body: "+err.Error())
+			bodyError(w, err, "the body", limit)
 			return
 		}
 	}
@@ -204,16 +229,29 @@ func (s *Server) lessonChange(w http.ResponseWriter, r *http.Request, v any, cha
 	writeJSON(w, http.StatusOK, run.json())
 }
 
+// lessonStart is POST /api/lessons/{id}/start: the session's run of the
+// lesson while its job runs, else a new run from the first step.
+func (s *Server) lessonStart(w http.ResponseWriter, r *http.Request) {
+	s.lessonRun(w, r, false)
+}
+
 // lessonReset is POST /api/lessons/{id}/reset: the lesson starts over from
 // its first step with a fresh job.
 func (s *Server) lessonReset(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	s.lessonRun(w, r, true)
+}
+
+func (s *Server) lessonRun(w http.ResponseWriter, r *http.Request, fresh bool) {
 	l, _ := s.lesson(r.PathValue("id"))
 	if l == nil {
 		writeErrors(w, http.StatusNotFound, "no such lesson")
 		return
 	}
-	run, err := s.runLesson(sess, l, true)
+	sess := s.needSession(w, r)
+	if sess == nil {
+		return
+	}
+	run, err := s.runLesson(clientOf(r), sess, l, fresh)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return

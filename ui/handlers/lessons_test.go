@@ -92,11 +92,19 @@ func (c *client) progress(id string) progress {
 	return p
 }
 
-// openLesson opens a lesson's page and returns its job id.
+// openLesson opens a lesson's page as a browser does: the page's script
+// starts the lesson, then shows its job. It returns the job id and the page.
 func (c *client) openLesson(id string) (string, string) {
 	c.t.Helper()
 	res, data := c.do("GET", "/lessons/"+id, "", nil)
 	require.Equal(c.t, http.StatusOK, res.StatusCode, string(data))
+	if strings.Contains(string(data), `data-testid="job-start"`) {
+		assert.Contains(c.t, string(data), `data-start-url="/api/lessons/`+id+`/start"`)
+		code, p, body := c.lessonPost(id, "start", "")
+		require.Equal(c.t, http.StatusOK, code, string(body))
+		res, data = c.do("GET", "/lessons/"+id+"?job="+p.JID, "", nil)
+		require.Equal(c.t, http.StatusOK, res.StatusCode, string(data))
+	}
 	m := regexp.MustCompile(`data-jid="([0-9a-f]{32})"`).FindStringSubmatch(string(data))
 	require.NotNil(c.t, m, "the page shows the lesson's job")
 	return m[1], string(data)
@@ -154,6 +162,9 @@ func TestServer_Lesson_Walk(t *testing.T) {
 	assert.Contains(t, errorsOf(t, data)[0], `no task "nope"`)
 	code, _, _ = c.lessonPost("1-test", "pick", `{"task":"sink","extra":1}`)
 	assert.Equal(t, http.StatusBadRequest, code, "unknown fields")
+	code, _, data = c.lessonPost("1-test", "pick", `{"task":"`+strings.Repeat("x", 2000)+`"}`)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
+	assert.Contains(t, errorsOf(t, data)[0], "larger than the limit of 1 KiB")
 	code, p, _ = c.lessonPost("1-test", "pick", `{"task":"source"}`)
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, 0, p.Step)
@@ -266,5 +277,8 @@ func TestServer_Lesson_Limits(t *testing.T) {
 	c.start(testSpec)
 	res, data := c.do("GET", "/lessons/1-test", "", nil)
 	assert.Equal(t, http.StatusOK, res.StatusCode)
-	assert.Contains(t, string(data), "could not start: this session already runs 1 jobs")
+	assert.Contains(t, string(data), `data-testid="job-start"`)
+	code, _, data := c.lessonPost("1-test", "start", "")
+	assert.Equal(t, http.StatusTooManyRequests, code)
+	assert.Contains(t, errorsOf(t, data)[0], "this session already runs 1 jobs")
 }

@@ -14,6 +14,7 @@ import (
 
 	"flowlab/host"
 	"flowlab/runtime"
+	"flowlab/runtime/spec"
 )
 
 // uploadName is what an uploaded operator may be called.
@@ -48,7 +49,10 @@ func (s *Server) resolver(sess *session) runtime.Resolver {
 // in field "wasm" and optionally its name in field "name" (else the file's
 // name without .wasm). The module is validated and compiled at once.
 func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.needSession(w, r)
+	if sess == nil {
+		return
+	}
 	const formOverhead = 64 << 10 // the multipart headers and the name field
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.uploadSize+formOverhead)
 	mr, err := r.MultipartReader()
@@ -81,7 +85,7 @@ func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if int64(len(wasm)) > s.cfg.uploadSize {
-			writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the limit of %s", sizeText(s.cfg.uploadSize)))
+			writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the limit of %s", spec.FormatBytes(s.cfg.uploadSize)))
 			return
 		}
 	}
@@ -99,12 +103,29 @@ func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	full := sess.uploads[name] == nil && len(sess.uploads) >= s.cfg.uploadsPerSession
+	var wait time.Duration
+	ok := true
+	if !full { // every upload counts, a replacement too: each is compiled
+		wait, ok = sess.uploadBucket.take(s.cfg.uploadRate, time.Now())
+	}
+	if !full && ok {
+		sess.compiling++ // not empty while it compiles: see evictSessionLocked
+	}
 	s.mu.Unlock()
 	if full {
 		writeErrors(w, http.StatusTooManyRequests, fmt.Sprintf("this session already has %d uploaded operators, the most it may", s.cfg.uploadsPerSession))
 		return
 	}
+	if !ok {
+		writeError(w, http.StatusTooManyRequests, &limitError{retryAfter: wait, msg: fmt.Sprintf(
+			"this session uploaded as many operators as it may for now (%d at once, then 1 every %v): try again %s",
+			s.cfg.uploadRate.burst, s.cfg.uploadRate.every, retryText(wait))})
+		return
+	}
 	typ, err := s.eng.Compile(r.Context(), host.UploadPrefix+name, wasm)
+	s.mu.Lock()
+	sess.compiling--
+	s.mu.Unlock()
 	if err != nil {
 		writeErrors(w, http.StatusBadRequest, err.Error())
 		return
@@ -125,20 +146,10 @@ func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
 func (s *Server) uploadReadError(w http.ResponseWriter, err error) {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the limit of %s", sizeText(s.cfg.uploadSize)))
+		writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the limit of %s", spec.FormatBytes(s.cfg.uploadSize)))
 		return
 	}
 	writeErrors(w, http.StatusBadRequest, "reading the upload: "+err.Error())
-}
-
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // operatorJSON is one operator of GET /api/operators.
@@ -149,12 +160,15 @@ type operatorJSON struct {
 	Uploaded int64  `json:"uploaded,omitempty"` // ms since the epoch, uploads only
 }
 
-// operators lists the session's uploads by name, then the engine's operators.
+// operators lists the session's uploads by name (none without a session),
+// then the engine's operators.
 func (s *Server) operators(sess *session) []operatorJSON {
 	var list []operatorJSON
 	s.mu.Lock()
-	for _, u := range sess.uploads {
-		list = append(list, operatorJSON{Name: host.UploadPrefix + u.name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()})
+	if sess != nil {
+		for _, u := range sess.uploads {
+			list = append(list, operatorJSON{Name: host.UploadPrefix + u.name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()})
+		}
 	}
 	s.mu.Unlock()
 	slices.SortFunc(list, func(a, b operatorJSON) int { return strings.Compare(a.Name, b.Name) })
@@ -170,6 +184,6 @@ func (s *Server) operators(sess *session) []operatorJSON {
 
 // listOperators is GET /api/operators.
 func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	writeJSON(w, http.StatusOK, map[string]any{"operators": s.operators(sess)})
 }

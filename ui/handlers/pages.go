@@ -34,9 +34,11 @@ func render(w http.ResponseWriter, r *http.Request, status int, c templ.Componen
 }
 
 // playgroundPage is GET /: the job ?job=JID, else the session's newest
-// running job, else a new job of the default example.
+// running job, else a page whose script starts the default example (POST
+// /api/jobs) and comes back to it with ?job=JID. A GET starts nothing: a
+// link or an image on another site must not start jobs in a visitor's name.
 func (s *Server) playgroundPage(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	page := components.PlaygroundPage{}
 	var j *job
 	if jid := r.URL.Query().Get("job"); jid != "" {
@@ -50,12 +52,9 @@ func (s *Server) playgroundPage(w http.ResponseWriter, r *http.Request) {
 	if j == nil {
 		j = s.newestRunning(sess)
 	}
-	if j == nil && s.cfg.defaultExample != "" {
-		var err error
-		j, err = s.startExample(sess, s.cfg.defaultExample)
-		if err != nil {
-			page.Notice = "The example job could not start: " + err.Error()
-			j = s.newest(sess)
+	if ex, ok := examples.Get(s.cfg.defaultExample); j == nil && ok {
+		page.Start = &components.StartView{
+			Title: "Starting the example job " + ex.Name + "…", URL: "/api/jobs", Spec: ex.YAML, Then: "/?job=",
 		}
 	}
 	if j != nil {
@@ -69,14 +68,6 @@ func (s *Server) playgroundPage(w http.ResponseWriter, r *http.Request) {
 	render(w, r, http.StatusOK, components.Playground(page, nil))
 }
 
-func (s *Server) startExample(sess *session, name string) (*job, error) {
-	ex, ok := examples.Get(name)
-	if !ok {
-		return nil, fmt.Errorf("no example %q", name)
-	}
-	return s.start(sess, []byte(ex.YAML), "")
-}
-
 func (s *Server) touch(j *job) {
 	s.mu.Lock()
 	j.touched = time.Now()
@@ -84,6 +75,9 @@ func (s *Server) touch(j *job) {
 }
 
 func (s *Server) newestRunning(sess *session) *job {
+	if sess == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, j := range slices.Backward(sess.jobs) {
@@ -94,21 +88,15 @@ func (s *Server) newestRunning(sess *session) *job {
 	return nil
 }
 
-func (s *Server) newest(sess *session) *job {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(sess.jobs) == 0 {
-		return nil
-	}
-	return sess.jobs[len(sess.jobs)-1]
-}
-
 // nav lists the session's jobs, newest first, for the sidebar.
 func (s *Server) nav(sess *session, active, jid string) components.Nav {
+	nav := components.Nav{Active: active, JobID: jid}
+	if sess == nil {
+		return nav
+	}
 	s.mu.Lock()
 	jobs := slices.Clone(sess.jobs)
 	s.mu.Unlock()
-	nav := components.Nav{Active: active, JobID: jid}
 	for _, j := range slices.Backward(jobs) {
 		snap := j.rt.Snapshot()
 		nav.Jobs = append(nav.Jobs, components.JobLink{ID: j.id, Name: snap.Name, State: snap.State})
@@ -213,7 +201,7 @@ func configText(v any) string {
 // editorPage is GET /new: the gallery and the editor, with ?example=NAME
 // (default: the default example) in it.
 func (s *Server) editorPage(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	page := components.EditorPage{Nav: s.nav(sess, "new", "")}
 	for _, ex := range examples.All() {
 		page.Examples = append(page.Examples, components.Example{Name: ex.Name, Description: ex.Description, YAML: ex.YAML})
@@ -233,7 +221,7 @@ func (s *Server) editorPage(w http.ResponseWriter, r *http.Request) {
 
 // operatorsPage is GET /operators: the library and the upload form.
 func (s *Server) operatorsPage(w http.ResponseWriter, r *http.Request) {
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	page := components.OperatorsPage{Nav: s.nav(sess, "operators", ""), MaxUploadMiB: s.cfg.uploadSize >> 20}
 	for _, op := range s.operators(sess) {
 		o := components.Operator{Name: op.Name, Kind: op.Kind, Size: op.Size}

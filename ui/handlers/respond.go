@@ -1,9 +1,14 @@
 package handlers
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"flowlab/runtime/spec"
 )
@@ -46,13 +51,34 @@ func writeError(w http.ResponseWriter, status int, err error) {
 		}
 		writeJSON(w, http.StatusBadRequest, body)
 	case errors.As(err, &lim):
-		writeErrors(w, http.StatusTooManyRequests, lim.Error())
+		if lim.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(lim.retryAfter.Seconds()))))
+		}
+		writeErrors(w, cmp.Or(lim.status, http.StatusTooManyRequests), lim.Error())
 	default:
 		writeErrors(w, status, err.Error())
 	}
 }
 
-// limitError is a request refused by a limit of Config.
-type limitError struct{ msg string }
+// limitError is a request refused by a limit of Config: 429 unless status
+// says otherwise (400 for a job too large to ever run, 503 for a full
+// server), with Retry-After when retryAfter is set.
+type limitError struct {
+	msg        string
+	status     int
+	retryAfter time.Duration
+}
 
 func (e *limitError) Error() string { return e.msg }
+
+// bodyError answers a body that could not be read or decoded: 413 naming
+// the limit when it was larger than limit (http.MaxBytesReader's error),
+// else 400 with what went wrong. what names the body: "the spec".
+func bodyError(w http.ResponseWriter, err error, what string, limit int64) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than the limit of %s", what, spec.FormatBytes(limit)))
+		return
+	}
+	writeErrors(w, http.StatusBadRequest, fmt.Sprintf("%s is not valid: %v", what, err))
+}

@@ -41,9 +41,10 @@ type Job interface {
 
 // Engine starts jobs and compiles operators: the runtime and the Wasm host.
 type Engine interface {
-	// Start starts a job whose operators resolve finds. Errors in the spec
-	// are a spec.Errors.
-	Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (Job, error)
+	// Start starts a job whose operators resolve finds, reserving the memory
+	// it needs in budget (and releasing it as it shrinks or ends). Errors in
+	// the spec are a spec.Errors; a reservation's error is returned wrapped.
+	Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, budget runtime.Budget) (Job, error)
 	// Resolve finds the built-in and bundled ("wasm:NAME") operators.
 	Resolve(name string) (runtime.OperatorType, error)
 	// Compile validates and compiles an uploaded module, saying in plain
@@ -70,6 +71,10 @@ type Server struct {
 	jobs     map[string]*job // every session's, by id
 	running  int             // jobs running
 	subtasks int             // subtasks of the running jobs
+	memory   int64           // bytes reserved by the running jobs' budgets
+
+	starts      *perClient // job starts, by client
+	newSessions *perClient // sessions started, by client
 }
 
 // New returns the playground's handler. Its jobs run until ctx is done or
@@ -82,6 +87,9 @@ func New(ctx context.Context, cfg Config, eng Engine, log *slog.Logger) *Server 
 		reaped:   make(chan struct{}),
 		sessions: map[string]*session{},
 		jobs:     map[string]*job{},
+
+		starts:      newPerClient(cfg.startRate),
+		newSessions: newPerClient(cfg.sessionRate),
 	}
 	s.upgrader = websocket.Upgrader{CheckOrigin: sameOrigin, ReadBufferSize: 512, WriteBufferSize: 16 << 10}
 	s.routes()
@@ -100,6 +108,7 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /jobs", s.flinkJobs)
 	m.HandleFunc("GET /jobs/{jid}", s.flinkJob)
+	m.HandleFunc("PATCH /jobs/{jid}", s.flinkCancel)
 	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/backpressure", s.flinkBackpressure)
 	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/subtasks/metrics", s.flinkSubtaskMetrics)
 
@@ -115,6 +124,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/lessons/{id}/pick", s.lessonPick)
 	m.HandleFunc("POST /api/lessons/{id}/answer", s.lessonAnswer)
 	m.HandleFunc("POST /api/lessons/{id}/hint", s.lessonHint)
+	m.HandleFunc("POST /api/lessons/{id}/start", s.lessonStart)
 	m.HandleFunc("POST /api/lessons/{id}/reset", s.lessonReset)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

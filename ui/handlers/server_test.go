@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"flowlab/examples"
 	"flowlab/runtime"
 	"flowlab/runtime/spec"
 )
@@ -27,7 +30,7 @@ import (
 // with \0asm compiles to passthrough.
 type testEngine struct{}
 
-func (testEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver) (Job, error) {
+func (testEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, _ runtime.Budget) (Job, error) {
 	j, err := runtime.Start(ctx, s, resolve)
 	if err != nil {
 		return nil, err
@@ -129,7 +132,7 @@ func errorsOf(t *testing.T, data []byte) []string {
 }
 
 func TestServer_FirstPage(t *testing.T) {
-	_, srv := newTestServer(t, NewConfig())
+	s, srv := newTestServer(t, NewConfig())
 	c := newClient(t, srv)
 	res, data := c.do("GET", "/", "", nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -139,10 +142,29 @@ func TestServer_FirstPage(t *testing.T) {
 	assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
 	assert.Equal(t, "DENY", h.Get("X-Frame-Options"))
 	assert.NotEmpty(t, h.Get("Referrer-Policy"))
-	cookie := h.Get("Set-Cookie")
-	assert.Contains(t, cookie, "HttpOnly")
-	assert.Contains(t, cookie, "SameSite=Strict")
+
+	// A GET starts nothing: the page's script starts the example.
+	assert.Empty(t, h.Get("Set-Cookie"))
 	page := string(data)
+	assert.Contains(t, page, `data-testid="job-start" data-start-url="/api/jobs" data-start-then="/?job="`)
+	ex, ok := examples.Get("slow-sink")
+	require.True(t, ok)
+	m := regexp.MustCompile(`(?s)<template data-field="spec">(.*?)</template>`).FindStringSubmatch(page)
+	require.NotNil(t, m)
+	assert.Equal(t, ex.YAML, html.UnescapeString(m[1]))
+	s.mu.Lock()
+	assert.Empty(t, s.sessions)
+	s.mu.Unlock()
+
+	// As the script does.
+	res, data = c.do("POST", "/api/jobs", "application/yaml", strings.NewReader(ex.YAML))
+	require.Equal(t, http.StatusCreated, res.StatusCode, string(data))
+	cookie := res.Header.Get("Set-Cookie")
+	assert.Contains(t, cookie, "flowlab_session=")
+	assert.Contains(t, cookie, "HttpOnly")
+	assert.Contains(t, cookie, "SameSite=Lax")
+	_, data = c.do("GET", "/", "", nil)
+	page = string(data)
 	for _, task := range []string{"source", "parse", "sink"} {
 		assert.Contains(t, page, `data-task="`+task+`"`)
 	}
@@ -292,6 +314,17 @@ func TestServer_CrossOrigin(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
+
+	// The cookie is Lax, so a cross-site form post may carry it: the
+	// browser's Sec-Fetch-Site refuses it, Origin or not.
+	for _, method := range []string{"POST", "PATCH", "DELETE"} {
+		req, _ = http.NewRequest(method, srv.URL+"/api/jobs", strings.NewReader(testSpec))
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		res, err = c.c.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, http.StatusForbidden, res.StatusCode, method)
+	}
 }
 
 func TestServer_Limits(t *testing.T) {
@@ -508,4 +541,159 @@ func TestServer_ChangeJob_Concurrent(t *testing.T) {
 	for i := range changes {
 		assert.Equal(t, http.StatusOK, codes[i], "%s: %s", changes[i], bodies[i])
 	}
+}
+
+// A body past its limit is answered 413, naming the limit.
+func TestServer_BodyLimits(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample(""))
+	c := newClient(t, srv)
+	jid := c.start(testSpec)
+
+	code, data := c.patch(jid, `{"task":"`+strings.Repeat("x", 5000)+`"}`)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
+	assert.Contains(t, errorsOf(t, data)[0], "the change is larger than the limit of 4 KiB")
+	code, data = c.patch(jid, `{"task":`)
+	assert.Equal(t, http.StatusBadRequest, code, "not too large: invalid")
+	assert.Contains(t, errorsOf(t, data)[0], "the change is not valid")
+
+	res, data := c.do("POST", "/api/jobs", "application/yaml", strings.NewReader(testSpec+strings.Repeat("#", spec.MaxSpecSize)))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+	assert.Contains(t, errorsOf(t, data)[0], "the spec is larger than the limit of 1 MiB")
+}
+
+// stuckEngine's jobs do not end when canceled until release is closed, like
+// a job whose operator does not return.
+type stuckEngine struct {
+	testEngine
+	release chan struct{}
+}
+
+type stuckJob struct {
+	Job
+	done chan struct{}
+}
+
+func (j *stuckJob) Done() <-chan struct{} { return j.done }
+
+func (e stuckEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, budget runtime.Budget) (Job, error) {
+	rt, err := e.testEngine.Start(ctx, s, resolve, budget)
+	if err != nil {
+		return nil, err
+	}
+	j := &stuckJob{Job: rt, done: make(chan struct{})}
+	go func() {
+		<-rt.Done()
+		<-e.release
+		close(j.done)
+	}()
+	return j, nil
+}
+
+// Canceling a job that does not end answers 202 CANCELING within about a
+// second; Flink's PATCH ?mode=cancel answers 202 at once.
+func TestServer_CancelJob_Stuck(t *testing.T) {
+	eng := stuckEngine{release: make(chan struct{})}
+	s := New(context.Background(), NewConfig().WithDefaultExample(""), eng, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() {
+		srv.Close()
+		s.Close()
+	})
+	t.Cleanup(func() { close(eng.release) }) // before s.Close, which waits for the jobs
+	c := newClient(t, srv)
+
+	jid := c.start(testSpec)
+	res, data := c.do("DELETE", "/api/jobs/"+jid, "", nil)
+	assert.Equal(t, http.StatusAccepted, res.StatusCode, string(data))
+	var body struct{ JID, State string }
+	require.NoError(t, json.Unmarshal(data, &body))
+	assert.Equal(t, "CANCELING", body.State)
+
+	jid = c.start(testSpec)
+	res, data = c.do("PATCH", "/jobs/"+jid+"?mode=cancel", "", nil)
+	assert.Equal(t, http.StatusAccepted, res.StatusCode, string(data))
+	res, _ = c.do("PATCH", "/jobs/"+jid+"?mode=stop", "", nil)
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+	res, _ = c.do("PATCH", "/jobs/0123?mode=cancel", "", nil)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+}
+
+// A job that ends at once is answered with its final state.
+func TestServer_CancelJob(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample(""))
+	c := newClient(t, srv)
+	jid := c.start(testSpec)
+	res, data := c.do("DELETE", "/api/jobs/"+jid, "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, string(data))
+	assert.Contains(t, string(data), `"state":"CANCELED"`)
+
+	jid = c.start(testSpec)
+	res, _ = c.do("PATCH", "/jobs/"+jid+"?mode=cancel", "", nil)
+	require.Equal(t, http.StatusAccepted, res.StatusCode)
+	var job struct{ State string }
+	require.Eventually(t, func() bool {
+		c.getJSON("/jobs/"+jid, &job)
+		return job.State == "CANCELED"
+	}, 10*time.Second, 10*time.Millisecond)
+}
+
+// slowEngine starts jobs slowly, which widens any window between checking a
+// limit and counting the job.
+type slowEngine struct{ testEngine }
+
+func (e slowEngine) Start(ctx context.Context, s *spec.Job, resolve runtime.Resolver, budget runtime.Budget) (Job, error) {
+	time.Sleep(50 * time.Millisecond)
+	return e.testEngine.Start(ctx, s, resolve, budget)
+}
+
+// Starts of one session sent at once run no more jobs than it may.
+func TestServer_StartJob_Hammer(t *testing.T) {
+	const starts = 12
+	cfg := NewConfig().WithDefaultExample("").WithJobLimits(3, 50, 400).WithStartRate(100, time.Millisecond)
+	s := New(context.Background(), cfg, slowEngine{}, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() {
+		srv.Close()
+		s.Close()
+	})
+	c := newClient(t, srv)
+	res, _ := c.do("POST", "/api/jobs", "application/yaml", strings.NewReader("not a spec"))
+	require.Equal(t, http.StatusBadRequest, res.StatusCode) // but the session is there
+
+	small := "tasks: [{name: source, operator: generator, config: {rate: 10}}]"
+	codes := make([]int, starts)
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range starts {
+		wg.Go(func() {
+			<-release
+			res, _ := c.do("POST", "/api/jobs", "application/yaml", strings.NewReader(small))
+			codes[i] = res.StatusCode
+		})
+	}
+	close(release)
+	wg.Wait()
+	count := map[int]int{}
+	for _, code := range codes {
+		count[code]++
+	}
+	assert.Equal(t, map[int]int{http.StatusCreated: 3, http.StatusTooManyRequests: starts - 3}, count)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.Equal(t, 3, s.running)
+}
+
+// Replacing an upload counts too: a session cannot upload forever.
+func TestServer_Upload_Rate(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithUploadLimits(1024, 2).WithUploadRate(3, time.Minute))
+	c := newClient(t, srv)
+	module := []byte("\x00asm\x01\x00\x00\x00")
+	for range 3 {
+		res, data := c.upload("same.wasm", "", module)
+		require.Equal(t, http.StatusCreated, res.StatusCode, string(data))
+	}
+	res, data := c.upload("same.wasm", "", module)
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	assert.Contains(t, []string{"59", "60"}, res.Header.Get("Retry-After"))
+	assert.Regexp(t, `try again in (59|60) s`, errorsOf(t, data)[0])
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -12,7 +13,9 @@ import (
 	"flowlab/ui/hub"
 )
 
-// cookieName is the session cookie.
+// cookieName is the session cookie: HttpOnly and SameSite=Lax (DESIGN
+// section 9), so that following a link from another site keeps the
+// session; cross-site changes are refused by ServeHTTP, not the cookie.
 const cookieName = "flowlab_session"
 
 // keptEnded is how many ended jobs a session keeps listed.
@@ -21,12 +24,16 @@ const keptEnded = 5
 // session is one browser's jobs, uploads and lessons. Its fields but
 // starting are guarded by Server.mu.
 type session struct {
-	id       string
-	seen     time.Time
-	jobs     []*job // oldest first
-	uploads  map[string]*upload
-	lessons  map[string]*lessonRun // by lesson id
-	starting sync.Mutex            // held while a lesson starts, so that one request starts it
+	id           string
+	seen         time.Time
+	jobs         []*job // oldest first
+	uploads      map[string]*upload
+	lessons      map[string]*lessonRun // by lesson id
+	pending      int                   // jobs starting: counted as running until started or failed
+	compiling    int                   // uploads being compiled
+	uploadBucket bucket                // every upload, new or replacing
+	memory       int64                 // bytes reserved by the budgets of its running jobs
+	starting     sync.Mutex            // held while a lesson starts, so that one request starts it
 }
 
 // job is a job of a session. Its mutable fields are guarded by Server.mu.
@@ -40,8 +47,9 @@ type job struct {
 	changing sync.Mutex // held while live changes are made, one request after the other
 
 	running  bool
-	subtasks int       // counted in Server.subtasks while running
-	touched  time.Time // last changed or read through the API
+	subtasks int        // counted in Server.subtasks while running
+	budget   *jobBudget // its memory, released with its place
+	touched  time.Time  // last changed or read through the API
 }
 
 // upload is an operator uploaded in a session.
@@ -59,39 +67,80 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// lookup returns the request's session, or nil if it has none the server
+// knows. Requests that only read never start a session: a visitor's first
+// session starts with its first change (a job, an upload, a lesson).
+func (s *Server) lookup(r *http.Request) *session {
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessions[c.Value]
+	if sess != nil {
+		sess.seen = time.Now()
+	}
+	return sess
+}
+
 // session returns the request's session, starting one (and setting its
-// cookie) if the request has none the server knows.
-func (s *Server) session(w http.ResponseWriter, r *http.Request) (*session, bool) {
+// cookie) if the request has none the server knows, within the per-client
+// rate of new sessions and the number of sessions the server keeps: the
+// errors are a limitError.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) (*session, error) {
+	if sess := s.lookup(r); sess != nil {
+		return sess, nil
+	}
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, err := r.Cookie(cookieName); err == nil {
-		if sess := s.sessions[c.Value]; sess != nil {
-			sess.seen = now
-			return sess, false
-		}
+	if wait, ok := s.newSessions.takeLocked(clientOf(r), now); !ok {
+		return nil, &limitError{retryAfter: wait, msg: fmt.Sprintf(
+			"this address started as many browser sessions as it may for now (%v): try again %s", s.cfg.sessionRate, retryText(wait))}
 	}
-	if len(s.sessions) >= s.cfg.sessions {
-		s.evictSessionLocked()
+	if len(s.sessions) >= s.cfg.sessions && !s.evictSessionLocked() {
+		return nil, &limitError{status: http.StatusServiceUnavailable, retryAfter: time.Minute, msg: fmt.Sprintf(
+			"the server keeps %d browser sessions, the most it may, and each has jobs, uploads or lessons: try again later", s.cfg.sessions)}
 	}
 	sess := &session{id: newID(), seen: now, uploads: map[string]*upload{}, lessons: map[string]*lessonRun{}}
 	s.sessions[sess.id] = sess
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: sess.id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	return sess, true
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: sess.id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return sess, nil
 }
 
-// evictSessionLocked forgets the session seen least recently among those
-// without running jobs.
-func (s *Server) evictSessionLocked() {
+// needSession is session for a handler: it answers the error itself and
+// returns nil then.
+func (s *Server) needSession(w http.ResponseWriter, r *http.Request) *session {
+	sess, err := s.session(w, r)
+	if err != nil {
+		writeError(w, http.StatusTooManyRequests, err)
+	}
+	return sess
+}
+
+// evictSessionLocked forgets the empty session seen least recently, and
+// reports whether there was one. A session with jobs (running or ended),
+// uploads or lessons is never evicted: only the reaper forgets it, when
+// it has been unseen for long.
+func (s *Server) evictSessionLocked() bool {
 	var oldest *session
 	for _, sess := range s.sessions {
-		if sess.runningLocked() == 0 && (oldest == nil || sess.seen.Before(oldest.seen)) {
+		if sess.emptyLocked() && (oldest == nil || sess.seen.Before(oldest.seen)) {
 			oldest = sess
 		}
 	}
-	if oldest != nil {
-		s.forgetSessionLocked(oldest)
+	if oldest == nil {
+		return false
 	}
+	s.forgetSessionLocked(oldest)
+	return true
+}
+
+// emptyLocked reports whether the session holds nothing: no jobs, starting
+// or not, no uploads, none being compiled, and no lessons.
+func (sess *session) emptyLocked() bool {
+	return len(sess.jobs) == 0 && sess.pending == 0 && len(sess.uploads) == 0 && sess.compiling == 0 && len(sess.lessons) == 0
 }
 
 func (s *Server) forgetSessionLocked(sess *session) {
@@ -106,8 +155,9 @@ func (s *Server) forgetSessionLocked(sess *session) {
 	delete(s.sessions, sess.id)
 }
 
+// runningLocked counts the session's running jobs and those starting.
 func (sess *session) runningLocked() int {
-	n := 0
+	n := sess.pending
 	for _, j := range sess.jobs {
 		if j.running {
 			n++
@@ -117,8 +167,11 @@ func (sess *session) runningLocked() int {
 }
 
 // jobOf returns a job of the session, or nil: another session's job is
-// as unknown as a job that never was.
+// as unknown as a job that never was, and so is any job to no session.
 func (s *Server) jobOf(sess *session, jid string) *job {
+	if sess == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j := s.jobs[jid]
@@ -162,18 +215,26 @@ func (s *Server) reap() {
 }
 
 func (s *Server) reapOnce(now time.Time) {
+	var idle []*job
+	defer func() { // outside the lock: a job's budget takes it
+		for _, j := range idle {
+			j.rt.Cancel()
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, j := range s.jobs {
 		if j.running && now.Sub(j.touched) > s.cfg.idleJob && j.feed.Unwatched(now) > s.cfg.idleJob {
 			s.log.Info("canceling idle job", "job", j.id)
 			s.releaseLocked(j)
-			j.rt.Cancel()
+			idle = append(idle, j)
 		}
 	}
 	for _, sess := range s.sessions {
-		if sess.runningLocked() == 0 && now.Sub(sess.seen) > s.cfg.idleSession {
+		if sess.runningLocked() == 0 && sess.compiling == 0 && now.Sub(sess.seen) > s.cfg.idleSession {
 			s.forgetSessionLocked(sess)
 		}
 	}
+	s.starts.pruneLocked(now)
+	s.newSessions.pruneLocked(now)
 }

@@ -11,6 +11,13 @@ import (
 // that is disconnected.
 const writeWait = 10 * time.Second
 
+// A websocket is pinged every pingEvery; one that answers no ping (nor
+// sends anything) for pongWait is closed.
+const (
+	pongWait  = time.Minute
+	pingEvery = pongWait / 2
+)
+
 // watchJob is GET /ws/jobs/{jid}: the job's history, then a frame per tick
 // (docs/API.md). The origin must be this server's.
 func (s *Server) watchJob(w http.ResponseWriter, r *http.Request) {
@@ -18,7 +25,7 @@ func (s *Server) watchJob(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusForbidden, "websocket origin refused")
 		return
 	}
-	sess, _ := s.session(w, r)
+	sess := s.lookup(r)
 	j := s.jobOf(sess, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
@@ -32,7 +39,17 @@ func (s *Server) watchJob(w http.ResponseWriter, r *http.Request) {
 	watcher, history := j.feed.Watch()
 	defer watcher.Close()
 
-	// Read only to notice the client leave; it has nothing to say.
+	// The http.Server's read and write deadlines (ReadTimeout, WriteTimeout)
+	// stay on a hijacked connection: the websocket sets its own. Each write
+	// sets a deadline of writeWait; reads must see a pong within pongWait.
+	_ = conn.SetWriteDeadline(time.Time{})
+	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+
+	// Read only to notice the client leave and to see pongs; it has nothing
+	// else to say.
 	conn.SetReadLimit(512)
 	left := make(chan struct{})
 	go func() {
@@ -61,6 +78,10 @@ func (s *Server) watchJob(w http.ResponseWriter, r *http.Request) {
 		case <-watcher.Closed():
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "job removed"), time.Now().Add(time.Second))
 			return
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				return
+			}
 		case <-left:
 			return
 		case <-s.ctx.Done():

@@ -431,10 +431,29 @@
     $('[data-testid=control-restart]', main).addEventListener('click', () => patch({ restart: true }));
     $('[data-testid=control-window]', main).addEventListener('change', (e) => patch({ window: e.currentTarget.value }));
     $('[data-testid=control-stop]', main).addEventListener('click', async () => {
-      try { await api('DELETE', '/api/jobs/' + jid); location.reload(); } catch (e) { toast(e.message); }
+      try { await api('DELETE', '/api/jobs/' + jid); location.replace('/?job=' + encodeURIComponent(jid)); } catch (e) { toast(e.message); }
     });
     window.addEventListener('resize', scheduleTimelines);
     connect();
+  }
+
+  // ------------------------------------------------------------------ starter
+
+  // starter starts the job a page without one offers (a GET starts no job):
+  // it POSTs the page's spec, if any, then goes to the new job; on an error
+  // (a limit, say) it stays and says why.
+  async function starter(main) {
+    const spec = $('template[data-field=spec]', main);
+    try {
+      const data = await api('POST', main.dataset.startUrl, spec ? spec.content.textContent : undefined, 'application/yaml');
+      location.replace(main.dataset.startThen + encodeURIComponent(data.jid));
+    } catch (e) {
+      $('[data-field=title]', main).textContent = 'The job could not start';
+      const notice = $('[data-testid=notice]', main);
+      notice.textContent = e.message;
+      notice.hidden = false;
+      $('[data-field=submit]', main).hidden = false;
+    }
   }
 
   // -------------------------------------------------------------------- editor
@@ -553,6 +572,8 @@
   document.addEventListener('DOMContentLoaded', () => {
     const main = $('[data-testid=playground]');
     if (main) playground(main);
+    const start = $('[data-testid=job-start]');
+    if (start) starter(start);
     const ed = $('[data-testid=editor-page]');
     if (ed) editor(ed);
     const ops = $('[data-testid=operators-page]');

@@ -64,6 +64,7 @@
     let goalShown = false;
     let ended = false;
 
+    const showJob = (j) => location.replace(location.pathname + '?job=' + encodeURIComponent(j));
     const stepEl = (k) => $(`[data-testid=lesson-step][data-step="${k}"]`, panel);
     const nodeOf = (task) => $$('[data-testid=node]', svg).find((g) => g.dataset.task === task);
 
@@ -114,7 +115,7 @@
 
     // apply shows a progress answer of the lesson API.
     function apply(p) {
-      if (p.jid !== jid) { location.reload(); return; } // a reset elsewhere
+      if (p.jid !== jid) { showJob(p.jid); return; } // a reset elsewhere
       if (p.step !== current) showStep(p.step);
       saveProgress(id, p.step, p.steps, p.done);
       const step = stepEl(current);
@@ -239,7 +240,7 @@
 
     hintButton.addEventListener('click', () => post('hint'));
     $('[data-testid=lesson-reset]', panel).addEventListener('click', async () => {
-      try { await api('POST', base + 'reset'); location.reload(); } catch (e) { toast(e.message); }
+      try { showJob((await api('POST', base + 'reset')).jid); } catch (e) { toast(e.message); }
     });
 
     updateTools($$('[data-testid=lesson-hint]:not([hidden])', stepEl(current) || panel).length);
