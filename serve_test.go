@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -136,4 +138,76 @@ func TestServe_WebsocketOutlivesTimeouts(t *testing.T) {
 		frames++
 	}
 	assert.Greater(t, frames, 10)
+}
+
+// syncWriter is a Writer whose lines a test can wait for.
+type syncWriter struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{}
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.b.Write(p)
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+// Stopping the server (SIGTERM cancels serve's context) stops every job and
+// every guest, promptly, even guests far inside their deadlines: here a job
+// of four runaway subtasks whose instances start under a 5 s budget each
+// and then loop.
+func TestServe_ShutdownStopsGuests(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncWriter{wrote: make(chan struct{}, 1)}
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, []string{"-addr", "127.0.0.1:0"}, out) }()
+	var base string
+	for base == "" {
+		select {
+		case <-out.wrote:
+		case err := <-served:
+			t.Fatal(err)
+		}
+		out.mu.Lock()
+		if line := out.b.String(); strings.Contains(line, "http://") {
+			base = strings.TrimSpace(strings.TrimSuffix(line[strings.Index(line, "http://"):], "/\n"))
+		}
+		out.mu.Unlock()
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	var body bytes.Buffer
+	form := multipart.NewWriter(&body)
+	f, _ := form.CreateFormFile("wasm", "loop.wasm")
+	wasm, err := os.ReadFile("wasmops/hostile/loop.wasm")
+	require.NoError(t, err)
+	f.Write(wasm)
+	form.Close()
+	resp, err := c.Post(base+"/api/operators", form.FormDataContentType(), &body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	resp, err = c.Post(base+"/api/jobs", "application/yaml", strings.NewReader(`
+tasks:
+  - {name: source, operator: generator, config: {rate: 10}}
+  - {name: loop, operator: "upload:loop", parallelism: 4}
+`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	time.Sleep(300 * time.Millisecond) // the guests run
+	cancel()
+	select {
+	case err := <-served:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not return")
+	}
 }
