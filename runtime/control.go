@@ -58,7 +58,8 @@ func (j *Job) SetRate(task string, rate float64) error {
 	return nil
 }
 
-// SetCost changes a task's simulated cost per record, from its next batch on.
+// SetCost changes a task's simulated cost per record, within a metrics tick:
+// the rest of a batch being spent at the old cost is spent at the new one.
 func (j *Job) SetCost(task string, cost time.Duration) error {
 	if cost < 0 || cost > spec.MaxCost {
 		return fmt.Errorf("cost must be between 0 and %v, got %v", spec.MaxCost, cost)

@@ -326,3 +326,38 @@ tasks:
 		assert.Equal(t, 2, vertex(t, snap, "map").Subtasks[0].Attempt)
 	})
 }
+
+// TestJob_SetCost_appliesToTheBatchInHand lowers the cost of a sink that is
+// spending 20 ms a record on a batch of a 32 KiB buffer (885 records, 17.7 s
+// at that cost): the rest of the batch is spent at the new cost, so records
+// flow at the new speed within a metrics tick.
+func TestJob_SetCost_appliesToTheBatchInHand(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: cost-change
+metrics: {tick: 100ms}
+tasks:
+  - {name: source, operator: generator, cost: 10us}
+  - {name: sink, operator: discard, cost: 20ms}
+`, nil)
+		recordsIn := func() int64 { // what the sink has taken, published as it takes a batch
+			j.mu.Lock()
+			defer j.mu.Unlock()
+			return j.subtasks[1][0].inPub.Load()
+		}
+		snap := settle(j, 3*time.Second)
+		require.Equal(t, metrics.Float(1000), vertex(t, snap, "sink").Subtasks[0].BusyTimeMsPerSecond)
+		before := recordsIn()
+		require.Less(t, before, int64(2*885), "the sink is still on its first batch")
+
+		require.NoError(t, j.SetCost("sink", 0))
+		time.Sleep(100*time.Millisecond + 5*time.Millisecond) // one tick and a little slack
+		assert.Greater(t, recordsIn()-before, int64(5*885), "the sink takes batch after batch")
+
+		snap = settle(j, 3*time.Second) // a full window at the new cost, after the backlog drained
+		sink, source := vertex(t, snap, "sink").Subtasks[0], vertex(t, snap, "source").Subtasks[0]
+		assert.Equal(t, metrics.Float(0), sink.BusyTimeMsPerSecond)
+		assert.Equal(t, 0.0, source.BackPressuredTimeMsPerSecond, "the source no longer waits for the sink")
+		assert.InDelta(t, source.NumRecordsOutPerSecond, sink.NumRecordsInPerSecond, 0.02*source.NumRecordsOutPerSecond)
+	})
+}

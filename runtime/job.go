@@ -228,7 +228,7 @@ func (j *Job) instantiate(g *graph, window time.Duration, attempt int, done <-ch
 		for k := range subtasks[i] {
 			subtasks[i][k] = &subtask{
 				task: t, index: k, attempt: attempt, done: done, pause: &j.pause, logs: j.logsOf(t.spec.Name, k),
-				window: newWindow(window, g.spec.Metrics.Tick), wake: make(chan struct{}, 1),
+				window: newWindow(window, g.spec.Metrics.Tick), tick: g.spec.Metrics.Tick, wake: make(chan struct{}, 1),
 			}
 		}
 	}

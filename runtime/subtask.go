@@ -41,7 +41,8 @@ type subtask struct {
 	pending   map[int64]bool // timers set, by UnixNano, to fire each once
 	flushAt   time.Time
 	busyUntil time.Time
-	window    *window // owned by the sampler
+	tick      time.Duration // the metrics tick: the longest slice of cost spent at one cost
+	window    *window       // owned by the sampler
 
 	// A source whose rate changed is asked again at once, not at the time
 	// its last Emit asked for, which the old rate set (at 1e-6 records/s,
@@ -381,28 +382,47 @@ func (s *subtask) acquire(p *network.Pool) *network.Buffer {
 
 // spend spends the task's simulated cost for n records as time, counted as
 // busy. Sleeps are scheduled against a running deadline so that overshoot
-// is paid back by the next record.
+// is paid back by the next record. The time is spent in slices of at most
+// a metrics tick, and the cost is read again after each, so a cost changed
+// while a large batch is in hand applies to the rest of it within a tick;
+// while the cost stays put, the slices add up to exactly n times it.
 func (s *subtask) spend(n int) error {
-	c := time.Duration(s.task.cost.Load()) * time.Duration(n)
-	if c <= 0 {
+	c := time.Duration(s.task.cost.Load())
+	if c <= 0 || n <= 0 {
 		return nil
 	}
+	owed := c * time.Duration(n)
 	now := time.Now()
 	if s.busyUntil.IsZero() || now.Sub(s.busyUntil) > costSlack {
 		s.busyUntil = now
 	}
-	s.busyUntil = s.busyUntil.Add(c)
-	d := s.busyUntil.Sub(now)
-	if d <= 0 {
-		return nil
-	}
-	s.timer.Reset(d)
-	defer s.timer.Stop()
-	select {
-	case <-s.timer.C:
-		return nil
-	case <-s.done:
-		return context.Canceled
+	for {
+		slice := owed
+		if s.tick > 0 {
+			slice = min(owed, s.tick)
+		}
+		owed -= slice
+		s.busyUntil = s.busyUntil.Add(slice)
+		if d := time.Until(s.busyUntil); d > 0 {
+			s.timer.Reset(d)
+			select {
+			case <-s.timer.C:
+			case <-s.done:
+				s.timer.Stop()
+				return context.Canceled
+			}
+		}
+		if owed <= 0 {
+			return nil
+		}
+		if changed := time.Duration(s.task.cost.Load()); changed != c {
+			// What is left of the batch, in records, at the new cost.
+			owed = time.Duration(float64(owed) / float64(c) * float64(changed))
+			c = changed
+			if owed <= 0 {
+				return nil
+			}
+		}
 	}
 }
 
