@@ -307,3 +307,63 @@ edges:
 		assert.InDelta(t, 32*recordsPerBuffer, sink.NumRecordsInPerSecond, 32*recordsPerBuffer*0.05, "32 buffers a second cross")
 	})
 }
+
+// TestMetrics_PoolUsagesAgree samples every tick of jobs over every edge kind,
+// with and without a slow link, and checks that buffers.inPoolUsage is the
+// exclusive and floating usages weighted by their buffers, as in Flink (a
+// buffer is in use while it holds data, not while its data is on the link);
+// and that a link-bound edge shows full output pools upstream and empty
+// input pools downstream.
+func TestMetrics_PoolUsagesAgree(t *testing.T) {
+	const perChannel, floating = 2, 8
+	for _, part := range []string{spec.Forward, spec.Rebalance, spec.Hash, spec.Broadcast} {
+		for _, link := range []bool{false, true} {
+			// Two sources of 37-byte records at 2000/s each: over a link of
+			// 32 KiB/s per channel every channel is link-bound; without one,
+			// the sinks are too slow instead.
+			name, sink := part, "{name: sink, operator: discard, parallelism: 2, cost: 600us}"
+			bandwidth := ""
+			if link {
+				name += " over a slow link"
+				sink = "{name: sink, operator: discard, parallelism: 2}"
+				bandwidth = ", bandwidth: 32kb"
+			}
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					j := start(t, fmt.Sprintf(`
+name: pool-usages
+network: {buffer-size: 1kb, buffers-per-channel: %d, floating-buffers-per-gate: %d}
+tasks:
+  - {name: source, operator: generator, parallelism: 2, config: {rate: 2000, keys: 100}}
+  - %s
+edges:
+  - {from: source, to: sink, partitioning: %s%s}
+`, perChannel, floating, sink, part, bandwidth), nil)
+					channels := 2 // per sink gate: one from each source subtask
+					if part == spec.Forward {
+						channels = 1
+					}
+					exclusiveTotal := float64(channels * perChannel)
+					total := exclusiveTotal + floating
+					for i := range 50 { // 5 s
+						<-j.Updated()
+						snap := j.Snapshot()
+						for _, s := range vertex(t, snap, "sink").Subtasks {
+							assert.InDelta(t, s.InPoolUsage*total,
+								s.InputExclusiveBuffersUsage*exclusiveTotal+s.InputFloatingBuffersUsage*floating, 1e-9,
+								"tick %d, sink[%d]: %+v", i, s.Subtask, s)
+							if link && i >= 10 {
+								assert.LessOrEqual(t, s.InPoolUsage, 0.1, "tick %d, sink[%d]: its input buffers are empty", i, s.Subtask)
+							}
+						}
+						for _, s := range vertex(t, snap, "source").Subtasks {
+							if link && i >= 10 {
+								assert.GreaterOrEqual(t, s.OutPoolUsage, 0.8, "tick %d, source[%d]: its output buffers wait for the link", i, s.Subtask)
+							}
+						}
+					}
+				})
+			})
+		}
+	}
+}

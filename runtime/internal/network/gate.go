@@ -60,9 +60,11 @@ type Gate struct {
 	waiting        ring[*Channel] // channels with backlog but no credit
 	floatingFree   []*segment
 	floatingTotal  int
-	exclusiveFree  int
 	exclusiveTotal int
-	holding        int // segments holding data, received or being processed
+	// Segments holding data, received or being processed: the only counts
+	// the buffer usages derive from, so that they cannot disagree.
+	exclusiveHolding int
+	floatingHolding  int
 }
 
 // Channel is one input channel of a gate, fed by exactly one sender.
@@ -98,7 +100,6 @@ func NewGate(n, exclusive, floating, size int) *Gate {
 		channels:       make([]*Channel, n),
 		floatingTotal:  floating,
 		exclusiveTotal: n * exclusive,
-		exclusiveFree:  n * exclusive,
 	}
 	for i := range g.channels {
 		c := &Channel{gate: g, index: i}
@@ -149,14 +150,14 @@ func (g *Gate) Recycle(d Delivery) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.holding--
 	seg.records = 0
 	if !seg.floating {
+		g.exclusiveHolding--
 		seg.owner.exclusive = append(seg.owner.exclusive, seg)
-		g.exclusiveFree++
 		seg.owner.drainLocked()
 		return
 	}
+	g.floatingHolding--
 	g.floatingFree = append(g.floatingFree, seg)
 	for g.waiting.len() > 0 && len(g.floatingFree) > 0 {
 		c := g.waiting.pop()
@@ -167,18 +168,25 @@ func (g *Gate) Recycle(d Delivery) {
 
 // Usage reports Flink's buffers.inPoolUsage, inputExclusiveBuffersUsage and
 // inputFloatingBuffersUsage: the fractions of all, exclusive and floating
-// buffers that hold data.
+// buffers in use, where in use means holding data, from its arrival until
+// the receiver recycles it. inPoolUsage is thus the other two weighted by
+// their buffers, as Flink's CreditBasedInputBuffersUsageGauge is.
+//
+// A buffer whose credit was taken for data still crossing a simulated link
+// is not in use yet, as in Flink, where a credited buffer stays in its
+// channel's queue of available buffers until data arrives for it: a slow
+// link shows full output pools upstream and empty input pools downstream.
 func (g *Gate) Usage() (in, exclusive, floating float64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if total := g.exclusiveTotal + g.floatingTotal; total > 0 {
-		in = float64(g.holding) / float64(total)
+		in = float64(g.exclusiveHolding+g.floatingHolding) / float64(total)
 	}
 	if g.exclusiveTotal > 0 {
-		exclusive = float64(g.exclusiveTotal-g.exclusiveFree) / float64(g.exclusiveTotal)
+		exclusive = float64(g.exclusiveHolding) / float64(g.exclusiveTotal)
 	}
 	if g.floatingTotal > 0 {
-		floating = float64(g.floatingTotal-len(g.floatingFree)) / float64(g.floatingTotal)
+		floating = float64(g.floatingHolding) / float64(g.floatingTotal)
 	}
 	return in, exclusive, floating
 }
@@ -253,7 +261,11 @@ func (c *Channel) deliverLocked(it item, seg *segment) {
 		seg.records = it.buf.records
 		it.buf.pool.Put(it.buf)
 		d.seg = seg
-		g.holding++
+		if seg.floating {
+			g.floatingHolding++
+		} else {
+			g.exclusiveHolding++
+		}
 	}
 	c.received.push(d)
 	if !c.isReady {
@@ -271,7 +283,6 @@ func (c *Channel) creditLocked() *segment {
 	if n := len(c.exclusive); n > 0 {
 		seg := c.exclusive[n-1]
 		c.exclusive = c.exclusive[:n-1]
-		g.exclusiveFree--
 		return seg
 	}
 	if n := len(g.floatingFree); n > 0 {

@@ -3,6 +3,8 @@ package network
 import (
 	"fmt"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -217,4 +219,42 @@ func TestOutputBuffers(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, OutputBuffers(tt.channels, tt.perChannel, tt.floating), "%+v", tt)
 	}
+}
+
+func TestGate_Usage_bufferOnTheLinkIsNotInUse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGate(1, 1, 2, 64) // one exclusive and two floating buffers
+		p := NewPool(4, 64)
+		c := g.Channel(0)
+		c.SetBandwidth(64) // one 64-byte buffer a second
+		b := fill(t, p, 2)
+		for len(b.data) < 64 {
+			b.data = append(b.data, 0)
+		}
+		c.Send(b)
+		c.Send(fill(t, p, 1))
+		in, excl, floating := g.Usage()
+		assert.Equal(t, [3]float64{0, 0, 0}, [3]float64{in, excl, floating}, "credit is taken, but no data has arrived")
+		assert.Equal(t, 2, p.Used(), "the sender's buffers wait for the link")
+
+		time.Sleep(time.Second)
+		synctest.Wait()
+		in, excl, floating = g.Usage()
+		assert.Equal(t, [3]float64{1.0 / 3, 1, 0}, [3]float64{in, excl, floating}, "the first buffer arrived in the exclusive one")
+
+		time.Sleep(time.Second)
+		synctest.Wait()
+		in, excl, floating = g.Usage()
+		assert.Equal(t, [3]float64{2.0 / 3, 1, 0.5}, [3]float64{in, excl, floating}, "the second in a floating one")
+		assert.Equal(t, 0, p.Used())
+		for {
+			d, ok := g.Poll()
+			if !ok {
+				break
+			}
+			g.Recycle(d)
+		}
+		in, excl, floating = g.Usage()
+		assert.Equal(t, [3]float64{0, 0, 0}, [3]float64{in, excl, floating})
+	})
 }
