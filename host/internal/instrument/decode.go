@@ -334,7 +334,6 @@ type bodyCheck struct {
 // appended to it (for tests).
 func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]uint32, error) {
 	start, stop, lim := p, c.stop, c.lim
-	maxDepth := int(min(lim.nesting, 1<<40)) + 1 // the function's own block is depth 1
 	groups, p := readU32(b, p)
 	var locals uint64
 	for i := uint32(0); i < groups && p >= 0; i++ {
@@ -350,11 +349,11 @@ func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]ui
 		return ins, overLimit(locals, "locals", lim.locals)
 	}
 	ins = append(ins, uint32(p))
-	depth := 1
+	depth, deepest := 1, 1 // the function's own block is depth 1
 	// branches counts what makes basic blocks: blocks, loops (four: the
 	// check has two ifs), ifs, elses, trys, branches and br_table targets.
 	// It starts at 2, for the check at the function's entry.
-	branches, maxBranches := uint64(2), lim.branches
+	branches := uint64(2)
 	for p < len(b) {
 		off := p
 		op := b[p]
@@ -371,23 +370,25 @@ func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]ui
 				p = skipLEB(b, p, 5)
 			}
 		case kBranch:
-			if branches++; branches > maxBranches {
-				return ins, tooManyBranches(branches, lim)
-			}
+			branches++
 			if p < len(b) && b[p] < 0x80 {
 				p++
 			} else {
 				p = skipLEB(b, p, 5)
 			}
 		case kElse:
-			if branches++; branches > maxBranches {
-				return ins, tooManyBranches(branches, lim)
-			}
+			branches++
 		case kEnd:
 			depth--
 			if depth == 0 {
 				if p != len(b) {
 					return ins, fmt.Errorf("function ends at offset %d, %d bytes before the end of its body", off, len(b)-p)
+				}
+				if uint64(deepest-1) > lim.nesting {
+					return ins, &limitError{fmt.Sprintf("blocks nested %d deep, more than the limit of %d", deepest-1, lim.nesting)}
+				}
+				if branches > lim.branches {
+					return ins, &limitError{fmt.Sprintf("%d blocks, branches and br_table targets, more than the limit of %d", branches, lim.branches)}
 				}
 				return ins, c.addCost(branches)
 			}
@@ -402,23 +403,19 @@ func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]ui
 		case kI32:
 			p = skipLEB(b, p, 5)
 		case kLoop:
-			if depth++; depth > maxDepth {
-				return ins, tooDeep(depth, lim)
+			if depth++; depth > deepest {
+				deepest = depth
 			}
-			if branches += 4; branches > maxBranches {
-				return ins, tooManyBranches(branches, lim)
-			}
+			branches += 4
 			p = skipBlockType(b, p)
 			if p >= 0 {
 				ins = append(ins, uint32(p))
 			}
 		case kBlock:
-			if depth++; depth > maxDepth {
-				return ins, tooDeep(depth, lim)
+			if depth++; depth > deepest {
+				deepest = depth
 			}
-			if branches++; branches > maxBranches {
-				return ins, tooManyBranches(branches, lim)
-			}
+			branches++
 			p = skipBlockType(b, p)
 		case kU32x2:
 			p = skipLEB(b, p, 5)
@@ -443,9 +440,7 @@ func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]ui
 				if targets > lim.brTargets {
 					return ins, overLimit(targets, fmt.Sprintf("targets in the br_table at offset %d", off), lim.brTargets)
 				}
-				if branches += targets; branches > maxBranches {
-					return ins, tooManyBranches(branches, lim)
-				}
+				branches += targets
 				if c.brTargets += targets; c.brTargets > lim.brTargetsTotal {
 					return ins, overLimit(c.brTargets, fmt.Sprintf("br_table targets in the module up to the one at offset %d", off), lim.brTargetsTotal)
 				}
@@ -468,12 +463,10 @@ func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]ui
 			}
 			p = skipLEB(b, p, 5)
 		case kTryTable:
-			if depth++; depth > maxDepth {
-				return ins, tooDeep(depth, lim)
+			if depth++; depth > deepest {
+				deepest = depth
 			}
-			if branches++; branches > maxBranches {
-				return ins, tooManyBranches(branches, lim)
-			}
+			branches++
 			p = skipBlockType(b, p)
 			var n uint32
 			n, p = readU32(b, p)
@@ -569,18 +562,6 @@ func (c *bodyCheck) addCost(branches uint64) error {
 			branches, c.cost, c.lim.branchCost)}
 	}
 	return nil
-}
-
-// tooDeep is the error for blocks nested depth-1 deep (depth counts the
-// function's own block).
-func tooDeep(depth int, lim *limits) error {
-	return &limitError{fmt.Sprintf("blocks nested %d deep, more than the limit of %d", depth-1, lim.nesting)}
-}
-
-// tooManyBranches is the error for a function with more than lim.branches
-// blocks, branches and br_table targets.
-func tooManyBranches(n uint64, lim *limits) error {
-	return &limitError{fmt.Sprintf("%d blocks, branches and br_table targets, more than the limit of %d", n, lim.branches)}
 }
 
 // appendLEB appends v as an unsigned LEB128.
