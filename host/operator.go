@@ -171,6 +171,14 @@ func (op *operator) instance() (*instance, error) {
 	in.process = mod.ExportedFunction(exportProcess)
 	in.timer = mod.ExportedFunction(exportTimer)
 	in.dl = newDeadline(h.cfg.callTimeout, mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal), op.ctx.OutputWait)
+	// The module's start function, which the instrumenter took out of the
+	// start section so that it runs here, under the deadline.
+	if fn := mod.ExportedFunction(instrument.StartExport); fn != nil {
+		if _, err := in.call(fn, instrument.StartExport); err != nil {
+			in.close()
+			return nil, err
+		}
+	}
 	if fn := mod.ExportedFunction(exportInitialize); fn != nil {
 		if _, err := in.call(fn, exportInitialize); err != nil {
 			in.close()
