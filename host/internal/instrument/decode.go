@@ -323,6 +323,7 @@ type bodyCheck struct {
 	stop      uint32  // global.get and global.set of indices >= stop are rejected
 	lim       *limits // locals, nesting, branches and br_table targets
 	brTargets uint64  // br_table targets in the bodies scanned so far
+	branches  uint64  // their branches (see scanBody)
 	cost      uint64  // sum of the squares of their branches
 }
 
@@ -557,6 +558,10 @@ func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]ui
 
 // addCost adds a function's branches to the module's branch cost.
 func (c *bodyCheck) addCost(branches uint64) error {
+	if c.branches += branches; c.branches > c.lim.branchesTotal {
+		return &limitError{fmt.Sprintf("its %d blocks, branches and br_table targets bring the module's to %d, more than the limit of %d",
+			branches, c.branches, c.lim.branchesTotal)}
+	}
 	if c.cost += branches * branches; c.cost > c.lim.branchCost {
 		return &limitError{fmt.Sprintf("its %d blocks, branches and br_table targets bring the module's branch cost (the sum of their squares over functions) to %d, more than the limit of %d",
 			branches, c.cost, c.lim.branchCost)}

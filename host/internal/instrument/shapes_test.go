@@ -152,6 +152,14 @@ func depthAndSize(n int) []byte {
 	return singleFunc(noLocals, cat(open, repeat([]byte{0x41, 0x01, 0x1A}, max(fill, 0)), repeat([]byte{0x0B}, MaxNesting+1)))
 }
 
+// depthAndBranches nests loops as deep as the limit, the innermost one
+// holding n br_ifs back to the outermost loop, each crossing every loop.
+func depthAndBranches(n int) []byte {
+	open := repeat([]byte{0x03, 0x40}, MaxNesting)
+	br := cat([]byte{0x41, 0x00, 0x0D}, leb(MaxNesting-1))
+	return singleFunc(noLocals, cat(open, repeat(br, n), repeat([]byte{0x0B}, MaxNesting+1)))
+}
+
 // manyFuncs is n functions, each calling the next.
 func manyFuncs(n int) []byte {
 	funcs := make([][]byte, n)
@@ -263,6 +271,15 @@ func branchCost(n int) []byte {
 // maxCost is the most functions of branchCost the limits accept.
 var maxCost = MaxBranchCost / ((2 + 5*per(5)) * (2 + 5*per(5)))
 
+// funcsBranches is n functions of 62 br_ifs (64 with the function entry's
+// check), the size where the branch cost of MaxFunctions functions would
+// reach MaxBranchCost: the module's total of branches.
+func funcsBranches(n int) []byte {
+	one := body(noLocals, cat(repeat([]byte{0x41, 0x00, 0x0D, 0x00}, 62), []byte{0x0B})...)
+	return module(sec(secType, vec(typeNil)), sec(secFunction, vec(repeat([][]byte{{0}}, n)...)),
+		sec(secCode, cat(leb(uint32(n)), repeat(one, n))))
+}
+
 // per is the n of a shape repeating a unit of cost (counted by MaxBranches)
 // as often as a function allows: the function's entry counts 2.
 func per(cost int) int { return (MaxBranches - 2) / cost }
@@ -283,7 +300,9 @@ var shapes = []shape{
 	{"locals", manyLocals, MaxLocals, MaxLocals + 1},
 	{"depth-and-locals", loopsLocals, 50_000, 0},
 	{"depth-and-size", depthAndSize, MaxBodySize - 100, MaxBodySize + 100},
+	{"depth-and-branches", depthAndBranches, MaxBranches - 2 - 4*MaxNesting, MaxBranches - 1 - 4*MaxNesting},
 	{"functions", manyFuncs, MaxFunctions, MaxFunctions + 1},
+	{"branches-total", funcsBranches, MaxBranchesTotal / 64, MaxBranchesTotal/64 + 1},
 	{"params", manyParams, MaxParams, MaxParams + 1},
 	{"types", manyTypes, MaxTypes, MaxTypes + 1},
 	{"globals", manyGlobals, MaxGlobals, MaxGlobals + 1},
@@ -363,6 +382,31 @@ func TestInstrument_Limits(t *testing.T) {
 			var limit *limitError
 			require.ErrorAs(t, err, &limit)
 			assert.Contains(t, err.Error(), "more than the limit of")
+		})
+	}
+}
+
+// A limit error names the function by index and, from the name section,
+// by name.
+func TestInstrument_Limits_Errors(t *testing.T) {
+	names := sec(secCustom, str("name"), []byte{0x01}, leb(7), vec(cat(leb(0), str("deep"))))
+	tooBig := make([]byte, MaxBodySize) // nops
+	for _, c := range []struct {
+		name string
+		wasm []byte
+		want string
+	}{
+		{"nested", append(nestedLoops(MaxNesting+5), names...), "function 0 (deep): blocks nested 1005 deep, more than the limit of 1000"},
+		{"branches", seqBrIfs(per(1) + 1), "function 0: 10001 blocks, branches and br_table targets, more than the limit of 10000"},
+		{"body", singleFunc(noLocals, append(tooBig, 0x0B)), "function 0: 524290 bytes of code, more than the limit of 524288"},
+		{"br_table", brTable(MaxBrTableTargets + 1), "function 0: 4001 targets in the br_table at offset 36, more than the limit of 4000"},
+		{"functions", manyFuncs(MaxFunctions + 1), "50001 functions, more than the limit of 50000"},
+		{"params", manyParams(MaxParams + 1), "101 parameters in type 0, more than the limit of 100"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := Instrument(c.wasm)
+			assert.Nil(t, out)
+			assert.EqualError(t, err, c.want)
 		})
 	}
 }
