@@ -297,6 +297,11 @@ func (m *compiledModule) validate(wasi map[string]api.FunctionDefinition) error 
 		}
 		m.exports[name] = true
 	}
+	// The start function, exported by the instrumenter: wazero checked its
+	// type when it was in the start section; nothing does now.
+	if def := defined[instrument.StartExport]; def != nil && (len(def.ParamTypes()) > 0 || len(def.ResultTypes()) > 0) {
+		errs = append(errs, fmt.Errorf("the start function has signature %v, want () -> ()", signature{def.ParamTypes(), def.ResultTypes()}))
+	}
 	if _, ok := m.compiled.ExportedMemories()[exportMemory]; !ok {
 		errs = append(errs, errors.New(`missing export "memory": the host writes input batches into it`))
 	}

@@ -1,7 +1,9 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,6 +38,7 @@ const hostileDir = "../wasmops/hostile"
 func sandbox() Config {
 	return NewConfig().
 		WithCallTimeout(200 * time.Millisecond).
+		WithInitTimeout(200 * time.Millisecond).
 		WithMemoryLimit(16 << 20).
 		WithOutputQuota(5000)
 }
@@ -189,6 +192,62 @@ func TestHost_Compile_Hostile(t *testing.T) {
 	}
 }
 
+// Modules whose shape would make wazero's compiler take minutes, built here
+// (a few KB each), are rejected at Compile, naming the limit, the function
+// and the amount; so is a start function with parameters.
+func TestHost_Compile_Limits(t *testing.T) {
+	h := cachedHost(t, sandbox())
+	leb := func(v int) []byte { return binary.AppendUvarint(nil, uint64(v)) }
+	// oneFunc is a module of one function of type ty and body code, and
+	// the sections more between the function and code sections.
+	oneFunc := func(ty []byte, code []byte, more ...byte) []byte {
+		code = append([]byte{0x00}, code...) // no locals
+		wasm := []byte("\x00asm\x01\x00\x00\x00")
+		wasm = append(append(wasm, 0x01, byte(len(ty)+1), 0x01), ty...)
+		wasm = append(wasm, 0x03, 0x02, 0x01, 0x00)
+		wasm = append(wasm, more...)
+		body := append(leb(len(code)), code...)
+		wasm = append(append(wasm, 0x0A), leb(len(body)+1)...)
+		return append(append(wasm, 0x01), body...)
+	}
+	nested := func(n int) []byte {
+		code := bytes.Repeat([]byte{0x03, 0x40}, n) // loop
+		return append(code, bytes.Repeat([]byte{0x0B}, n+1)...)
+	}
+	tests := []struct {
+		name string
+		wasm []byte
+		want string
+	}{
+		// 10,001 nested loops took wazero 18 s to compile.
+		{"nested", oneFunc([]byte{0x60, 0x00, 0x00}, nested(10001)),
+			`operator "nested": invalid module: function 0: blocks nested 10001 deep, more than the limit of 1000`},
+		{"start with a parameter", oneFunc([]byte{0x60, 0x01, 0x7F, 0x00}, []byte{0x0B}, 0x08, 0x01, 0x00),
+			"the start function has signature (i32) -> (), want () -> ()"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := h.Compile(context.Background(), tt.name, tt.wasm)
+			assert.Nil(t, m)
+			if strings.HasPrefix(tt.want, "operator ") {
+				assert.EqualError(t, err, tt.want)
+			} else {
+				assert.ErrorContains(t, err, tt.want)
+			}
+		})
+	}
+}
+
+// A start function that never returns does not hang instantiation: the
+// instrumenter exported it, and the host calls it under the start
+// deadline. The job starts without waiting for it, and fails with it.
+func TestHost_Resolver_StartLoop(t *testing.T) {
+	h := cachedHost(t, sandbox())
+	j := startJob(t, h, hostileSpec("start-loop"))
+	assert.Equal(t, metrics.StateFailed, wait(t, j).State)
+	assert.EqualError(t, j.Err(), `task "hostile" subtask 1/1: operator "start-loop.wasm": flowlab_start: stopped after running longer than the limit of 200ms per call (a loop that does not end?)`)
+}
+
 // A module rejected at Compile is reported at its line of the spec, and the
 // job does not start.
 func TestHost_Resolver_HostileRejectedAtItsLine(t *testing.T) {
@@ -226,6 +285,9 @@ func TestOperator_Hostile(t *testing.T) {
 		{name: "loop", want: deadline},
 		{name: "fib", want: deadline},
 		{name: "memory-bomb", want: deadline, bomb: true},
+		// Growing its table without end, it gets -1 at the instrumenter's
+		// bound (100,000 entries, 800 kB) and spins.
+		{name: "table-grow", want: deadline, bomb: true},
 		// Growing the stack up to wazero's limit takes 0.1 to 0.4 s (seconds
 		// under -race): either may come first.
 		{name: "stack-overflow", want: `.wasm": flowlab_process: stack overflow`, or: deadline},

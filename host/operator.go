@@ -57,13 +57,17 @@ const instanceBytes = 1 << 20
 // a set entry), counted with room to spare.
 const timerBytes = 100
 
+// tableBytes is the most the tables of an instance may hold: wazero keeps
+// 8 bytes per entry.
+const tableBytes = instrument.MaxTables * instrument.MaxTableEntries * 8
+
 // memory is the most an operator of the module may hold: its instance's
 // linear memory, reserved whole up front (WithMemoryCapacityFromMax), and
 // tables at their limits, keyed state if it imports state_put, and timers
 // if it imports timer.
 func (m *Module) memory() int64 {
 	cfg := m.host.cfg
-	n := int64(cfg.memoryLimit) + instanceBytes
+	n := int64(cfg.memoryLimit) + instanceBytes + tableBytes
 	if m.imports["state_put"] {
 		n += int64(cfg.stateLimit)
 	}
@@ -193,6 +197,14 @@ func (op *operator) instance() (*instance, error) {
 	in.dl = newDeadline(mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal), op.ctx.OutputWait, op.ctx.Done())
 	in.limit = h.cfg.initTimeout
 	defer func() { in.limit = h.cfg.callTimeout }()
+	// The module's start function, which the instrumenter took out of the
+	// start section so that it runs here, under the deadline.
+	if fn := mod.ExportedFunction(instrument.StartExport); fn != nil {
+		if _, err := in.call(fn, instrument.StartExport); err != nil {
+			in.close()
+			return nil, err
+		}
+	}
 	if fn := mod.ExportedFunction(exportInitialize); fn != nil {
 		if _, err := in.call(fn, exportInitialize); err != nil {
 			in.close()

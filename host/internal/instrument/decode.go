@@ -218,6 +218,8 @@ const (
 	kPrefixFC
 	kPrefixFD
 	kPrefixFE
+	kBranch // label: br, br_if, br_on_null, br_on_non_null
+	kElse
 )
 
 // Immediate kinds of 0xFD (SIMD) sub-opcodes.
@@ -247,12 +249,12 @@ func init() {
 	set(0x02, 0x02, kBlock)    // block
 	set(0x03, 0x03, kLoop)     // loop
 	set(0x04, 0x04, kBlock)    // if
-	set(0x05, 0x05, kNone)     // else
+	set(0x05, 0x05, kElse)     // else
 	set(0x06, 0x06, kBlock)    // try (legacy exceptions)
 	set(0x07, 0x09, kU32)      // catch (legacy) throw rethrow (legacy)
 	set(0x0A, 0x0A, kNone)     // throw_ref
 	set(0x0B, 0x0B, kEnd)      // end
-	set(0x0C, 0x0D, kU32)      // br br_if
+	set(0x0C, 0x0D, kBranch)   // br br_if
 	set(0x0E, 0x0E, kBrTable)  // br_table
 	set(0x0F, 0x0F, kNone)     // return
 	set(0x10, 0x10, kU32)      // call
@@ -279,7 +281,7 @@ func init() {
 	set(0xD1, 0xD1, kNone)     // ref.is_null
 	set(0xD2, 0xD2, kU32)      // ref.func
 	set(0xD3, 0xD4, kNone)     // ref.eq ref.as_non_null
-	set(0xD5, 0xD6, kU32)      // br_on_null br_on_non_null
+	set(0xD5, 0xD6, kBranch)   // br_on_null br_on_non_null
 	set(0xFC, 0xFC, kPrefixFC) // saturating truncation, bulk memory, tables
 	set(0xFD, 0xFD, kPrefixFD) // SIMD
 	set(0xFE, 0xFE, kPrefixFE) // threads
@@ -316,18 +318,23 @@ func unknownOpcode(op byte, sub uint32, prefixed bool, off int) error {
 	return fmt.Errorf("unknown opcode 0x%02x at offset %d", op, off)
 }
 
-// maxLocals bounds the locals a function may declare, as web engines do.
-// wazero v1.12 accepts up to 2^32 and allocates a slice of that length while
-// compiling, so a few bytes could make the host allocate gigabytes.
-const maxLocals = 50000
+// bodyCheck is what scanBody checks bodies against.
+type bodyCheck struct {
+	stop      uint32  // global.get and global.set of indices >= stop are rejected
+	lim       *limits // locals, nesting, branches and br_table targets
+	brTargets uint64  // br_table targets in the bodies scanned so far
+	branches  uint64  // their branches (see scanBody)
+	cost      uint64  // sum of the squares of their branches
+}
 
 // scanBody decodes one function body, b[p:] (b ends where the body ends), and
 // appends to ins the insertion points: the first instruction, and the
 // instruction after every loop's block type. global.get and global.set of
-// indices >= stop are rejected. If offs is not nil, the offset of every
-// instruction is appended to it (for tests).
-func scanBody(b []byte, p int, stop uint32, ins []uint32, offs *[]uint32) ([]uint32, error) {
-	start := p
+// indices >= c.stop are rejected, and so is a body over c.lim (a
+// *limitError). If offs is not nil, the offset of every instruction is
+// appended to it (for tests).
+func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]uint32, error) {
+	start, stop, lim := p, c.stop, c.lim
 	groups, p := readU32(b, p)
 	var locals uint64
 	for i := uint32(0); i < groups && p >= 0; i++ {
@@ -339,11 +346,15 @@ func scanBody(b []byte, p int, stop uint32, ins []uint32, offs *[]uint32) ([]uin
 	if p < 0 {
 		return ins, fmt.Errorf("%s", lebProblem(p, fmt.Sprintf("locals at offset %d", start)))
 	}
-	if locals > maxLocals {
-		return ins, fmt.Errorf("%d locals at offset %d, more than %d", locals, start, maxLocals)
+	if locals > lim.locals {
+		return ins, overLimit(locals, "locals", lim.locals)
 	}
 	ins = append(ins, uint32(p))
-	depth := 1
+	depth, deepest := 1, 1 // the function's own block is depth 1
+	// branches counts what makes basic blocks: blocks, loops (four: the
+	// check has two ifs), ifs, elses, trys, branches and br_table targets.
+	// It starts at 2, for the check at the function's entry.
+	branches := uint64(2)
 	for p < len(b) {
 		off := p
 		op := b[p]
@@ -359,13 +370,28 @@ func scanBody(b []byte, p int, stop uint32, ins []uint32, offs *[]uint32) ([]uin
 			} else {
 				p = skipLEB(b, p, 5)
 			}
+		case kBranch:
+			branches++
+			if p < len(b) && b[p] < 0x80 {
+				p++
+			} else {
+				p = skipLEB(b, p, 5)
+			}
+		case kElse:
+			branches++
 		case kEnd:
 			depth--
 			if depth == 0 {
 				if p != len(b) {
 					return ins, fmt.Errorf("function ends at offset %d, %d bytes before the end of its body", off, len(b)-p)
 				}
-				return ins, nil
+				if uint64(deepest-1) > lim.nesting {
+					return ins, &limitError{fmt.Sprintf("blocks nested %d deep, more than the limit of %d", deepest-1, lim.nesting)}
+				}
+				if branches > lim.branches {
+					return ins, &limitError{fmt.Sprintf("%d blocks, branches and br_table targets, more than the limit of %d", branches, lim.branches)}
+				}
+				return ins, c.addCost(branches)
 			}
 		case kGlobal:
 			var idx uint32
@@ -378,13 +404,19 @@ func scanBody(b []byte, p int, stop uint32, ins []uint32, offs *[]uint32) ([]uin
 		case kI32:
 			p = skipLEB(b, p, 5)
 		case kLoop:
-			depth++
+			if depth++; depth > deepest {
+				deepest = depth
+			}
+			branches += 4
 			p = skipBlockType(b, p)
 			if p >= 0 {
 				ins = append(ins, uint32(p))
 			}
 		case kBlock:
-			depth++
+			if depth++; depth > deepest {
+				deepest = depth
+			}
+			branches++
 			p = skipBlockType(b, p)
 		case kU32x2:
 			p = skipLEB(b, p, 5)
@@ -404,6 +436,16 @@ func scanBody(b []byte, p int, stop uint32, ins []uint32, offs *[]uint32) ([]uin
 		case kBrTable:
 			var n uint32
 			n, p = readU32(b, p)
+			if p >= 0 {
+				targets := uint64(n) + 1
+				if targets > lim.brTargets {
+					return ins, overLimit(targets, fmt.Sprintf("targets in the br_table at offset %d", off), lim.brTargets)
+				}
+				branches += targets
+				if c.brTargets += targets; c.brTargets > lim.brTargetsTotal {
+					return ins, overLimit(c.brTargets, fmt.Sprintf("br_table targets in the module up to the one at offset %d", off), lim.brTargetsTotal)
+				}
+			}
 			for i := uint64(0); i <= uint64(n) && p >= 0; i++ {
 				p = skipLEB(b, p, 5)
 			}
@@ -422,7 +464,10 @@ func scanBody(b []byte, p int, stop uint32, ins []uint32, offs *[]uint32) ([]uin
 			}
 			p = skipLEB(b, p, 5)
 		case kTryTable:
-			depth++
+			if depth++; depth > deepest {
+				deepest = depth
+			}
+			branches++
 			p = skipBlockType(b, p)
 			var n uint32
 			n, p = readU32(b, p)
@@ -509,6 +554,19 @@ func scanBody(b []byte, p int, stop uint32, ins []uint32, offs *[]uint32) ([]uin
 		}
 	}
 	return ins, fmt.Errorf("body at offset %d ends inside a block (missing end)", start)
+}
+
+// addCost adds a function's branches to the module's branch cost.
+func (c *bodyCheck) addCost(branches uint64) error {
+	if c.branches += branches; c.branches > c.lim.branchesTotal {
+		return &limitError{fmt.Sprintf("its %d blocks, branches and br_table targets bring the module's to %d, more than the limit of %d",
+			branches, c.branches, c.lim.branchesTotal)}
+	}
+	if c.cost += branches * branches; c.cost > c.lim.branchCost {
+		return &limitError{fmt.Sprintf("its %d blocks, branches and br_table targets bring the module's branch cost (the sum of their squares over functions) to %d, more than the limit of %d",
+			branches, c.cost, c.lim.branchCost)}
+	}
+	return nil
 }
 
 // appendLEB appends v as an unsigned LEB128.

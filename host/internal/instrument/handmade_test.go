@@ -192,7 +192,7 @@ func TestErrors(t *testing.T) {
 		{"bad local type", module(sec(secType, vec(typeNil)), sec(secFunction, vec([]byte{0})),
 			sec(secCode, vec(body([]byte{0x01, 0x01, 0x50}, 0x0B)))), "...invalid value type in locals at offset 22"},
 		{"too many locals", module(sec(secType, vec(typeNil)), sec(secFunction, vec([]byte{0})),
-			sec(secCode, vec(body([]byte{0x02, 0xD0, 0x86, 0x03, 0x7F, 0x01, 0x7E}, 0x0B)))), "...50001 locals at offset 22, more than 50000"},
+			sec(secCode, vec(body([]byte{0x02, 0xD0, 0x86, 0x03, 0x7F, 0x01, 0x7E}, 0x0B)))), "function 0: 50001 locals, more than the limit of 50000"},
 		{"missing body", module(sec(secType, vec(typeNil)), sec(secFunction, vec([]byte{0}, []byte{0})),
 			sec(secCode, []byte{0x02}, body(noLocals, 0x0B))), "...function 1 at offset 25: truncated (section declares 2 bodies, has 1)"},
 		{"body past section", module(sec(secType, vec(typeNil)), sec(secFunction, vec([]byte{0})),

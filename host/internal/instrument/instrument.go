@@ -13,6 +13,14 @@ import (
 // loop iterations.
 const StopExport = "flowlab_stop"
 
+// StartExport is the name under which the instrumented module exports the
+// function of its start section, which Instrument removes: wazero would run
+// it inside Instantiate, before the host can reach the stop flag, so a start
+// function that never returns would hang the host. The host calls it
+// instead, right after instantiation, under its deadline, before anything
+// else.
+const StartExport = "flowlab_start"
+
 // Section ids of the binary format.
 const (
 	secCustom    = 0
@@ -114,10 +122,21 @@ var insPool = sync.Pool{New: func() any { s := make([]uint32, 0, 4096); return &
 // forever nor blocks the garbage collector's stop-the-world; a module without
 // a memory gets an empty one for that.
 //
+// The module's start function, if any, is not run at instantiation: it is
+// exported as [StartExport] for the host to call. Every table gets a maximum
+// of at most [MaxTableEntries].
+//
 // The input is not modified. Instrument fails, with an error naming what and
-// where, on a binary it cannot fully decode, and on a module that already
-// exports [StopExport].
+// where, on a binary it cannot fully decode, on a module that exceeds one of
+// the limits (see limits.go: functions, body size, nesting, br_table targets,
+// locals, types, globals, imports, exports, segments, tables), and on a
+// module that already exports [StopExport] or [StartExport].
 func Instrument(wasm []byte) ([]byte, error) {
+	return instrument(wasm, &defaultLimits)
+}
+
+// instrument is Instrument with the given limits.
+func instrument(wasm []byte, lim *limits) ([]byte, error) {
 	if len(wasm) < 4 || string(wasm[:4]) != "\x00asm" {
 		return nil, errors.New(`not a WebAssembly module: missing \0asm magic`)
 	}
@@ -131,6 +150,7 @@ func Instrument(wasm []byte) ([]byte, error) {
 	var secBuf [24]section
 	secs := secBuf[:0]
 	imp, mem, glob, exp, code := -1, -1, -1, -1, -1
+	tab, start := -1, -1
 	lastRank := 0
 	for p := 8; p < len(wasm); {
 		s := section{id: wasm[p], off: p}
@@ -156,6 +176,10 @@ func Instrument(wasm []byte) ([]byte, error) {
 		switch s.id {
 		case secImport:
 			imp = len(secs)
+		case secTable:
+			tab = len(secs)
+		case secStart:
+			start = len(secs)
 		case secMemory:
 			mem = len(secs)
 		case secGlobal:
@@ -172,8 +196,30 @@ func Instrument(wasm []byte) ([]byte, error) {
 	var im imports
 	if imp >= 0 {
 		var err error
-		if im, err = scanImports(wasm, secs[imp]); err != nil {
+		if im, err = scanImports(wasm, secs[imp], lim); err != nil {
 			return nil, err
+		}
+	}
+	if err := checkCounts(wasm, secs, im, lim); err != nil {
+		return nil, err
+	}
+	var tables []byte // the rewritten table section's content
+	if tab >= 0 {
+		var err error
+		if tables, err = rewriteTables(wasm, secs[tab], im.tables, lim); err != nil {
+			return nil, err
+		}
+	}
+	startFunc, hasStart := uint32(0), start >= 0
+	if hasStart {
+		s := secs[start]
+		var q int
+		startFunc, q = readU32(wasm[:s.end], s.start)
+		if q < 0 {
+			return nil, s.errorf("%s", lebProblem(q, "start function"))
+		}
+		if q != s.end {
+			return nil, s.errorf("%d bytes after the start function", s.end-q)
 		}
 	}
 	hasMemory, mem64 := im.memories > 0, im.firstMemory64
@@ -202,6 +248,9 @@ func Instrument(wasm []byte) ([]byte, error) {
 		}
 		globCount, globCountEnd = n, q
 	}
+	if n := uint64(im.globals) + uint64(globCount); n > lim.globals {
+		return nil, overLimit(n, "globals", lim.globals)
+	}
 	if uint64(im.globals)+uint64(globCount) > 0xFFFFFFFF-2 {
 		return nil, errors.New("too many globals to add two")
 	}
@@ -211,7 +260,7 @@ func Instrument(wasm []byte) ([]byte, error) {
 	expCount, expCountEnd := uint32(0), 0
 	if exp >= 0 {
 		var err error
-		expCount, expCountEnd, err = scanExports(wasm, secs[exp], stopIdx)
+		expCount, expCountEnd, err = scanExports(wasm, secs[exp], stopIdx, lim)
 		if err != nil {
 			return nil, err
 		}
@@ -229,6 +278,7 @@ func Instrument(wasm []byte) ([]byte, error) {
 		}
 	}()
 	ins := (*insp)[:0]
+	bc := bodyCheck{stop: stopIdx, lim: lim}
 	codeCount, codeCountEnd, newCodeSize := uint32(0), 0, 0
 	if code >= 0 {
 		s := secs[code]
@@ -253,11 +303,18 @@ func Instrument(wasm []byte) ([]byte, error) {
 			if uint64(q)+uint64(size) > uint64(len(b)) {
 				return nil, s.errorf("function %d at offset %d: truncated (body size %d, %d bytes left in section)", fn, bodyOff, size, len(b)-q)
 			}
+			if uint64(size) > lim.bodySize {
+				*insp = ins
+				return nil, funcError(wasm, secs, fn, overLimit(uint64(size), "bytes of code", lim.bodySize))
+			}
 			before := len(ins)
 			var err error
-			ins, err = scanBody(b[:end], q, stopIdx, ins, nil)
+			ins, err = scanBody(b[:end], q, &bc, ins, nil)
 			if err != nil {
 				*insp = ins
+				if _, ok := err.(*limitError); ok {
+					return nil, funcError(wasm, secs, fn, err)
+				}
 				return nil, s.errorf("function %d at offset %d: %v", fn, bodyOff, err)
 			}
 			grown := uint64(size) + uint64(len(ins)-before)*uint64(len(chk))
@@ -284,10 +341,15 @@ func Instrument(wasm []byte) ([]byte, error) {
 		globSize = lebLen(globCount+2) + (s.end - globCountEnd) + len(newGlobals)
 	}
 	expEntry := 1 + len(StopExport) + 1 + lebLen(stopIdx)
-	expSize := 1 + expEntry
+	expAdded := uint32(1)
+	if hasStart {
+		expEntry += 1 + len(StartExport) + 1 + lebLen(startFunc)
+		expAdded++
+	}
+	expSize := lebLen(expAdded) + expEntry
 	if exp >= 0 {
 		s := secs[exp]
-		expSize = lebLen(expCount+1) + (s.end - expCountEnd) + expEntry
+		expSize = lebLen(expCount+expAdded) + (s.end - expCountEnd) + expEntry
 	}
 	total := len(wasm)
 	total += 1 + lebLen(uint32(globSize)) + globSize
@@ -303,6 +365,12 @@ func Instrument(wasm []byte) ([]byte, error) {
 	}
 	if exp >= 0 {
 		total -= secs[exp].end - secs[exp].off
+	}
+	if tab >= 0 {
+		total += 1 + lebLen(uint32(len(tables))) + len(tables) - (secs[tab].end - secs[tab].off)
+	}
+	if hasStart {
+		total -= secs[start].end - secs[start].off
 	}
 	if code >= 0 {
 		s := secs[code]
@@ -336,15 +404,21 @@ func Instrument(wasm []byte) ([]byte, error) {
 		out = appendLEB(out, uint32(expSize))
 		if exp >= 0 {
 			s := secs[exp]
-			out = appendLEB(out, expCount+1)
+			out = appendLEB(out, expCount+expAdded)
 			out = append(out, wasm[expCountEnd:s.end]...)
 		} else {
-			out = append(out, 1)
+			out = appendLEB(out, expAdded)
 		}
 		out = append(out, byte(len(StopExport)))
 		out = append(out, StopExport...)
 		out = append(out, 0x03)
 		out = appendLEB(out, stopIdx)
+		if hasStart {
+			out = append(out, byte(len(StartExport)))
+			out = append(out, StartExport...)
+			out = append(out, 0x00)
+			out = appendLEB(out, startFunc)
+		}
 		expDone = true
 	}
 	for i, s := range secs {
@@ -361,8 +435,12 @@ func Instrument(wasm []byte) ([]byte, error) {
 			}
 		}
 		switch i {
-		case glob, exp:
-			// Emitted above.
+		case glob, exp, start:
+			// Emitted above, or removed.
+		case tab:
+			out = append(out, secTable)
+			out = appendLEB(out, uint32(len(tables)))
+			out = append(out, tables...)
 		case mem:
 			if emptyMem {
 				emitMemory()
@@ -417,16 +495,20 @@ func emitCode(out, b []byte, p int, n uint32, ins []uint32, chk []byte) []byte {
 
 // imports summarises the import section.
 type imports struct {
-	funcs, globals, memories uint32
-	firstMemory64            bool // the first imported memory is 64-bit
+	funcs, globals, memories, tables uint32
+	firstMemory64                    bool // the first imported memory is 64-bit
 }
 
-// scanImports counts the imported functions, globals and memories.
-func scanImports(wasm []byte, s section) (im imports, err error) {
+// scanImports counts the imported functions, globals, memories and tables,
+// and checks the minimum size of imported tables.
+func scanImports(wasm []byte, s section, lim *limits) (im imports, err error) {
 	b := wasm[:s.end]
 	n, p := readU32(b, s.start)
 	if p < 0 {
 		return im, s.errorf("%s", lebProblem(p, "import count"))
+	}
+	if uint64(n) > lim.imports {
+		return im, overLimit(uint64(n), "imports", lim.imports)
 	}
 	for i := uint32(0); i < n; i++ {
 		off := p
@@ -447,7 +529,13 @@ func scanImports(wasm []byte, s section) (im imports, err error) {
 			im.funcs++
 			p = skipLEB(b, p, 5)
 		case 0x01: // table: reference type, limits
+			im.tables++
 			p = skipTableRefType(b, p)
+			if p >= 0 && p < len(b) && b[p]&0x04 == 0 {
+				if min, _ := readU32(b, p+1); uint64(min) > lim.tableEntries {
+					return im, overLimit(uint64(min), fmt.Sprintf("entries in imported table %d", im.tables-1), lim.tableEntries)
+				}
+			}
 			p = skipLimits(b, p)
 		case 0x02: // memory: limits
 			if im.memories == 0 && p < len(b) {
@@ -490,11 +578,14 @@ func scanImports(wasm []byte, s section) (im imports, err error) {
 
 // scanExports checks the export section and returns its count and the
 // offset just after the count.
-func scanExports(wasm []byte, s section, stopIdx uint32) (count uint32, countEnd int, err error) {
+func scanExports(wasm []byte, s section, stopIdx uint32, lim *limits) (count uint32, countEnd int, err error) {
 	b := wasm[:s.end]
 	n, p := readU32(b, s.start)
 	if p < 0 {
 		return 0, 0, s.errorf("%s", lebProblem(p, "export count"))
+	}
+	if uint64(n) > lim.exports {
+		return 0, 0, overLimit(uint64(n), "exports", lim.exports)
 	}
 	countEnd = p
 	for i := uint32(0); i < n; i++ {
@@ -514,8 +605,8 @@ func scanExports(wasm []byte, s section, stopIdx uint32) (count uint32, countEnd
 			return 0, 0, s.errorf("export %d at offset %d: %s", i, off, lebProblem(q, "index"))
 		}
 		p = q
-		if string(name) == StopExport {
-			return 0, 0, fmt.Errorf("module already exports %q (export %d at offset %d)", StopExport, i, off)
+		if string(name) == StopExport || string(name) == StartExport {
+			return 0, 0, fmt.Errorf("module already exports %q (export %d at offset %d)", name, i, off)
 		}
 		if kind > 0x04 {
 			return 0, 0, s.errorf("export %d at offset %d: unknown export kind 0x%02x", i, off, kind)
