@@ -158,10 +158,10 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Stopping the server (SIGTERM cancels serve's context) stops every job and
-// every guest, promptly, even guests far inside their deadlines: here a job
-// of four runaway subtasks whose instances start under a 5 s budget each
-// and then loop.
+// A job whose guests never return from their start function starts at
+// once (before, POST /api/jobs never answered), and stopping the server
+// (SIGTERM cancels serve's context) stops it and every guest, although each
+// is far inside its 5 s start budget.
 func TestServe_ShutdownStopsGuests(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -186,7 +186,7 @@ func TestServe_ShutdownStopsGuests(t *testing.T) {
 	var body bytes.Buffer
 	form := multipart.NewWriter(&body)
 	f, _ := form.CreateFormFile("wasm", "loop.wasm")
-	wasm, err := os.ReadFile("wasmops/hostile/loop.wasm")
+	wasm, err := os.ReadFile("wasmops/hostile/start-loop.wasm")
 	require.NoError(t, err)
 	f.Write(wasm)
 	form.Close()
