@@ -186,6 +186,7 @@ func (j *Job) attempt(ctx context.Context) error {
 	for i, sts := range subtasks {
 		for _, st := range sts {
 			st.window.reset(now)
+			st.started = now
 			if rate := g.tasks[i].rate; rate != nil {
 				st.src.(RateSetter).SetRate(*rate)
 			}

@@ -183,6 +183,63 @@ tasks:
 	})
 }
 
+// Bytes are the records' encoded size (16 bytes of header, "key-0" and 16
+// bytes of value: 37), counted once taken in and once per output written;
+// accumulated times add up to the time since the attempt started.
+func TestMetrics_BytesAndAccumulatedTimes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: bytes
+tasks:
+  - {name: source, operator: generator, config: {rate: 400, keys: 1, count: 4000}}
+  - {name: map, operator: passthrough}
+  - {name: sink, operator: discard, cost: 1ms}
+`, nil)
+		snap := settle(j, 5*time.Second)
+		since := time.UnixMilli(snap.Since)
+		elapsed := time.UnixMilli(snap.Timestamp).Sub(since).Milliseconds()
+		for _, v := range snap.Vertices {
+			s := v.Subtasks[0]
+			total := int64(s.AccumulatedBusyTime) + s.AccumulatedBackPressuredTime + s.AccumulatedIdleTime
+			assert.InDelta(t, elapsed, total, 1, "%s: %+v", v.Name, s)
+			assert.Equal(t, v.Metrics.AccumulatedIdleTime, s.AccumulatedIdleTime)
+		}
+		sink := vertex(t, snap, "sink").Subtasks[0]
+		// 1ms for each of 400 records a second, from the first records on:
+		// they reach the sink after two buffer timeouts (100ms each).
+		assert.InDelta(t, 1920, int64(sink.AccumulatedBusyTime), 10)
+		assert.InDelta(t, 3080, sink.AccumulatedIdleTime, 10)
+		assert.InDelta(t, 400*37, sink.NumBytesInPerSecond, 37*20)
+
+		<-j.Done()
+		snap = j.Snapshot()
+		source, mapper, last := vertex(t, snap, "source"), vertex(t, snap, "map"), vertex(t, snap, "sink")
+		assert.Equal(t, int64(0), source.Metrics.NumBytesIn)
+		assert.Equal(t, int64(4000*37), source.Metrics.NumBytesOut)
+		assert.Equal(t, int64(4000*37), mapper.Metrics.NumBytesIn)
+		assert.Equal(t, int64(4000*37), mapper.Metrics.NumBytesOut)
+		assert.Equal(t, int64(4000*37), last.Metrics.NumBytesIn)
+		assert.Equal(t, int64(0), last.Metrics.NumBytesOut, "a sink writes to no output")
+	})
+}
+
+// A legacy source's accumulated busy time is unknown, as its busy time is.
+func TestMetrics_LegacySourceAccumulatedBusyIsNaN(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: legacy
+tasks:
+  - {name: source, operator: legacy-generator, config: {rate: 10}}
+  - {name: sink, operator: discard}
+`, nil)
+		snap := settle(j, time.Second)
+		source := vertex(t, snap, "source")
+		assert.True(t, math.IsNaN(float64(source.Subtasks[0].AccumulatedBusyTime)))
+		assert.True(t, math.IsNaN(float64(source.Metrics.AccumulatedBusyTime)))
+		assert.False(t, math.IsNaN(float64(vertex(t, snap, "sink").Metrics.AccumulatedBusyTime)))
+	})
+}
+
 // tally counts records per key; sources and sinks of a test share one.
 type tally struct {
 	mu     sync.Mutex

@@ -32,17 +32,22 @@ type subtask struct {
 	gate    *network.Gate // nil for sources
 	writers []*network.Writer
 
-	clk       clock
-	in, out   int64        // owned by the loop
-	inPub     atomic.Int64 // published once per batch for the sampler
-	outPub    atomic.Int64
-	timer     *time.Timer
-	timers    timerHeap
-	pending   map[int64]bool // timers set, by UnixNano, to fire each once
-	flushAt   time.Time
-	busyUntil time.Time
-	tick      time.Duration // the metrics tick: the longest slice of cost spent at one cost
-	window    *window       // owned by the sampler
+	clk         clock
+	started     time.Time // when the attempt started the subtask; set before it runs
+	in, out     int64     // records, owned by the loop
+	inBytes     int64     // encoded bytes taken in and emitted, owned by the loop
+	outBytes    int64
+	inPub       atomic.Int64 // published once per batch for the sampler
+	outPub      atomic.Int64
+	inBytesPub  atomic.Int64
+	outBytesPub atomic.Int64
+	timer       *time.Timer
+	timers      timerHeap
+	pending     map[int64]bool // timers set, by UnixNano, to fire each once
+	flushAt     time.Time
+	busyUntil   time.Time
+	tick        time.Duration // the metrics tick: the longest slice of cost spent at one cost
+	window      *window       // owned by the sampler
 
 	// A source whose rate changed is asked again at once, not at the time
 	// its last Emit asked for, which the old rate set (at 1e-6 records/s,
@@ -86,7 +91,14 @@ func (s *subtask) Emit(ts int64, key, value []byte) error {
 		}
 	}
 	s.out++
+	s.outBytes += int64(network.EncodedSize(key, value) * len(s.writers))
 	return nil
+}
+
+// publishOut publishes the output counters for the sampler.
+func (s *subtask) publishOut() {
+	s.outPub.Store(s.out)
+	s.outBytesPub.Store(s.outBytes)
 }
 
 // run runs the subtask to its end and reports why it ended: nil when all its
@@ -180,7 +192,7 @@ func (s *subtask) runSource(checkOutput bool) error {
 		var done bool
 		before := s.out
 		next, done, err = s.src.Emit(now, s)
-		s.outPub.Store(s.out)
+		s.publishOut()
 		if err == nil {
 			err = s.spend(int(s.out - before)) // a source's cost is per record emitted
 		}
@@ -220,13 +232,15 @@ func (s *subtask) runProcessor() error {
 		}
 		n := d.Records()
 		s.in += int64(n)
+		s.inBytes += int64(len(d.Data()))
 		s.inPub.Store(s.in)
+		s.inBytesPub.Store(s.inBytes)
 		err := s.spend(n)
 		if err == nil {
 			err = s.proc.Process(Batch{data: d.Data(), n: n}, s)
 		}
 		s.gate.Recycle(d)
-		s.outPub.Store(s.out)
+		s.publishOut()
 		if err != nil {
 			return err
 		}
@@ -240,7 +254,7 @@ func (s *subtask) finish() error {
 		if err := f.Finish(s); err != nil {
 			return err
 		}
-		s.outPub.Store(s.out)
+		s.publishOut()
 	}
 	for _, w := range s.writers {
 		w.Finish()
@@ -264,7 +278,7 @@ func (s *subtask) housekeeping() (time.Time, error) {
 			if err := h.OnTimer(at, s); err != nil {
 				return now, err
 			}
-			s.outPub.Store(s.out)
+			s.publishOut()
 		}
 	}
 	if !now.Before(s.flushAt) {

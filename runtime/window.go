@@ -9,10 +9,12 @@ import (
 
 // point is a subtask's cumulative counters at one tick.
 type point struct {
-	t       time.Time
-	waits   [waitKinds]time.Duration
-	longest [waitKinds]time.Duration // longest single wait during the tick ending at t
-	in, out int64
+	t        time.Time
+	waits    [waitKinds]time.Duration
+	longest  [waitKinds]time.Duration // longest single wait during the tick ending at t
+	in, out  int64
+	inBytes  int64
+	outBytes int64
 }
 
 // window keeps the points of the last metrics.window, so every metric is an
@@ -57,7 +59,8 @@ func (w *window) add(p point) {
 func (s *subtask) metrics(now time.Time) metrics.Subtask {
 	cs := s.clk.sample(now)
 	w := s.window
-	last := point{t: now, waits: cs.total, longest: cs.longest, in: s.inPub.Load(), out: s.outPub.Load()}
+	last := point{t: now, waits: cs.total, longest: cs.longest, in: s.inPub.Load(), out: s.outPub.Load(),
+		inBytes: s.inBytesPub.Load(), outBytes: s.outBytesPub.Load()}
 	w.add(last)
 	base := w.points[w.head]
 	var longest [waitKinds]time.Duration
@@ -75,6 +78,16 @@ func (s *subtask) metrics(now time.Time) metrics.Subtask {
 		IsBackPressured:           cs.kind == waitSoft || cs.kind == waitHard,
 		MaxSoftBackPressureTimeMs: longest[waitSoft].Milliseconds(),
 		MaxHardBackPressureTimeMs: longest[waitHard].Milliseconds(),
+		NumBytesIn:                last.inBytes,
+		NumBytesOut:               last.outBytes,
+	}
+	// Accumulated times since the attempt started: the waits as measured,
+	// busy what is left, like Flink's TaskIOMetricGroup.
+	idle, bp := cs.total[waitIdle], cs.total[waitSoft]+cs.total[waitHard]
+	m.AccumulatedIdleTime = idle.Milliseconds()
+	m.AccumulatedBackPressuredTime = bp.Milliseconds()
+	if !s.started.IsZero() {
+		m.AccumulatedBusyTime = metrics.Float(max(now.Sub(s.started)-idle-bp, 0).Milliseconds())
 	}
 	if dt := last.t.Sub(base.t).Seconds(); dt > 0 {
 		// Whole milliseconds per second, as Flink reports them, rounded so
@@ -90,11 +103,14 @@ func (s *subtask) metrics(now time.Time) metrics.Subtask {
 		m.IdleTimeMsPerSecond = min(math.Round(idle), 1000-bp)
 		m.NumRecordsInPerSecond = float64(last.in-base.in) / dt
 		m.NumRecordsOutPerSecond = float64(last.out-base.out) / dt
+		m.NumBytesInPerSecond = float64(last.inBytes-base.inBytes) / dt
+		m.NumBytesOutPerSecond = float64(last.outBytes-base.outBytes) / dt
 	}
 	m.BackPressuredTimeMsPerSecond = m.SoftBackPressuredTimeMsPerSecond + m.HardBackPressuredTimeMsPerSecond
 	m.BusyTimeMsPerSecond = metrics.Float(1000 - min(m.IdleTimeMsPerSecond+m.BackPressuredTimeMsPerSecond, 1000))
 	if s.task.prepared.Legacy {
 		m.BusyTimeMsPerSecond = metrics.Float(math.NaN())
+		m.AccumulatedBusyTime = metrics.Float(math.NaN())
 	}
 	if s.gate != nil {
 		m.InPoolUsage, m.InputExclusiveBuffersUsage, m.InputFloatingBuffersUsage = s.gate.Usage()

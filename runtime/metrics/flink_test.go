@@ -66,3 +66,30 @@ func TestSkew(t *testing.T) {
 		assert.InDelta(t, min(tt.want, 100), Skew(tt.rates), 1e-9, "rates %v", tt.rates)
 	}
 }
+
+func TestKind_Text(t *testing.T) {
+	for _, tc := range []struct {
+		kind Kind
+		x    float64
+		want string
+	}{
+		{Count, 123, "123"},
+		{Count, 0, "0"},
+		{Double, 983, "983.0"},
+		{Double, 12.5, "12.5"},
+		{Double, 0, "0.0"},
+		{Double, math.NaN(), "NaN"},
+		{Double, math.Inf(1), "Infinity"},
+		{Double, 1e7, "1.0E7"},
+		{Double, 12345678.9, "1.23456789E7"},
+		{Double, 0.0001, "1.0E-4"},
+		{Double, 0.001, "0.001"},
+		{Single, 0.5, "0.5"},
+		{Single, 1.0 / 3, "0.33333334"},
+		{Single, 1, "1.0"},
+		{Bool, 1, "true"},
+		{Bool, 0, "false"},
+	} {
+		assert.Equal(t, tc.want, tc.kind.Text(tc.x), "%v %v", tc.kind, tc.x)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Float is a float64 that encodes NaN (busy time of a legacy source) as JSON null.
@@ -109,6 +110,14 @@ type VertexMetrics struct {
 	NumRecordsOut                int64   `json:"numRecordsOut"`
 	NumRecordsInPerSecond        float64 `json:"numRecordsInPerSecond"`
 	NumRecordsOutPerSecond       float64 `json:"numRecordsOutPerSecond"`
+	NumBytesIn                   int64   `json:"numBytesIn"`
+	NumBytesOut                  int64   `json:"numBytesOut"`
+	// Sums over the subtasks of the ms each spent busy (null if one's is
+	// unknown), backpressured and idle since its attempt started, as Flink's
+	// accumulated-busy-time and its siblings of a vertex.
+	AccumulatedBusyTime          Float `json:"accumulatedBusyTime"`
+	AccumulatedBackPressuredTime int64 `json:"accumulatedBackPressuredTime"`
+	AccumulatedIdleTime          int64 `json:"accumulatedIdleTime"`
 }
 
 // Subtask holds every metric of one subtask under Flink's name. Time metrics
@@ -132,12 +141,81 @@ type Subtask struct {
 	IsBackPressured                  bool    `json:"isBackPressured"`
 	MaxSoftBackPressureTimeMs        int64   `json:"maxSoftBackPressureTimeMs"`
 	MaxHardBackPressureTimeMs        int64   `json:"maxHardBackPressureTimeMs"`
+	NumBytesIn                       int64   `json:"numBytesIn"`  // encoded bytes of the records taken in
+	NumBytesOut                      int64   `json:"numBytesOut"` // encoded bytes written to the outputs (once per output)
+	NumBytesInPerSecond              float64 `json:"numBytesInPerSecond"`
+	NumBytesOutPerSecond             float64 `json:"numBytesOutPerSecond"`
+	// Milliseconds since the subtask's attempt started, spent busy (null
+	// when unknown, as for a legacy source), backpressured and idle: Flink's
+	// accumulated times of IOMetricsInfo (1.16+), not averages.
+	AccumulatedBusyTime          Float `json:"accumulatedBusyTime"`
+	AccumulatedBackPressuredTime int64 `json:"accumulatedBackPressuredTime"`
+	AccumulatedIdleTime          int64 `json:"accumulatedIdleTime"`
 }
+
+// Kind is the type of a Flink metric, which decides how Flink's metric
+// endpoints write its value as text.
+type Kind uint8
+
+const (
+	Count  Kind = iota // a counter or a long gauge: "123"
+	Double             // a double gauge or a meter's rate: "983.0", "NaN"
+	Single             // a float gauge (buffer usages): "0.5"
+	Bool               // a boolean gauge: "true", "false"
+)
 
 // SubtaskMetric reads one subtask metric by its Flink name.
 type SubtaskMetric struct {
 	Name string
+	Kind Kind
 	Get  func(*Subtask) float64
+}
+
+// Text is the metric's value as Flink's metric endpoints answer it: Java's
+// String.valueOf of the value of its type.
+func (m SubtaskMetric) Text(s *Subtask) string { return m.Kind.Text(m.Get(s)) }
+
+// Text writes x as Java writes a value of kind k.
+func (k Kind) Text(x float64) string {
+	switch k {
+	case Count:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return "0"
+		}
+		return strconv.FormatInt(int64(x), 10)
+	case Bool:
+		return strconv.FormatBool(x != 0)
+	case Single:
+		return javaFloat(x, 32)
+	}
+	return javaFloat(x, 64)
+}
+
+// javaFloat formats x as Java's Double.toString (bits 64) or
+// Float.toString (32): "NaN", "Infinity", "12.0", "0.001", "1.0E7", "1.0E-4".
+func javaFloat(x float64, bits int) string {
+	switch {
+	case math.IsNaN(x):
+		return "NaN"
+	case math.IsInf(x, 1):
+		return "Infinity"
+	case math.IsInf(x, -1):
+		return "-Infinity"
+	}
+	if a := math.Abs(x); a == 0 || (a >= 1e-3 && a < 1e7) {
+		t := strconv.FormatFloat(x, 'f', -1, bits)
+		if !strings.Contains(t, ".") {
+			t += ".0"
+		}
+		return t
+	}
+	t := strconv.FormatFloat(x, 'E', -1, bits) // 1.5E+07
+	mant, exp, _ := strings.Cut(t, "E")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	e, _ := strconv.Atoi(exp)
+	return mant + "E" + strconv.Itoa(e)
 }
 
 func b2f(b bool) float64 {
@@ -147,25 +225,30 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// SubtaskMetrics lists every subtask metric by Flink name, in the order of
-// DESIGN.md section 2; the REST endpoint .../subtasks/metrics serves these.
+// SubtaskMetrics lists every subtask metric by Flink name and type, in the
+// order of DESIGN.md section 2, then the byte counts; the REST endpoints of
+// subtask metrics serve these.
 var SubtaskMetrics = []SubtaskMetric{
-	{"idleTimeMsPerSecond", func(s *Subtask) float64 { return s.IdleTimeMsPerSecond }},
-	{"busyTimeMsPerSecond", func(s *Subtask) float64 { return float64(s.BusyTimeMsPerSecond) }},
-	{"backPressuredTimeMsPerSecond", func(s *Subtask) float64 { return s.BackPressuredTimeMsPerSecond }},
-	{"softBackPressuredTimeMsPerSecond", func(s *Subtask) float64 { return s.SoftBackPressuredTimeMsPerSecond }},
-	{"hardBackPressuredTimeMsPerSecond", func(s *Subtask) float64 { return s.HardBackPressuredTimeMsPerSecond }},
-	{"numRecordsIn", func(s *Subtask) float64 { return float64(s.NumRecordsIn) }},
-	{"numRecordsOut", func(s *Subtask) float64 { return float64(s.NumRecordsOut) }},
-	{"numRecordsInPerSecond", func(s *Subtask) float64 { return s.NumRecordsInPerSecond }},
-	{"numRecordsOutPerSecond", func(s *Subtask) float64 { return s.NumRecordsOutPerSecond }},
-	{"buffers.inPoolUsage", func(s *Subtask) float64 { return s.InPoolUsage }},
-	{"buffers.outPoolUsage", func(s *Subtask) float64 { return s.OutPoolUsage }},
-	{"buffers.inputExclusiveBuffersUsage", func(s *Subtask) float64 { return s.InputExclusiveBuffersUsage }},
-	{"buffers.inputFloatingBuffersUsage", func(s *Subtask) float64 { return s.InputFloatingBuffersUsage }},
-	{"isBackPressured", func(s *Subtask) float64 { return b2f(s.IsBackPressured) }},
-	{"maxSoftBackPressureTimeMs", func(s *Subtask) float64 { return float64(s.MaxSoftBackPressureTimeMs) }},
-	{"maxHardBackPressureTimeMs", func(s *Subtask) float64 { return float64(s.MaxHardBackPressureTimeMs) }},
+	{"idleTimeMsPerSecond", Count, func(s *Subtask) float64 { return s.IdleTimeMsPerSecond }},
+	{"busyTimeMsPerSecond", Double, func(s *Subtask) float64 { return float64(s.BusyTimeMsPerSecond) }},
+	{"backPressuredTimeMsPerSecond", Count, func(s *Subtask) float64 { return s.BackPressuredTimeMsPerSecond }},
+	{"softBackPressuredTimeMsPerSecond", Count, func(s *Subtask) float64 { return s.SoftBackPressuredTimeMsPerSecond }},
+	{"hardBackPressuredTimeMsPerSecond", Count, func(s *Subtask) float64 { return s.HardBackPressuredTimeMsPerSecond }},
+	{"numRecordsIn", Count, func(s *Subtask) float64 { return float64(s.NumRecordsIn) }},
+	{"numRecordsOut", Count, func(s *Subtask) float64 { return float64(s.NumRecordsOut) }},
+	{"numRecordsInPerSecond", Double, func(s *Subtask) float64 { return s.NumRecordsInPerSecond }},
+	{"numRecordsOutPerSecond", Double, func(s *Subtask) float64 { return s.NumRecordsOutPerSecond }},
+	{"buffers.inPoolUsage", Single, func(s *Subtask) float64 { return s.InPoolUsage }},
+	{"buffers.outPoolUsage", Single, func(s *Subtask) float64 { return s.OutPoolUsage }},
+	{"buffers.inputExclusiveBuffersUsage", Single, func(s *Subtask) float64 { return s.InputExclusiveBuffersUsage }},
+	{"buffers.inputFloatingBuffersUsage", Single, func(s *Subtask) float64 { return s.InputFloatingBuffersUsage }},
+	{"isBackPressured", Bool, func(s *Subtask) float64 { return b2f(s.IsBackPressured) }},
+	{"maxSoftBackPressureTimeMs", Count, func(s *Subtask) float64 { return float64(s.MaxSoftBackPressureTimeMs) }},
+	{"maxHardBackPressureTimeMs", Count, func(s *Subtask) float64 { return float64(s.MaxHardBackPressureTimeMs) }},
+	{"numBytesIn", Count, func(s *Subtask) float64 { return float64(s.NumBytesIn) }},
+	{"numBytesOut", Count, func(s *Subtask) float64 { return float64(s.NumBytesOut) }},
+	{"numBytesInPerSecond", Double, func(s *Subtask) float64 { return s.NumBytesInPerSecond }},
+	{"numBytesOutPerSecond", Double, func(s *Subtask) float64 { return s.NumBytesOutPerSecond }},
 }
 
 // NewVertex derives everything a task shows from its subtasks' metrics.
@@ -174,6 +257,7 @@ func NewVertex(id, name, operator string, subtasks []Subtask, now int64) Vertex 
 	v.Backpressure = BackPressure{Status: "ok", EndTimestamp: now, Subtasks: make([]SubtaskBackPressure, len(subtasks))}
 	m := &v.Metrics
 	busy := math.Inf(-1)
+	accBusy := 0.0
 	rates := make([]float64, len(subtasks))
 	maxRatio := 0.0
 	for i := range subtasks {
@@ -196,12 +280,18 @@ func NewVertex(id, name, operator string, subtasks []Subtask, now int64) Vertex 
 		m.NumRecordsOut += s.NumRecordsOut
 		m.NumRecordsInPerSecond += s.NumRecordsInPerSecond
 		m.NumRecordsOutPerSecond += s.NumRecordsOutPerSecond
+		m.NumBytesIn += s.NumBytesIn
+		m.NumBytesOut += s.NumBytesOut
+		accBusy += float64(s.AccumulatedBusyTime) // NaN if one is unknown, as Flink's sum
+		m.AccumulatedBackPressuredTime += s.AccumulatedBackPressuredTime
+		m.AccumulatedIdleTime += s.AccumulatedIdleTime
 		rates[i] = s.NumRecordsInPerSecond
 	}
 	if math.IsInf(busy, -1) { // no subtask knows its busy time
 		busy = math.NaN()
 	}
 	m.BusyTimeMsPerSecond = Float(busy)
+	m.AccumulatedBusyTime = Float(accBusy)
 	v.Backpressure.Level = Level(maxRatio)
 	v.Busy = Float(Percent(busy))
 	v.BackPressure = Float(Percent(m.BackPressuredTimeMsPerSecond))
