@@ -32,13 +32,16 @@ steps:
     pick: true
     goal: {when: ["picked == sink"], for: 0s}
     hints: [First., Second.]
+    solution: [{pick: sink}]
   - title: Ask
     text: Why?
     question: {prompt: "Why?", choices: [{id: a, text: A}, {id: b, text: B}]}
     goal: {when: ["answer == b"], for: 0s}
+    solution: [{answer: b}]
   - title: Fix
     text: Fix it.
     goal: {when: ["sink.parallelism >= 2"], for: 0s}
+    solution: [{task: sink, parallelism: 2}]
 learned: [Things.]
 `
 
@@ -52,6 +55,7 @@ steps:
   - title: Upload
     text: Upload an operator.
     goal: {when: ["uploaded"], for: 0s}
+    solution: [{upload: "wasm:spin", as: mine}]
 `
 
 func testLessons(t *testing.T) []*lessons.Lesson {
