@@ -198,6 +198,22 @@ func (s *Server) lessonAnswer(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// lessonContinue is POST /api/lessons/{id}/continue: the learner moves on
+// from a step that asked them to look at something, once its goal has been
+// reached. Any earlier, and they would be moved on later without a word.
+func (s *Server) lessonContinue(w http.ResponseWriter, r *http.Request) {
+	s.lessonChange(w, r, nil, func(run *lessonRun, t *lessons.Tracker) error {
+		switch st := run.stepLocked(); {
+		case st == nil || !st.Continue:
+			return errors.New("this step does not ask you to continue: it ends when you do what it asks")
+		case !run.progress.Reached:
+			return errors.New("the goal of this step has not been reached yet")
+		}
+		t.Learner.Continued = true
+		return nil
+	})
+}
+
 // lessonHint is POST /api/lessons/{id}/hint: one more hint of the step.
 func (s *Server) lessonHint(w http.ResponseWriter, r *http.Request) {
 	s.lessonChange(w, r, nil, func(_ *lessonRun, t *lessons.Tracker) error {
@@ -274,7 +290,7 @@ func lessonView(l, next *lessons.Lesson, run *lessonRun) components.LessonView {
 		v.Next = &c
 	}
 	for _, st := range l.Steps {
-		sv := components.StepView{Title: st.Title, Text: st.Text, Pick: st.Pick, HoldMs: st.Goal.Hold().Milliseconds(), Hints: st.Hints}
+		sv := components.StepView{Title: st.Title, Text: st.Text, Pick: st.Pick, Continue: st.Continue, HoldMs: st.Goal.Hold().Milliseconds(), Hints: st.Hints}
 		if q := st.Question; q != nil {
 			sv.Question = &components.QuestionView{Prompt: q.Prompt}
 			for _, c := range q.Choices {
@@ -290,6 +306,6 @@ func lessonView(l, next *lessons.Lesson, run *lessonRun) components.LessonView {
 		v.Steps = append(v.Steps, sv)
 	}
 	p := run.json()
-	v.Current, v.Hints, v.Met = p.Step, p.Hints, p.Met
+	v.Current, v.Hints, v.Met, v.Reached = p.Step, p.Hints, p.Met, p.Reached
 	return v
 }

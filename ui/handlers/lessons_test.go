@@ -73,7 +73,7 @@ func testLessons(t *testing.T) []*lessons.Lesson {
 type progress struct {
 	Lesson, JID, State string
 	Step, Steps, Hints int
-	Done               bool
+	Done, Reached      bool
 	Met                map[string]bool
 	Revealed           []string
 	Learner            lessons.Learner
@@ -285,4 +285,66 @@ func TestServer_Lesson_Limits(t *testing.T) {
 	code, _, data := c.lessonPost("1-test", "start", "")
 	assert.Equal(t, http.StatusTooManyRequests, code)
 	assert.Contains(t, errorsOf(t, data)[0], "this session already runs 1 jobs")
+}
+
+const lookLesson = `
+id: 3-look
+title: Look
+job: |
+  metrics: {tick: 20ms, window: 100ms}
+  tasks: [{name: source, operator: generator, config: {rate: 100}}, {name: sink, operator: discard}]
+steps:
+  - title: Look
+    text: Look at the sink.
+    continue: true
+    goal: {when: ["sink.in-rate >= 1"], for: 1s, say: records arrive}
+    solution: [{continue: true}]
+  - title: Ask
+    text: Why?
+    question: {prompt: "Why?", choices: [{id: a, text: A}, {id: b, text: B}]}
+    goal: {when: ["answer == b"], for: 0s}
+    solution: [{answer: b}]
+`
+
+// A step that asks the learner to look ends with Continue, never by itself;
+// Continue opens once its goal has been reached; the step stays on the page,
+// passed and collapsed.
+func TestServer_Lesson_Continue(t *testing.T) {
+	l, err := lessons.Parse([]byte(lookLesson))
+	require.NoError(t, err)
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons([]*lessons.Lesson{l}))
+	c := newClient(t, srv)
+	_, page := c.openLesson("3-look")
+	assert.Contains(t, page, `data-testid="lesson-continue" disabled`, "closed until the goal is reached")
+	assert.Contains(t, page, `data-when="" data-met="false">`, "a goal that says what it is is one check")
+	assert.Contains(t, page, "records arrive")
+	assert.NotContains(t, page, "sink.in-rate", "its conditions are not shown")
+	assert.NotContains(t, page, `class="goal-targets"`)
+
+	if p := c.progress("3-look"); !p.Reached {
+		code, _, data := c.lessonPost("3-look", "continue", "")
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Contains(t, errorsOf(t, data)[0], "not been reached yet")
+	}
+	require.Eventually(t, func() bool { return c.progress("3-look").Reached }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	p := c.progress("3-look")
+	assert.Equal(t, 0, p.Step, "reached long ago, and still waiting for the learner")
+	assert.True(t, p.Reached)
+	_, page = c.openLesson("3-look")
+	assert.Regexp(t, `data-testid="lesson-continue">\s*Continue`, page, "open")
+
+	code, p, data := c.lessonPost("3-look", "continue", "")
+	require.Equal(t, http.StatusOK, code, string(data))
+	assert.Equal(t, 1, p.Step)
+	assert.False(t, p.Reached)
+	code, _, data = c.lessonPost("3-look", "continue", "")
+	assert.Equal(t, http.StatusBadRequest, code, "a question is answered, not continued")
+	assert.Contains(t, errorsOf(t, data)[0], "does not ask you to continue")
+
+	_, page = c.openLesson("3-look")
+	assert.Regexp(t, `class="lesson-step step-passed" data-testid="lesson-step" data-step="0" data-state="passed">`, page, "passed: on the page")
+	assert.Regexp(t, `data-testid="lesson-step-toggle" aria-expanded="false"`, page, "collapsed, and its title opens it")
+	assert.Regexp(t, `data-field="step-body" hidden`, page)
+	assert.Regexp(t, `data-step="1" data-state="current">`, page)
 }
