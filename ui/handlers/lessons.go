@@ -82,8 +82,9 @@ func (s *Server) shownRun(sess *session, l *lessons.Lesson, jid string) *lessonR
 
 // runLesson returns the session's run of a lesson while its job runs, else
 // (or if fresh) starts a new run. A new run's job replaces the previous
-// run's, or, when the session runs as many jobs as it may, the job of the
-// lesson it touched least recently; otherwise it counts like any job.
+// run's, which the session forgets, or, when the session runs as many jobs
+// as it may, the job of the lesson it touched least recently; otherwise it
+// counts like any job.
 func (s *Server) runLesson(client string, sess *session, l *lessons.Lesson, fresh bool) (*lessonRun, error) {
 	sess.starting.Lock()
 	defer sess.starting.Unlock()
@@ -107,8 +108,12 @@ func (s *Server) runLesson(client string, sess *session, l *lessons.Lesson, fres
 	slices.Sort(uploaded)
 	run := newLessonRun(l, j, uploaded)
 	s.mu.Lock()
+	j.lesson = true
 	if prev := sess.lessons[l.ID]; prev != nil {
 		close(prev.stop)
+		if s.jobs[prev.job.id] == prev.job {
+			s.forgetJobLocked(prev.job) // replaced: the job list shows the lesson's job once
+		}
 	}
 	sess.lessons[l.ID] = run
 	s.mu.Unlock()

@@ -133,7 +133,7 @@ func TestServer_Lessons_List(t *testing.T) {
 }
 
 func TestServer_Lesson_Walk(t *testing.T) {
-	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	s, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
 	c := newClient(t, srv)
 	jid, page := c.openLesson("1-test")
 	assert.Contains(t, page, `data-testid="lesson-panel"`)
@@ -197,20 +197,84 @@ func TestServer_Lesson_Walk(t *testing.T) {
 	require.Eventually(t, func() bool { return c.progress("1-test").Done }, 10*time.Second, 10*time.Millisecond)
 	assert.Equal(t, 3, c.progress("1-test").Step)
 
-	// A second visit continues the run; a reset starts over with a fresh job.
+	// A second visit continues the run; a reset starts over with a fresh job
+	// that replaces the old one, in the job list too.
 	again, page := c.openLesson("1-test")
 	assert.Equal(t, jid, again)
 	assert.Regexp(t, `<section class="lesson-done" data-testid="lesson-done">`, page, "done: shown")
-	code, p, data = c.lessonPost("1-test", "reset", "")
-	require.Equal(t, http.StatusOK, code, string(data))
+	s.mu.Lock()
+	old := s.jobs[jid]
+	s.mu.Unlock()
+	for range 3 {
+		code, p, data = c.lessonPost("1-test", "reset", "")
+		require.Equal(t, http.StatusOK, code, string(data))
+	}
 	assert.NotEqual(t, jid, p.JID)
 	assert.Equal(t, 0, p.Step)
 	assert.False(t, p.Done)
+	select {
+	case <-old.rt.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the old job still runs")
+	}
+	var jobs struct{ Jobs []struct{ ID, Status string } }
+	c.getJSON("/jobs", &jobs)
+	require.Len(t, jobs.Jobs, 1, "three resets, one job: the lesson's")
+	assert.Equal(t, p.JID, jobs.Jobs[0].ID)
+	res, _ := c.do("GET", "/jobs/"+jid, "", nil)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "the old job is forgotten")
+}
+
+// A lesson's job that no page watches is paused after a while, and resumes
+// when a page watches it again; a job of the playground is not paused.
+func TestServer_Lesson_IdlePause(t *testing.T) {
+	s, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	c := newClient(t, srv)
+	jid, _ := c.openLesson("1-test")
+	other := c.start(testSpec)
+	paused := func(jid string) bool {
+		s.mu.Lock()
+		j := s.jobs[jid]
+		s.mu.Unlock()
+		return j != nil && j.rt.Snapshot().Paused
+	}
+	s.reapOnce(time.Now().Add(4 * time.Minute))
+	assert.Never(t, func() bool { return paused(jid) }, 300*time.Millisecond, 20*time.Millisecond, "watched 4 minutes ago")
+
+	s.reapOnce(time.Now().Add(6 * time.Minute))
+	require.Eventually(t, func() bool { return paused(jid) }, 10*time.Second, 10*time.Millisecond, "unwatched for 5 minutes")
+	assert.False(t, paused(other), "only lessons' jobs pause")
+	assert.Equal(t, "RUNNING", c.progress("1-test").State)
+
+	s.reapOnce(time.Now().Add(30 * time.Minute))
+	assert.Equal(t, "RUNNING", c.progress("1-test").State, "kept while the session may come back")
 	var job struct{ State string }
 	require.Eventually(t, func() bool {
-		c.getJSON("/jobs/"+jid, &job)
+		c.getJSON("/jobs/"+other, &job)
 		return job.State == "CANCELED"
-	}, 10*time.Second, 10*time.Millisecond, "the old job is replaced")
+	}, 10*time.Second, 10*time.Millisecond, "the playground's job is canceled as before")
+
+	conn, _, err := c.dial(jid, "")
+	require.NoError(t, err)
+	defer conn.Close()
+	require.Eventually(t, func() bool { return !paused(jid) }, 10*time.Second, 10*time.Millisecond, "a page watches it: resumed")
+}
+
+// A lesson's job paused by the reaper makes room for another session's job
+// when the server runs as many jobs as it may.
+func TestServer_Lesson_IdleEvicted(t *testing.T) {
+	s, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)).WithJobLimits(3, 1, 100))
+	alice, bob := newClient(t, srv), newClient(t, srv)
+	jid, _ := alice.openLesson("1-test")
+	res, data := bob.do("POST", "/api/jobs", "application/yaml", strings.NewReader(testSpec))
+	require.Equal(t, http.StatusTooManyRequests, res.StatusCode, string(data))
+	s.reapOnce(time.Now().Add(6 * time.Minute))
+	bob.start(testSpec)
+	var job struct{ State string }
+	require.Eventually(t, func() bool {
+		alice.getJSON("/jobs/"+jid, &job)
+		return job.State == "CANCELED"
+	}, 10*time.Second, 10*time.Millisecond)
 }
 
 func TestServer_Lesson_Isolation(t *testing.T) {
