@@ -280,6 +280,22 @@ func (s *Server) lessonRun(w http.ResponseWriter, r *http.Request, fresh bool) {
 	writeJSON(w, http.StatusOK, run.json())
 }
 
+// referringLesson is the lesson that sent the learner to a page, so that
+// the page links back to it: the lesson ?lesson=ID names (a lesson's text
+// links so), else the lesson page the learner came from (the Referer of
+// this server), else nil.
+func (s *Server) referringLesson(r *http.Request) *lessons.Lesson {
+	id := r.URL.Query().Get("lesson")
+	if ref, err := url.Parse(r.Referer()); id == "" && err == nil && ref.Host == r.Host {
+		id, _ = strings.CutPrefix(ref.Path, "/lessons/")
+	}
+	if id == "" {
+		return nil
+	}
+	l, _ := s.lesson(id)
+	return l
+}
+
 // lessonCard is a lesson in the list.
 func lessonCard(l *lessons.Lesson) components.LessonCard {
 	number, _, _ := strings.Cut(l.ID, "-")

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -411,4 +412,41 @@ func TestServer_Lesson_Continue(t *testing.T) {
 	assert.Regexp(t, `data-testid="lesson-step-toggle" aria-expanded="false"`, page, "collapsed, and its title opens it")
 	assert.Regexp(t, `data-field="step-body" hidden`, page)
 	assert.Regexp(t, `data-step="1" data-state="current">`, page)
+}
+
+// The Operators page links back to the lesson that sent the learner there.
+func TestServer_Operators_BackToLesson(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	page := func(path, referer string) string {
+		req, err := http.NewRequest("GET", srv.URL+path, nil)
+		require.NoError(t, err)
+		if referer != "" {
+			req.Header.Set("Referer", referer)
+		}
+		res, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		data, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		return string(data)
+	}
+	back := regexp.MustCompile(`data-testid="back-to-lesson" href="([^"]*)"`)
+	for _, tc := range []struct{ path, referer, want string }{
+		{"/operators?lesson=2-upload", "", "/lessons/2-upload"},
+		{"/operators", srv.URL + "/lessons/1-test?job=abc", "/lessons/1-test"},
+		{"/operators", "", ""},
+		{"/operators?lesson=nope", "", ""},
+		{"/operators", "http://elsewhere.example/lessons/1-test", ""},
+		{"/operators", srv.URL + "/jobs", ""},
+	} {
+		m := back.FindStringSubmatch(page(tc.path, tc.referer))
+		if tc.want == "" {
+			assert.Nil(t, m, "%s from %q", tc.path, tc.referer)
+			continue
+		}
+		require.NotNil(t, m, "%s from %q", tc.path, tc.referer)
+		assert.Equal(t, tc.want, m[1])
+	}
+	assert.Contains(t, page("/operators?lesson=1-test", ""), "Back to lesson 1: A &lt;b&gt;test&lt;/b&gt; lesson")
 }
