@@ -77,6 +77,7 @@ func (s *Server) shownRun(sess *session, l *lessons.Lesson, jid string) *lessonR
 		return nil
 	}
 	run.job.touched = time.Now()
+	sess.lastLesson = l.ID
 	return run
 }
 
@@ -280,20 +281,24 @@ func (s *Server) lessonRun(w http.ResponseWriter, r *http.Request, fresh bool) {
 	writeJSON(w, http.StatusOK, run.json())
 }
 
-// referringLesson is the lesson that sent the learner to a page, so that
-// the page links back to it: the lesson ?lesson=ID names (a lesson's text
-// links so), else the lesson page the learner came from (the Referer of
-// this server), else nil.
-func (s *Server) referringLesson(r *http.Request) *lessons.Lesson {
-	id := r.URL.Query().Get("lesson")
-	if ref, err := url.Parse(r.Referer()); id == "" && err == nil && ref.Host == r.Host {
-		id, _ = strings.CutPrefix(ref.Path, "/lessons/")
+// lessonToReturnTo is the lesson a page links back to: the one ?lesson=ID
+// names (a lesson's text links so), else the lesson whose page the session
+// showed last, unless the learner has finished it; nil if none. (Pages
+// send no Referer: see ServeHTTP.)
+func (s *Server) lessonToReturnTo(sess *session, r *http.Request) *lessons.Lesson {
+	if l, _ := s.lesson(r.URL.Query().Get("lesson")); l != nil {
+		return l
 	}
-	if id == "" {
+	if sess == nil {
 		return nil
 	}
-	l, _ := s.lesson(id)
-	return l
+	s.mu.Lock()
+	run := sess.lessons[sess.lastLesson]
+	s.mu.Unlock()
+	if run == nil || run.json().Done {
+		return nil
+	}
+	return run.lesson
 }
 
 // lessonCard is a lesson in the list.

@@ -223,7 +223,7 @@ func (s *Server) editorPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) operatorsPage(w http.ResponseWriter, r *http.Request) {
 	sess := s.lookup(r)
 	page := components.OperatorsPage{Nav: s.nav(sess, "operators", ""), MaxUploadMiB: s.cfg.uploadSize >> 20}
-	if l := s.referringLesson(r); l != nil {
+	if l := s.lessonToReturnTo(sess, r); l != nil {
 		c := lessonCard(l)
 		page.Lesson = &c
 	}

@@ -30,6 +30,7 @@ type session struct {
 	jobs         []*job // oldest first
 	uploads      map[string]*upload
 	lessons      map[string]*lessonRun // by lesson id
+	lastLesson   string                // the lesson whose page it was shown last
 	pending      int                   // jobs starting: counted as running until started or failed
 	compiling    int                   // uploads being compiled
 	uploadBucket bucket                // every upload, new or replacing
