@@ -49,6 +49,7 @@ type Action struct {
 	Answer      string         `yaml:"answer" json:"answer,omitempty"`
 	Upload      string         `yaml:"upload" json:"upload,omitempty"` // a bundled operator, "wasm:NAME"
 	As          string         `yaml:"as" json:"as,omitempty"`         // the upload's name
+	Continue    bool           `yaml:"continue" json:"continue,omitempty"`
 }
 
 // String describes the action as a learner would do it.
@@ -80,6 +81,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("answer %s", a.Answer)
 	case a.Upload != "":
 		return fmt.Sprintf("upload %s as %s", a.Upload, a.As)
+	case a.Continue:
+		return "press Continue"
 	}
 	return "nothing"
 }
@@ -88,7 +91,7 @@ func (a Action) String() string {
 func (a Action) check(s *spec.Job) error {
 	set := 0
 	for _, b := range []bool{a.Rate != nil, a.Cost != nil, a.Parallelism != 0, a.Config != nil, a.Operator != "",
-		a.Paused != nil, a.Window != nil, a.Pick != "", a.Answer != "", a.Upload != ""} {
+		a.Paused != nil, a.Window != nil, a.Pick != "", a.Answer != "", a.Upload != "", a.Continue} {
 		if b {
 			set++
 		}
@@ -138,6 +141,8 @@ func (a Action) Apply(ctx context.Context, env Env, j Job, l *Learner) error {
 			return err
 		}
 		l.Uploaded = append(l.Uploaded, a.As)
+	case a.Continue:
+		l.Continued = true
 	}
 	return nil
 }

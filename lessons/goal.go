@@ -148,6 +148,9 @@ type Learner struct {
 	Picked   string   `json:"picked,omitempty"`   // the task they pointed at
 	Answer   string   `json:"answer,omitempty"`   // their answer to the step's question
 	Uploaded []string `json:"uploaded,omitempty"` // names of operators they uploaded
+	// Continued is whether they pressed Continue in this step. A step with
+	// Continue moves on once its goal has been reached and they have.
+	Continued bool `json:"continued,omitempty"`
 }
 
 // holds reports whether the condition holds.

@@ -41,14 +41,21 @@ type Lesson struct {
 }
 
 // Step is one page of a lesson: text, what to do, and the goal that ends it.
+//
+// A step ends only when the learner has done what it asks, never on a timer
+// alone: it answers a question, points at a task (Pick), changes the job in
+// a way its goal checks, or, in a step that asks them to look at something,
+// presses Continue once the goal has been reached (Continue). So every step
+// has a solution, and Verify checks that the goal is not reached without it.
 type Step struct {
 	Title    string    `yaml:"title" json:"title"`
 	Text     string    `yaml:"text" json:"text"` // Markdown
 	Question *Question `yaml:"question" json:"question,omitempty"`
-	Pick     bool      `yaml:"pick" json:"pick,omitempty"` // the learner answers by clicking a task
+	Pick     bool      `yaml:"pick" json:"pick,omitempty"`         // the learner answers by clicking a task
+	Continue bool      `yaml:"continue" json:"continue,omitempty"` // the learner moves on with Continue once the goal is reached
 	Goal     Goal      `yaml:"goal" json:"goal"`
 	Hints    []string  `yaml:"hints" json:"hints"`
-	Solution []Action  `yaml:"solution" json:"solution"` // what a learner does to reach the goal; none for a step that only asks to watch
+	Solution []Action  `yaml:"solution" json:"solution"` // what a learner does to reach the goal and move on
 }
 
 // Question is a multiple-choice question; the goal says which answer is right.
@@ -67,6 +74,10 @@ type Choice struct {
 type Goal struct {
 	When []string  `yaml:"when" json:"when"`
 	For  *Duration `yaml:"for" json:"for,omitempty"` // default 3s; 0s for a moment
+	// Say, if set, is the goal as the learner reads it, instead of its
+	// conditions, which are then neither listed nor drawn on the graph: for
+	// a goal whose conditions would answer a question of the lesson.
+	Say string `yaml:"say" json:"say,omitempty"`
 
 	conds []condition
 }
@@ -186,6 +197,25 @@ func Parse(data []byte) (*Lesson, error) {
 				errs = append(errs, fmt.Errorf("%s.solution[%d]: %w", where, k, err))
 			}
 		}
+		if err := st.checkActs(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		}
 	}
 	return &l, errors.Join(errs...)
+}
+
+// checkActs reports a step that could end without the learner: one with no
+// solution, or whose solution and Continue disagree.
+func (st *Step) checkActs() error {
+	continues := slices.ContainsFunc(st.Solution, func(a Action) bool { return a.Continue })
+	last := len(st.Solution) > 0 && st.Solution[len(st.Solution)-1].Continue
+	switch {
+	case len(st.Solution) == 0:
+		return errors.New("a step needs a solution: what the learner does to end it (continue: true for a step that asks them to look)")
+	case st.Continue && !last:
+		return errors.New("a step with continue: true ends its solution with {continue: true}")
+	case !st.Continue && continues:
+		return errors.New("{continue: true} in the solution of a step without continue: true")
+	}
+	return nil
 }

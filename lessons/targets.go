@@ -12,12 +12,16 @@ import (
 
 // Check is one condition of a goal as a learner reads it.
 type Check struct {
-	When string // the condition as written: its key in Progress.Met
+	When string // the condition as written: its key in Progress.Met; "" for the whole goal (Say)
 	Text string // in words, without giving away an answer or a task to pick
 }
 
-// Checks lists the goal's conditions in words, in the order written.
+// Checks lists the goal's conditions in words, in the order written; or,
+// if the goal says what it is (Say), only that, for the whole goal.
 func (g *Goal) Checks() []Check {
+	if g.Say != "" {
+		return []Check{{Text: g.Say}}
+	}
 	checks := make([]Check, len(g.conds))
 	for i, c := range g.conds {
 		checks[i] = Check{When: c.text, Text: c.describe()}
@@ -38,8 +42,12 @@ type Target struct {
 
 // Targets lists the tasks of s that the goal's task conditions name, in the
 // job's order. A lower bound on busy or backpressured time sets the target
-// percentage to it; an upper bound leaves it at 0.
+// percentage to it; an upper bound leaves it at 0. A goal that says what
+// it is (Say) has none: its conditions are not shown.
 func (g *Goal) Targets(s *spec.Job) []Target {
+	if g.Say != "" {
+		return nil
+	}
 	graph := graphOf(s)
 	byTask := map[string]*Target{}
 	for _, c := range g.conds {

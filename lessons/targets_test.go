@@ -25,13 +25,17 @@ job: |
 steps:
   - title: Bottleneck
     text: x
+    continue: true
     goal: {when: ["sink.busy >= 90", "upstream(sink).backpressured >= 50", "legacy.busy == N/A", "sink.in-rate >= 450"]}
+    solution: [{continue: true}]
   - title: Clear
     text: x
     goal: {when: ["*.backpressured <= 10", "map[all].idle >= 20", "map.operator == upload:*", "total-parallelism <= 8"]}
+    solution: [{task: map, operator: "upload:x"}]
   - title: Ask
     text: x
     goal: {when: ["answer == b", "picked == sink", "uploaded", "window <= 200ms", "paused"], for: 0s}
+    solution: [{answer: b}]
 `
 
 func TestGoal_Targets(t *testing.T) {

@@ -7,12 +7,16 @@ import (
 )
 
 // Tracker follows one learner through a lesson: it checks the current
-// step's goal on every snapshot and moves on once it has held long enough.
+// step's goal on every snapshot, and moves on once the goal has held long
+// enough and, in a step with Continue, the learner has pressed Continue.
+// A goal reached stays reached for its step: what the learner was asked to
+// look at may pass (a window fires, then drains) while they read.
 type Tracker struct {
 	lesson  *Lesson
 	step    int
 	hints   int
 	since   int64 // snapshot time (ms) since which the goal holds; -1 if it does not
+	reached bool  // the step's goal has held long enough
 	Learner Learner
 }
 
@@ -27,6 +31,7 @@ type Progress struct {
 	Held    Duration        `json:"held"`    // for how long
 	Need    Duration        `json:"need"`    // how long it must hold
 	Met     map[string]bool `json:"met"`     // each condition of the goal: holds now
+	Reached bool            `json:"reached"` // the goal has held long enough: a step with Continue waits for the learner
 	Done    bool            `json:"done"`
 }
 
@@ -36,7 +41,8 @@ func (t *Tracker) Observe(snap *metrics.Job) Progress {
 	if t.step == len(t.lesson.Steps) {
 		return t.progress(nil, 0)
 	}
-	goal := &t.lesson.Steps[t.step].Goal
+	st := t.lesson.Steps[t.step]
+	goal := &st.Goal
 	met := make(map[string]bool, len(goal.conds))
 	settling := settling(snap)
 	all := true
@@ -44,19 +50,25 @@ func (t *Tracker) Observe(snap *metrics.Job) Progress {
 		met[c.text] = c.holds(snap, &t.Learner) && !(settling && c.kind == "metric")
 		all = all && met[c.text]
 	}
-	if !all || snap.State != metrics.StateRunning {
-		t.since = -1
-		return t.progress(met, 0)
+	if !t.reached {
+		if !all || snap.State != metrics.StateRunning {
+			t.since = -1
+			return t.progress(met, 0)
+		}
+		if t.since < 0 {
+			t.since = snap.Timestamp
+		}
+		held := time.Duration(snap.Timestamp-t.since) * time.Millisecond
+		if held < goal.Hold() {
+			return t.progress(met, held)
+		}
+		t.reached = true
 	}
-	if t.since < 0 {
-		t.since = snap.Timestamp
-	}
-	held := time.Duration(snap.Timestamp-t.since) * time.Millisecond
-	if held >= goal.Hold() {
+	if !st.Continue || t.Learner.Continued {
 		t.Next()
 		return t.progress(nil, 0)
 	}
-	return t.progress(met, held)
+	return t.progress(met, goal.Hold())
 }
 
 // settling reports whether the metrics of a job's current subtasks still
@@ -69,7 +81,8 @@ func settling(snap *metrics.Job) bool {
 func (t *Tracker) progress(met map[string]bool, held time.Duration) Progress {
 	p := Progress{Step: t.step, Hints: t.hints, Met: met, Done: t.step == len(t.lesson.Steps)}
 	if !p.Done {
-		p.Holding = t.since >= 0
+		p.Reached = t.reached
+		p.Holding = t.since >= 0 || t.reached
 		p.Held = Duration{held}
 		p.Need = Duration{t.lesson.Steps[t.step].Goal.Hold()}
 	}
@@ -80,8 +93,8 @@ func (t *Tracker) progress(met map[string]bool, held time.Duration) Progress {
 func (t *Tracker) Next() {
 	if t.step < len(t.lesson.Steps) {
 		t.step++
-		t.hints, t.since = 0, -1
-		t.Learner.Picked, t.Learner.Answer = "", ""
+		t.hints, t.since, t.reached = 0, -1, false
+		t.Learner.Picked, t.Learner.Answer, t.Learner.Continued = "", "", false
 	}
 }
 

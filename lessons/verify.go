@@ -9,10 +9,12 @@ import (
 )
 
 // Verify walks a lesson headless as a learner who follows the reference
-// solution: for every step with a solution it first checks that the goal is
-// not reached without it (for the goal's hold time plus settle), then
-// applies it and waits up to timeout for the goal. A step without a
-// solution only asks the learner to watch, so its goal must be reached as is.
+// solution: for every step it first checks that the step does not end
+// without its solution (for the goal's hold time plus settle), then applies
+// it and waits up to timeout for the step to end. Every step has a solution
+// (Parse checks it), so a learner who does nothing stays at the first step;
+// a step that asks them to look ends with {continue: true}, which counts
+// only once its goal has been reached.
 func Verify(ctx context.Context, l *Lesson, env Env, settle, timeout time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -23,16 +25,14 @@ func Verify(ctx context.Context, l *Lesson, env Env, settle, timeout time.Durati
 	t := NewTracker(l)
 	for i, st := range l.Steps {
 		name := fmt.Sprintf("step %d %q", i+1, st.Title)
-		if len(st.Solution) > 0 {
-			if p, reached := watch(ctx, j, t, st.Goal.Hold()+settle); reached {
-				return fmt.Errorf("%s: the goal was reached without its solution", name)
-			} else if p.Done {
-				return fmt.Errorf("%s: the lesson ended early", name)
-			}
-			for _, a := range st.Solution {
-				if err := a.Apply(ctx, env, j, &t.Learner); err != nil {
-					return fmt.Errorf("%s: %s: %w", name, a, err)
-				}
+		if p, ended := watch(ctx, j, t, st.Goal.Hold()+settle); ended {
+			return fmt.Errorf("%s: the step ended without its solution", name)
+		} else if p.Done {
+			return fmt.Errorf("%s: the lesson ended early", name)
+		}
+		for _, a := range st.Solution {
+			if err := a.Apply(ctx, env, j, &t.Learner); err != nil {
+				return fmt.Errorf("%s: %s: %w", name, a, err)
 			}
 		}
 		p, reached := watch(ctx, j, t, timeout)

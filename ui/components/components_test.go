@@ -243,6 +243,30 @@ func TestLessonPanel(t *testing.T) {
 	}
 	assert.True(t, hasAttr(byTestID(doc, "lesson-done")[0], "hidden"))
 	assert.Equal(t, "/lessons/2-colors", attr(byTestID(doc, "lesson-next")[0], "href"))
+	assert.True(t, hasAttr(byTestID(doc, "lesson-reset-confirm")[0], "hidden"), "Reset asks first")
+	assert.Equal(t, "current", attr(steps[0], "data-state"))
+	assert.True(t, hasAttr(byTestID(steps[0], "lesson-step-toggle")[0], "disabled"), "the current step does not collapse")
+}
+
+func TestLessonPanel_Continue(t *testing.T) {
+	l := testLesson()
+	l.Steps[0].Continue = true
+	l.Steps[0].Checks = []CheckView{{Text: "the colors have settled"}}
+	l.Met = map[string]bool{"sink.busy >= 90": true, "upstream(sink).backpressured >= 50": false}
+	_, doc := render(t, LessonPanel(l))
+	step := byTestID(doc, "lesson-step")[0]
+	buttons := byTestID(step, "lesson-continue")
+	require.Len(t, buttons, 1)
+	assert.True(t, hasAttr(buttons[0], "disabled"), "until the goal is reached")
+	assert.Equal(t, "false", attr(byTestID(step, "lesson-condition")[0], "data-met"), "a check for the whole goal: one condition unmet")
+	assert.Empty(t, byTestID(byTestID(doc, "lesson-step")[1], "lesson-continue"), "only in steps with continue")
+
+	l.Reached = true
+	l.Met = map[string]bool{"sink.busy >= 90": true, "upstream(sink).backpressured >= 50": true}
+	_, doc = render(t, LessonPanel(l))
+	step = byTestID(doc, "lesson-step")[0]
+	assert.False(t, hasAttr(byTestID(step, "lesson-continue")[0], "disabled"))
+	assert.Equal(t, "true", attr(byTestID(step, "lesson-condition")[0], "data-met"), "every condition met")
 }
 
 func TestLessonPanel_Done(t *testing.T) {
@@ -250,7 +274,19 @@ func TestLessonPanel_Done(t *testing.T) {
 	l.Current, l.Next = len(l.Steps), nil
 	_, doc := render(t, LessonPanel(l))
 	for _, st := range byTestID(doc, "lesson-step") {
-		assert.True(t, hasAttr(st, "hidden"))
+		assert.False(t, hasAttr(st, "hidden"), "passed steps stay on the page")
+		assert.Equal(t, "passed", attr(st, "data-state"))
+		toggle := byTestID(st, "lesson-step-toggle")
+		require.Len(t, toggle, 1)
+		assert.False(t, hasAttr(toggle[0], "disabled"), "its title reopens it")
+		assert.Equal(t, "false", attr(toggle[0], "aria-expanded"))
+		assert.True(t, hasAttr(findClass(st, "step-body")[0], "hidden"), "collapsed")
+		for _, c := range byTestID(st, "lesson-condition") {
+			assert.Equal(t, "true", attr(c, "data-met"))
+		}
+		for _, c := range byTestID(st, "lesson-choice") {
+			assert.True(t, hasAttr(c, "disabled"), "a passed question is not answered again")
+		}
 	}
 	assert.False(t, hasAttr(byTestID(doc, "lesson-done")[0], "hidden"))
 	assert.Equal(t, "/lessons", attr(byTestID(doc, "lesson-next")[0], "href"), "after the last lesson, the list")

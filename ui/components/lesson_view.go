@@ -22,6 +22,7 @@ type LessonView struct {
 	Current                  int         // the learner's step; len(Steps) when done
 	Hints                    int         // hints revealed in the current step
 	Met                      map[string]bool
+	Reached                  bool // the current step's goal has been reached
 }
 
 // StepView is one step of a lesson.
@@ -30,6 +31,7 @@ type StepView struct {
 	Text     string // Markdown
 	Question *QuestionView
 	Pick     bool
+	Continue bool // the learner moves on with Continue once the goal is reached
 	Checks   []CheckView
 	Targets  []TargetView
 	HoldMs   int64    // how long the goal must hold
@@ -46,7 +48,8 @@ type QuestionView struct {
 type ChoiceView struct{ ID, Text string }
 
 // CheckView is one condition of a step's goal: When as written (its key in
-// the progress), Text in words.
+// the progress), Text in words. When is "" for a goal that says what it is:
+// the check then stands for every condition.
 type CheckView struct{ When, Text string }
 
 // TargetView is what a goal asks of a task, drawn on the graph in the

@@ -105,6 +105,7 @@ type OperatorsPage struct {
 	Nav          Nav
 	Operators    []Operator
 	MaxUploadMiB int64
+	Lesson       *LessonCard // the lesson that sent the learner here, to go back to; nil if none
 }
 
 // Operator is an operator jobs may name.

@@ -25,6 +25,7 @@ type Config struct {
 	startRate         rate
 	sessionRate       rate
 	idleJob           time.Duration
+	idleLesson        time.Duration
 	idleSession       time.Duration
 	sessions          int
 	memJob            int64
@@ -41,8 +42,8 @@ type Config struct {
 // client address at once, then 1 every 6 seconds, 20 new sessions per
 // client address at once, then 1 a second, memory of 2 GiB per job, 4 GiB
 // per session and 4 GiB in all, a job nobody watched or changed for 10
-// minutes is canceled, a session unseen for 2 hours without running jobs is
-// forgotten, at most 10000 sessions, the example "slow-sink" offered to a
+// minutes is canceled, a lesson's job no page watched for 5 minutes is
+// paused, a session unseen for 2 hours without running jobs is forgotten, at most 10000 sessions, the example "slow-sink" offered to a
 // session without a running job, 5 minutes of history per job, and no
 // lessons.
 func NewConfig() Config {
@@ -56,6 +57,7 @@ func NewConfig() Config {
 		startRate:         rate{10, 6 * time.Second},
 		sessionRate:       rate{20, time.Second},
 		idleJob:           10 * time.Minute,
+		idleLesson:        5 * time.Minute,
 		idleSession:       2 * time.Hour,
 		sessions:          10000,
 		memJob:            DefaultJobMemory,
@@ -110,6 +112,15 @@ func (c Config) WithSessionRate(burst int, every time.Duration) Config {
 // uploads. Defaults 10 minutes and 2 hours.
 func (c Config) WithIdle(job, session time.Duration) Config {
 	c.idleJob, c.idleSession = max(job, time.Second), max(session, time.Second)
+	return c
+}
+
+// WithLessonIdle sets when a lesson's job that no page watches is paused,
+// until a page watches it again; such a job is canceled only after the idle
+// time of a session (WithIdle), or when another job needs its place.
+// Default 5 minutes.
+func (c Config) WithLessonIdle(d time.Duration) Config {
+	c.idleLesson = max(d, time.Second)
 	return c
 }
 

@@ -44,10 +44,24 @@ func (s *Server) start(client string, sess *session, data []byte, replace string
 	if old != nil {
 		freedJobs, freedSubtasks = 1, old.subtasks
 	}
-	switch {
-	case sess.runningLocked()-freedJobs >= s.cfg.jobsPerSession:
+	if sess.runningLocked()-freedJobs >= s.cfg.jobsPerSession {
 		s.mu.Unlock()
 		return nil, &limitError{msg: fmt.Sprintf("this session already runs %d jobs, the most it may: stop one first", s.cfg.jobsPerSession)}
+	}
+	var evicted []*job // lessons' jobs paused while nobody watched them make room
+	for s.running-freedJobs >= s.cfg.jobs || s.subtasks-freedSubtasks+n > s.cfg.subtasks {
+		j := s.evictIdleLocked()
+		if j == nil {
+			break
+		}
+		evicted = append(evicted, j)
+	}
+	defer func() { // outside the lock: a job's budget takes it
+		for _, j := range evicted {
+			j.rt.Cancel()
+		}
+	}()
+	switch {
 	case s.running-freedJobs >= s.cfg.jobs:
 		s.mu.Unlock()
 		return nil, &limitError{msg: fmt.Sprintf("the server already runs %d jobs, the most it may: try again later", s.cfg.jobs)}
@@ -235,6 +249,9 @@ func (s *Server) apply(j *job, c change) error {
 		}
 	}
 	if c.Paused != nil {
+		s.mu.Lock()
+		j.idlePaused = false // the learner's to resume now
+		s.mu.Unlock()
 		j.rt.SetPaused(*c.Paused)
 	}
 	if c.Restart {

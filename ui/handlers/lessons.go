@@ -77,13 +77,15 @@ func (s *Server) shownRun(sess *session, l *lessons.Lesson, jid string) *lessonR
 		return nil
 	}
 	run.job.touched = time.Now()
+	sess.lastLesson = l.ID
 	return run
 }
 
 // runLesson returns the session's run of a lesson while its job runs, else
 // (or if fresh) starts a new run. A new run's job replaces the previous
-// run's, or, when the session runs as many jobs as it may, the job of the
-// lesson it touched least recently; otherwise it counts like any job.
+// run's, which the session forgets, or, when the session runs as many jobs
+// as it may, the job of the lesson it touched least recently; otherwise it
+// counts like any job.
 func (s *Server) runLesson(client string, sess *session, l *lessons.Lesson, fresh bool) (*lessonRun, error) {
 	sess.starting.Lock()
 	defer sess.starting.Unlock()
@@ -107,8 +109,12 @@ func (s *Server) runLesson(client string, sess *session, l *lessons.Lesson, fres
 	slices.Sort(uploaded)
 	run := newLessonRun(l, j, uploaded)
 	s.mu.Lock()
+	j.lesson = true
 	if prev := sess.lessons[l.ID]; prev != nil {
 		close(prev.stop)
+		if s.jobs[prev.job.id] == prev.job {
+			s.forgetJobLocked(prev.job) // replaced: the job list shows the lesson's job once
+		}
 	}
 	sess.lessons[l.ID] = run
 	s.mu.Unlock()
@@ -198,6 +204,22 @@ func (s *Server) lessonAnswer(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// lessonContinue is POST /api/lessons/{id}/continue: the learner moves on
+// from a step that asked them to look at something, once its goal has been
+// reached. Any earlier, and they would be moved on later without a word.
+func (s *Server) lessonContinue(w http.ResponseWriter, r *http.Request) {
+	s.lessonChange(w, r, nil, func(run *lessonRun, t *lessons.Tracker) error {
+		switch st := run.stepLocked(); {
+		case st == nil || !st.Continue:
+			return errors.New("this step does not ask you to continue: it ends when you do what it asks")
+		case !run.progress.Reached:
+			return errors.New("the goal of this step has not been reached yet")
+		}
+		t.Learner.Continued = true
+		return nil
+	})
+}
+
 // lessonHint is POST /api/lessons/{id}/hint: one more hint of the step.
 func (s *Server) lessonHint(w http.ResponseWriter, r *http.Request) {
 	s.lessonChange(w, r, nil, func(_ *lessonRun, t *lessons.Tracker) error {
@@ -259,6 +281,26 @@ func (s *Server) lessonRun(w http.ResponseWriter, r *http.Request, fresh bool) {
 	writeJSON(w, http.StatusOK, run.json())
 }
 
+// lessonToReturnTo is the lesson a page links back to: the one ?lesson=ID
+// names (a lesson's text links so), else the lesson whose page the session
+// showed last, unless the learner has finished it; nil if none. (Pages
+// send no Referer: see ServeHTTP.)
+func (s *Server) lessonToReturnTo(sess *session, r *http.Request) *lessons.Lesson {
+	if l, _ := s.lesson(r.URL.Query().Get("lesson")); l != nil {
+		return l
+	}
+	if sess == nil {
+		return nil
+	}
+	s.mu.Lock()
+	run := sess.lessons[sess.lastLesson]
+	s.mu.Unlock()
+	if run == nil || run.json().Done {
+		return nil
+	}
+	return run.lesson
+}
+
 // lessonCard is a lesson in the list.
 func lessonCard(l *lessons.Lesson) components.LessonCard {
 	number, _, _ := strings.Cut(l.ID, "-")
@@ -274,7 +316,7 @@ func lessonView(l, next *lessons.Lesson, run *lessonRun) components.LessonView {
 		v.Next = &c
 	}
 	for _, st := range l.Steps {
-		sv := components.StepView{Title: st.Title, Text: st.Text, Pick: st.Pick, HoldMs: st.Goal.Hold().Milliseconds(), Hints: st.Hints}
+		sv := components.StepView{Title: st.Title, Text: st.Text, Pick: st.Pick, Continue: st.Continue, HoldMs: st.Goal.Hold().Milliseconds(), Hints: st.Hints}
 		if q := st.Question; q != nil {
 			sv.Question = &components.QuestionView{Prompt: q.Prompt}
 			for _, c := range q.Choices {
@@ -290,6 +332,6 @@ func lessonView(l, next *lessons.Lesson, run *lessonRun) components.LessonView {
 		v.Steps = append(v.Steps, sv)
 	}
 	p := run.json()
-	v.Current, v.Hints, v.Met = p.Step, p.Hints, p.Met
+	v.Current, v.Hints, v.Met, v.Reached = p.Step, p.Hints, p.Met, p.Reached
 	return v
 }

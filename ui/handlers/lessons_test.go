@@ -32,13 +32,16 @@ steps:
     pick: true
     goal: {when: ["picked == sink"], for: 0s}
     hints: [First., Second.]
+    solution: [{pick: sink}]
   - title: Ask
     text: Why?
     question: {prompt: "Why?", choices: [{id: a, text: A}, {id: b, text: B}]}
     goal: {when: ["answer == b"], for: 0s}
+    solution: [{answer: b}]
   - title: Fix
     text: Fix it.
     goal: {when: ["sink.parallelism >= 2"], for: 0s}
+    solution: [{task: sink, parallelism: 2}]
 learned: [Things.]
 `
 
@@ -52,6 +55,7 @@ steps:
   - title: Upload
     text: Upload an operator.
     goal: {when: ["uploaded"], for: 0s}
+    solution: [{upload: "wasm:spin", as: mine}]
 `
 
 func testLessons(t *testing.T) []*lessons.Lesson {
@@ -69,7 +73,7 @@ func testLessons(t *testing.T) []*lessons.Lesson {
 type progress struct {
 	Lesson, JID, State string
 	Step, Steps, Hints int
-	Done               bool
+	Done, Reached      bool
 	Met                map[string]bool
 	Revealed           []string
 	Learner            lessons.Learner
@@ -129,7 +133,7 @@ func TestServer_Lessons_List(t *testing.T) {
 }
 
 func TestServer_Lesson_Walk(t *testing.T) {
-	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	s, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
 	c := newClient(t, srv)
 	jid, page := c.openLesson("1-test")
 	assert.Contains(t, page, `data-testid="lesson-panel"`)
@@ -193,20 +197,84 @@ func TestServer_Lesson_Walk(t *testing.T) {
 	require.Eventually(t, func() bool { return c.progress("1-test").Done }, 10*time.Second, 10*time.Millisecond)
 	assert.Equal(t, 3, c.progress("1-test").Step)
 
-	// A second visit continues the run; a reset starts over with a fresh job.
+	// A second visit continues the run; a reset starts over with a fresh job
+	// that replaces the old one, in the job list too.
 	again, page := c.openLesson("1-test")
 	assert.Equal(t, jid, again)
 	assert.Regexp(t, `<section class="lesson-done" data-testid="lesson-done">`, page, "done: shown")
-	code, p, data = c.lessonPost("1-test", "reset", "")
-	require.Equal(t, http.StatusOK, code, string(data))
+	s.mu.Lock()
+	old := s.jobs[jid]
+	s.mu.Unlock()
+	for range 3 {
+		code, p, data = c.lessonPost("1-test", "reset", "")
+		require.Equal(t, http.StatusOK, code, string(data))
+	}
 	assert.NotEqual(t, jid, p.JID)
 	assert.Equal(t, 0, p.Step)
 	assert.False(t, p.Done)
+	select {
+	case <-old.rt.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the old job still runs")
+	}
+	var jobs struct{ Jobs []struct{ ID, Status string } }
+	c.getJSON("/jobs", &jobs)
+	require.Len(t, jobs.Jobs, 1, "three resets, one job: the lesson's")
+	assert.Equal(t, p.JID, jobs.Jobs[0].ID)
+	res, _ := c.do("GET", "/jobs/"+jid, "", nil)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "the old job is forgotten")
+}
+
+// A lesson's job that no page watches is paused after a while, and resumes
+// when a page watches it again; a job of the playground is not paused.
+func TestServer_Lesson_IdlePause(t *testing.T) {
+	s, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	c := newClient(t, srv)
+	jid, _ := c.openLesson("1-test")
+	other := c.start(testSpec)
+	paused := func(jid string) bool {
+		s.mu.Lock()
+		j := s.jobs[jid]
+		s.mu.Unlock()
+		return j != nil && j.rt.Snapshot().Paused
+	}
+	s.reapOnce(time.Now().Add(4 * time.Minute))
+	assert.Never(t, func() bool { return paused(jid) }, 300*time.Millisecond, 20*time.Millisecond, "watched 4 minutes ago")
+
+	s.reapOnce(time.Now().Add(6 * time.Minute))
+	require.Eventually(t, func() bool { return paused(jid) }, 10*time.Second, 10*time.Millisecond, "unwatched for 5 minutes")
+	assert.False(t, paused(other), "only lessons' jobs pause")
+	assert.Equal(t, "RUNNING", c.progress("1-test").State)
+
+	s.reapOnce(time.Now().Add(30 * time.Minute))
+	assert.Equal(t, "RUNNING", c.progress("1-test").State, "kept while the session may come back")
 	var job struct{ State string }
 	require.Eventually(t, func() bool {
-		c.getJSON("/jobs/"+jid, &job)
+		c.getJSON("/jobs/"+other, &job)
 		return job.State == "CANCELED"
-	}, 10*time.Second, 10*time.Millisecond, "the old job is replaced")
+	}, 10*time.Second, 10*time.Millisecond, "the playground's job is canceled as before")
+
+	conn, _, err := c.dial(jid, "")
+	require.NoError(t, err)
+	defer conn.Close()
+	require.Eventually(t, func() bool { return !paused(jid) }, 10*time.Second, 10*time.Millisecond, "a page watches it: resumed")
+}
+
+// A lesson's job paused by the reaper makes room for another session's job
+// when the server runs as many jobs as it may.
+func TestServer_Lesson_IdleEvicted(t *testing.T) {
+	s, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)).WithJobLimits(3, 1, 100))
+	alice, bob := newClient(t, srv), newClient(t, srv)
+	jid, _ := alice.openLesson("1-test")
+	res, data := bob.do("POST", "/api/jobs", "application/yaml", strings.NewReader(testSpec))
+	require.Equal(t, http.StatusTooManyRequests, res.StatusCode, string(data))
+	s.reapOnce(time.Now().Add(6 * time.Minute))
+	bob.start(testSpec)
+	var job struct{ State string }
+	require.Eventually(t, func() bool {
+		alice.getJSON("/jobs/"+jid, &job)
+		return job.State == "CANCELED"
+	}, 10*time.Second, 10*time.Millisecond)
 }
 
 func TestServer_Lesson_Isolation(t *testing.T) {
@@ -281,4 +349,98 @@ func TestServer_Lesson_Limits(t *testing.T) {
 	code, _, data := c.lessonPost("1-test", "start", "")
 	assert.Equal(t, http.StatusTooManyRequests, code)
 	assert.Contains(t, errorsOf(t, data)[0], "this session already runs 1 jobs")
+}
+
+const lookLesson = `
+id: 3-look
+title: Look
+job: |
+  metrics: {tick: 20ms, window: 100ms}
+  tasks: [{name: source, operator: generator, config: {rate: 100}}, {name: sink, operator: discard}]
+steps:
+  - title: Look
+    text: Look at the sink.
+    continue: true
+    goal: {when: ["sink.in-rate >= 1"], for: 1s, say: records arrive}
+    solution: [{continue: true}]
+  - title: Ask
+    text: Why?
+    question: {prompt: "Why?", choices: [{id: a, text: A}, {id: b, text: B}]}
+    goal: {when: ["answer == b"], for: 0s}
+    solution: [{answer: b}]
+`
+
+// A step that asks the learner to look ends with Continue, never by itself;
+// Continue opens once its goal has been reached; the step stays on the page,
+// passed and collapsed.
+func TestServer_Lesson_Continue(t *testing.T) {
+	l, err := lessons.Parse([]byte(lookLesson))
+	require.NoError(t, err)
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons([]*lessons.Lesson{l}))
+	c := newClient(t, srv)
+	_, page := c.openLesson("3-look")
+	assert.Contains(t, page, `data-testid="lesson-continue" disabled`, "closed until the goal is reached")
+	assert.Contains(t, page, `data-when="" data-met="false">`, "a goal that says what it is is one check")
+	assert.Contains(t, page, "records arrive")
+	assert.NotContains(t, page, "sink.in-rate", "its conditions are not shown")
+	assert.NotContains(t, page, `class="goal-targets"`)
+
+	if p := c.progress("3-look"); !p.Reached {
+		code, _, data := c.lessonPost("3-look", "continue", "")
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Contains(t, errorsOf(t, data)[0], "not been reached yet")
+	}
+	require.Eventually(t, func() bool { return c.progress("3-look").Reached }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	p := c.progress("3-look")
+	assert.Equal(t, 0, p.Step, "reached long ago, and still waiting for the learner")
+	assert.True(t, p.Reached)
+	_, page = c.openLesson("3-look")
+	assert.Regexp(t, `data-testid="lesson-continue">\s*Continue`, page, "open")
+
+	code, p, data := c.lessonPost("3-look", "continue", "")
+	require.Equal(t, http.StatusOK, code, string(data))
+	assert.Equal(t, 1, p.Step)
+	assert.False(t, p.Reached)
+	code, _, data = c.lessonPost("3-look", "continue", "")
+	assert.Equal(t, http.StatusBadRequest, code, "a question is answered, not continued")
+	assert.Contains(t, errorsOf(t, data)[0], "does not ask you to continue")
+
+	_, page = c.openLesson("3-look")
+	assert.Regexp(t, `class="lesson-step step-passed" data-testid="lesson-step" data-step="0" data-state="passed">`, page, "passed: on the page")
+	assert.Regexp(t, `data-testid="lesson-step-toggle" aria-expanded="false"`, page, "collapsed, and its title opens it")
+	assert.Regexp(t, `data-field="step-body" hidden`, page)
+	assert.Regexp(t, `data-step="1" data-state="current">`, page)
+}
+
+// The Operators page links back to the lesson that sent the learner there:
+// the one its link names, else the lesson the session showed last, until
+// it is done.
+func TestServer_Operators_BackToLesson(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	c := newClient(t, srv)
+	back := func(path string) string {
+		res, data := c.do("GET", path, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		if m := regexp.MustCompile(`data-testid="back-to-lesson" href="([^"]*)"`).FindSubmatch(data); m != nil {
+			return string(m[1])
+		}
+		return ""
+	}
+	assert.Empty(t, back("/operators"), "no lesson yet")
+	assert.Empty(t, back("/operators?lesson=nope"))
+	assert.Equal(t, "/lessons/2-upload", back("/operators?lesson=2-upload"), "a lesson's link")
+	res, data := c.do("GET", "/operators?lesson=1-test", "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, string(data), "Back to lesson 1: A &lt;b&gt;test&lt;/b&gt; lesson")
+
+	c.openLesson("1-test")
+	assert.Equal(t, "/lessons/1-test", back("/operators"), "the lesson shown last")
+	c.openLesson("2-upload")
+	assert.Equal(t, "/lessons/2-upload", back("/operators"))
+	_, _, _ = c.lessonPost("2-upload", "hint", "")
+	res, data = c.upload("mine.wasm", "", []byte("\x00asm\x01\x00\x00\x00"))
+	require.Equal(t, http.StatusCreated, res.StatusCode, string(data))
+	require.Eventually(t, func() bool { return c.progress("2-upload").Done }, 10*time.Second, 10*time.Millisecond)
+	assert.Empty(t, back("/operators"), "done: nothing to go back to")
 }

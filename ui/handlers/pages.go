@@ -223,6 +223,10 @@ func (s *Server) editorPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) operatorsPage(w http.ResponseWriter, r *http.Request) {
 	sess := s.lookup(r)
 	page := components.OperatorsPage{Nav: s.nav(sess, "operators", ""), MaxUploadMiB: s.cfg.uploadSize >> 20}
+	if l := s.lessonToReturnTo(sess, r); l != nil {
+		c := lessonCard(l)
+		page.Lesson = &c
+	}
 	for _, op := range s.operators(sess) {
 		o := components.Operator{Name: op.Name, Kind: op.Kind, Size: op.Size}
 		if op.Uploaded != 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type session struct {
 	jobs         []*job // oldest first
 	uploads      map[string]*upload
 	lessons      map[string]*lessonRun // by lesson id
+	lastLesson   string                // the lesson whose page it was shown last
 	pending      int                   // jobs starting: counted as running until started or failed
 	compiling    int                   // uploads being compiled
 	uploadBucket bucket                // every upload, new or replacing
@@ -50,6 +52,10 @@ type job struct {
 	subtasks int        // counted in Server.subtasks while running
 	budget   *jobBudget // its memory, released with its place
 	touched  time.Time  // last changed or read through the API
+	lesson   bool       // a lesson's job: paused when no page watches it (see reapOnce)
+	// idlePaused is whether the reaper paused the lesson's job because no page
+	// watched it; a page that watches it again resumes it.
+	idlePaused bool
 }
 
 // upload is an operator uploaded in a session.
@@ -155,6 +161,43 @@ func (s *Server) forgetSessionLocked(sess *session) {
 	delete(s.sessions, sess.id)
 }
 
+// watched resumes a lesson's job that the reaper paused: a page watches it.
+func (s *Server) watched(j *job) {
+	s.mu.Lock()
+	resume := j.idlePaused && j.running
+	j.idlePaused = false
+	s.mu.Unlock()
+	if resume {
+		s.log.Info("resuming a lesson's job", "job", j.id)
+		j.rt.SetPaused(false)
+	}
+}
+
+// evictIdleLocked cancels the job paused by the reaper that was touched
+// least recently, of any session, to make room for a new job; it returns
+// nil if there is none. The caller cancels the job outside the lock.
+func (s *Server) evictIdleLocked() *job {
+	var oldest *job
+	for _, j := range s.jobs {
+		if j.running && j.idlePaused && (oldest == nil || j.touched.Before(oldest.touched)) {
+			oldest = j
+		}
+	}
+	if oldest != nil {
+		s.log.Info("canceling a paused lesson's job to make room", "job", oldest.id)
+		s.releaseLocked(oldest)
+	}
+	return oldest
+}
+
+// forgetJobLocked forgets a job of a session that has ended or is being
+// canceled: it leaves the job list, and its endpoints answer 404.
+func (s *Server) forgetJobLocked(j *job) {
+	delete(s.jobs, j.id)
+	j.sess.jobs = slices.DeleteFunc(j.sess.jobs, func(o *job) bool { return o == j })
+	go j.feed.Stop()
+}
+
 // runningLocked counts the session's running jobs and those starting.
 func (sess *session) runningLocked() int {
 	n := sess.pending
@@ -197,8 +240,9 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host == r.Host
 }
 
-// reap cancels jobs nobody watched or changed for a while and forgets
-// sessions unseen for a while, until the server closes.
+// reap cancels jobs nobody watched or changed for a while, pauses lessons'
+// jobs nobody watched for a while, and forgets sessions unseen for a while,
+// until the server closes.
 func (s *Server) reap() {
 	defer close(s.reaped)
 	every := min(s.cfg.idleJob/4, 30*time.Second)
@@ -214,20 +258,41 @@ func (s *Server) reap() {
 	}
 }
 
+// reapOnce cancels a job nobody watched or changed for the idle time of a
+// job; a lesson's job that no page watched for the idle time of a lesson it
+// pauses instead, so that it costs no processor time while the learner is
+// away and the learner finds it where they left it (watchJob resumes it),
+// and cancels it only after the idle time of a session, or when another job
+// needs its place (evictIdleLocked).
 func (s *Server) reapOnce(now time.Time) {
-	var idle []*job
+	var idle, pause []*job
 	defer func() { // outside the lock: a job's budget takes it
 		for _, j := range idle {
 			j.rt.Cancel()
+		}
+		for _, j := range pause {
+			j.rt.SetPaused(true)
 		}
 	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, j := range s.jobs {
-		if j.running && now.Sub(j.touched) > s.cfg.idleJob && j.feed.Unwatched(now) > s.cfg.idleJob {
+		if !j.running {
+			continue
+		}
+		unwatched, limit := j.feed.Unwatched(now), s.cfg.idleJob
+		if j.idlePaused {
+			limit = s.cfg.idleSession
+		}
+		switch {
+		case now.Sub(j.touched) > limit && unwatched > limit:
 			s.log.Info("canceling idle job", "job", j.id)
 			s.releaseLocked(j)
 			idle = append(idle, j)
+		case j.lesson && !j.idlePaused && unwatched > s.cfg.idleLesson && !j.rt.Snapshot().Paused:
+			s.log.Info("pausing a lesson's job nobody watches", "job", j.id)
+			j.idlePaused = true
+			pause = append(pause, j)
 		}
 	}
 	for _, sess := range s.sessions {

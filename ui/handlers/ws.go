@@ -38,6 +38,7 @@ func (s *Server) watchJob(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	watcher, history := j.feed.Watch()
 	defer watcher.Close()
+	s.watched(j)
 
 	// The http.Server's read and write deadlines (ReadTimeout, WriteTimeout)
 	// stay on a hijacked connection: the websocket sets its own. Each write

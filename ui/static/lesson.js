@@ -1,7 +1,8 @@
 // Flowlab's lesson script: the lesson list's progress, and the lesson panel
 // beside the graph. The server renders every step and follows the goal; this
 // script polls the progress (GET /api/lessons/{id}/progress, docs/API.md),
-// shows the learner's step, and sends answers, picks and hints. Progress is
+// shows the learner's step below the passed ones (collapsed, reopened by
+// their titles), and sends answers, picks, Continue and hints. Progress is
 // kept in localStorage. Uses app.js's helpers (window.Flowlab); text goes
 // into the page only with textContent or attributes.
 (() => {
@@ -84,12 +85,13 @@
       f.hidden = !text;
     }
 
-    // showStep shows step k (the done panel past the last step).
-    function showStep(k) {
+    // showStep shows step k (the done panel past the last step): the steps
+    // before it passed and collapsed, the steps after it hidden.
+    function showStep(k, quiet) {
       const before = current;
       current = k;
       panel.dataset.step = String(k);
-      for (const s of $$('[data-testid=lesson-step]', panel)) s.hidden = Number(s.dataset.step) !== k;
+      for (const s of $$('[data-testid=lesson-step]', panel)) setState(s, Number(s.dataset.step));
       const done = k >= steps;
       $('[data-testid=lesson-done]', panel).hidden = !done;
       $('[data-field=step-bar]', panel).value = Math.min(k, steps);
@@ -97,8 +99,40 @@
       setPicking(false);
       drawGoal();
       updateTools(0);
-      $('.lesson-body', panel).scrollTop = 0;
-      if (!done && k > before) say(`Goal reached: on to step ${k + 1}.`);
+      const body = $('.lesson-body', panel);
+      const top = stepEl(k) || $('[data-testid=lesson-done]', panel);
+      body.scrollTop += top.getBoundingClientRect().top - body.getBoundingClientRect().top - 8;
+      if (!done && k > before && !quiet) say(`Goal reached: on to step ${k + 1}.`);
+    }
+
+    // setState makes a step passed (collapsed, reopenable), current or ahead (hidden).
+    function setState(s, k) {
+      const state = k < current ? 'passed' : k === current ? 'current' : 'ahead';
+      if (s.dataset.state === state) return;
+      s.dataset.state = state;
+      s.className = 'lesson-step step-' + state;
+      s.hidden = state === 'ahead';
+      const passed = state === 'passed';
+      const toggle = $('[data-testid=lesson-step-toggle]', s);
+      toggle.disabled = !passed;
+      toggle.setAttribute('aria-expanded', String(!passed));
+      $('[data-field=step-body]', s).hidden = passed;
+      for (const b of $$('[data-testid=lesson-choice]', s)) b.disabled = passed;
+      for (const e of $$('[data-testid=lesson-pick], [data-field=continue], [data-field=feedback], [data-testid=lesson-hint]', s)) {
+        if (passed) e.hidden = true;
+      }
+      if (passed) for (const c of $$('[data-testid=lesson-condition]', s)) c.dataset.met = 'true';
+    }
+
+    // A passed step's title shows or hides it again.
+    for (const t of $$('[data-testid=lesson-step-toggle]', panel)) {
+      t.addEventListener('click', () => {
+        const s = t.closest('[data-testid=lesson-step]');
+        if (s.dataset.state !== 'passed') return;
+        const open = t.getAttribute('aria-expanded') !== 'true';
+        t.setAttribute('aria-expanded', String(open));
+        $('[data-field=step-body]', s).hidden = !open;
+      });
     }
 
     function updateTools(revealed) {
@@ -121,12 +155,20 @@
       const step = stepEl(current);
       if (!step) return;
       if (p.met) {
-        for (const c of $$('[data-testid=lesson-condition]', step)) c.dataset.met = String(Boolean(p.met[c.dataset.when]));
+        const all = Object.values(p.met).every(Boolean);
+        for (const c of $$('[data-testid=lesson-condition]', step)) c.dataset.met = String(c.dataset.when ? Boolean(p.met[c.dataset.when]) : all);
+      }
+      const cont = $('[data-testid=lesson-continue]', step);
+      if (cont && cont.disabled === p.reached) {
+        cont.disabled = !p.reached;
+        $('[data-field=continue-note]', step).textContent = p.reached
+          ? 'Goal reached. Continue when you are ready.' : 'Continue opens once the goal is reached.';
+        if (p.reached) say('Goal reached: continue when you are ready.');
       }
       const hold = $('[data-field=hold]', step);
       if (hold) {
-        hold.value = p.holding ? p.heldMs : 0;
-        $('[data-field=hold-text]', step).textContent = p.holding
+        hold.value = p.reached ? p.needMs : p.holding ? p.heldMs : 0;
+        $('[data-field=hold-text]', step).textContent = p.reached ? 'reached' : p.holding
           ? `holding: ${(p.heldMs / 1000).toFixed(1)} of ${p.needMs / 1000} s`
           : `hold it for ${p.needMs / 1000} s`;
       }
@@ -143,9 +185,10 @@
       try { apply(await api('GET', base + 'progress')); } catch (e) { /* the next poll tries again */ } finally { polling = false; }
     }
 
-    async function post(what, body) {
+    async function post(what, body, quiet) {
       try {
         const p = await api('POST', base + what, body);
+        if (p.step !== current && p.jid === jid) showStep(p.step, quiet);
         apply(p);
         return p;
       } catch (e) {
@@ -159,8 +202,12 @@
       b.addEventListener('click', async () => {
         const step = current;
         const p = await post('answer', { choice: b.dataset.choice });
-        if (!p || p.step !== step) return;
-        for (const o of $$('[data-testid=lesson-choice]', stepEl(step))) o.classList.toggle('wrong', o === b);
+        if (!p) return;
+        for (const o of $$('[data-testid=lesson-choice]', stepEl(step))) {
+          o.classList.toggle('wrong', o === b && p.step === step);
+          o.classList.toggle('right', o === b && p.step !== step);
+        }
+        if (p.step !== step) return;
         feedback('Not quite. Read the step again, or take a hint.');
       });
     }
@@ -238,8 +285,19 @@
     }
     showGoal.addEventListener('click', () => { goalShown = !goalShown; drawGoal(); });
 
+    // Continue, in a step that asks the learner to look: open once the goal is reached.
+    for (const b of $$('[data-testid=lesson-continue]', panel)) b.addEventListener('click', () => post('continue', undefined, true));
+
     hintButton.addEventListener('click', () => post('hint'));
-    $('[data-testid=lesson-reset]', panel).addEventListener('click', async () => {
+
+    // Reset asks first: it throws away the learner's progress and their job.
+    const reset = $('[data-testid=lesson-reset]', panel);
+    const confirmReset = $('[data-testid=lesson-reset-confirm]', panel);
+    const asking = (on) => { confirmReset.hidden = !on; reset.hidden = on; };
+    reset.addEventListener('click', () => { asking(true); $('[data-testid=lesson-reset-no]', panel).focus(); });
+    $('[data-testid=lesson-reset-no]', panel).addEventListener('click', () => { asking(false); reset.focus(); });
+    $('[data-testid=lesson-reset-yes]', panel).addEventListener('click', async () => {
+      asking(false);
       try { showJob((await api('POST', base + 'reset')).jid); } catch (e) { toast(e.message); }
     });
 
