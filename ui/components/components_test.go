@@ -306,3 +306,24 @@ func findClass(n *html.Node, class string) []*html.Node {
 	}
 	return found
 }
+
+func TestDrawer_PoolGuide(t *testing.T) {
+	// The Metrics tab reads the pools as Flink's network tuning guide does,
+	// network-bound signature included: a full output pool upstream and an
+	// empty input pool downstream (lesson 7) is the network, not a slow task.
+	_, doc := render(t, Playground(PlaygroundPage{Job: testJob()}, nil))
+	guide := byTestID(doc, "pool-guide")
+	require.Len(t, guide, 1)
+	items := findTag(guide[0], "li")
+	require.Len(t, items, 4)
+	assert.Contains(t, text(items[0]), "outPoolUsage high")
+	assert.Contains(t, text(items[0]), "network")
+	assert.Contains(t, text(items[2]), "both high")
+	assert.Contains(t, text(items[2]), "further downstream")
+	assert.Contains(t, text(items[3]), "inPoolUsage low in the next task")
+	assert.Contains(t, text(items[3]), "the network is the bottleneck")
+	panel := findClass(doc, "tab-panel")
+	for _, p := range panel {
+		assert.NotContains(t, text(p), "a full output pool that the next one is", "the caption that blamed the next task for every full output pool")
+	}
+}
