@@ -65,7 +65,7 @@ func TestJob_Snapshot_RateBeforeSubtasks(t *testing.T) {
 		settle(j, time.Second)
 		require.NoError(t, j.SetRate("source", 700))
 		require.NoError(t, j.SetConfig("source", "keys", 5)) // restarts the job
-		j.publish(time.Now()) // between attempts: reconfigure dropped the subtasks
+		j.publish(time.Now())                                // between attempts: reconfigure dropped the subtasks
 		source = vertex(t, j.Snapshot(), "source")
 		require.NotNil(t, source.Rate)
 		assert.Equal(t, 700.0, *source.Rate)

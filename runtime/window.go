@@ -173,6 +173,7 @@ func (j *Job) publish(now time.Time) {
 			}
 		}
 		v := metrics.NewVertex(t.id, t.spec.Name, t.spec.Operator, subs, snap.Timestamp)
+		v.Config = t.spec.Config // replaced, never modified, by a change of config
 		if c := time.Duration(t.cost.Load()); c > 0 {
 			v.Cost = c.String()
 		}
