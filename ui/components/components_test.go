@@ -327,3 +327,26 @@ func TestDrawer_PoolGuide(t *testing.T) {
 		assert.NotContains(t, text(p), "a full output pool that the next one is", "the caption that blamed the next task for every full output pool")
 	}
 }
+
+func TestDrawer_Numbers(t *testing.T) {
+	// Numbers are typed as numbers: a rate, a cost in ms (1.1 without the
+	// slider), and config fields whose value is a number.
+	j := testJob()
+	j.Graph.Nodes[0].Config = []ConfigField{{Name: "keys", Number: true}, {Name: "label", Value: "x"}}
+	j.Graph.Nodes[1].CostMicros, j.Graph.Nodes[1].Cost = 1100, "1.1ms"
+	_, doc := render(t, Playground(PlaygroundPage{Job: j}, nil))
+	rates := byTestID(doc, "control-rate-value")
+	require.Len(t, rates, 1)
+	assert.Equal(t, "number", attr(rates[0], "type"))
+	assert.Equal(t, "2000", attr(rates[0], "value"))
+	costs := byTestID(doc, "control-cost-ms")
+	require.Len(t, costs, 2)
+	assert.Equal(t, "number", attr(costs[1], "type"))
+	assert.Equal(t, "any", attr(costs[1], "step"), "1.1 is a valid value")
+	assert.Equal(t, "1.1", attr(costs[1], "value"))
+	configs := byTestID(doc, "control-config")
+	require.Len(t, configs, 2)
+	assert.Equal(t, "number", attr(configs[0], "type"))
+	assert.Equal(t, "text", attr(configs[1], "type"))
+	assert.Len(t, byTestID(doc, "control-error"), 2)
+}

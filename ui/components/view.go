@@ -77,8 +77,9 @@ type NodeView struct {
 // ConfigField is a field of a task's operator config the drawer lets the
 // learner change.
 type ConfigField struct {
-	Name  string
-	Value string // "" when not set: the operator's default
+	Name   string
+	Value  string // "" when not set: the operator's default
+	Number bool   // a number: typed in a number input
 }
 
 // EdgeView is an edge between tasks (by name) with its partitioning.

@@ -210,9 +210,19 @@ func configFields(sp *spec.Job, task string, source bool) []components.ConfigFie
 	}
 	fields := make([]components.ConfigField, len(names))
 	for k, name := range names {
-		fields[k] = components.ConfigField{Name: name, Value: configText(config[name])}
+		v, set := config[name]
+		fields[k] = components.ConfigField{Name: name, Value: configText(v), Number: isNumber(v) || !set && source}
 	}
 	return fields
+}
+
+// isNumber says whether a config value is a number, as YAML or JSON gives one.
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int, int64, uint64, float64:
+		return true
+	}
+	return false
 }
 
 // configText is a config value as its input shows it: strings as they are,
