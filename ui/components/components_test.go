@@ -350,3 +350,22 @@ func TestDrawer_Numbers(t *testing.T) {
 	assert.Equal(t, "text", attr(configs[1], "type"))
 	assert.Len(t, byTestID(doc, "control-error"), 2)
 }
+
+func TestDrawer_TimeMetricNames(t *testing.T) {
+	// The BackPressure tab names Flink's time metrics (lesson 4 teaches
+	// that they add up to 1000 ms/s), in its headers and their tooltips.
+	_, doc := render(t, Playground(PlaygroundPage{Job: testJob()}, nil))
+	table := byTestID(doc, "bp-table")
+	require.Len(t, table, 1)
+	var names []string
+	for _, th := range findTag(table[0], "th") {
+		if m := attr(th, "data-metric"); m != "" {
+			names = append(names, m)
+			assert.Contains(t, text(th), m)
+			assert.True(t, strings.HasPrefix(attr(th, "title"), m+": ms of each second"), attr(th, "title"))
+		}
+	}
+	assert.Equal(t, []string{"backPressuredTimeMsPerSecond", "busyTimeMsPerSecond", "idleTimeMsPerSecond"}, names)
+	panel := findClass(doc, "tab-panel")[0]
+	assert.Contains(t, text(panel), "1000 ms/s")
+}

@@ -54,6 +54,7 @@
   const pct = (p) => (p === null || p === undefined ? 'N/A' : Math.round(p) + '%');
   const dataPct = (p) => (p === null || p === undefined ? 'NaN' : String(Math.round(p)));
   const ratioPct = (r) => (r === null || r === undefined ? 'N/A' : Math.round(r * 100) + '%');
+  const msPerSecond = (r) => (r === null || r === undefined ? 'N/A' : Math.round(r * 1000) + ' ms/s');
   const perSecond = (n) => (n === null || n === undefined ? '–' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 
   // micros parses a Go duration ("1.5ms", "200µs", "0s") into microseconds.
@@ -177,6 +178,7 @@
       $('[data-field=busy]', g).textContent = 'Busy (max): ' + pct(v.busy);
       $('[data-field=backpressured]', g).textContent = 'Backpressured (max): ' + pct(v.backPressured);
       $('[data-field=skew]', g).textContent = 'Data skew: ' + pct(v.dataSkew);
+      $('title', g).textContent = nodeTitle(v);
       const parts = [short(v.operator, 22)];
       if (v.cost && micros(v.cost) > 0) parts.push(v.cost + '/record');
       if (v.rate !== undefined && v.rate !== null) parts.push(rateText(v.rate));
@@ -378,9 +380,30 @@
       $('[data-testid=bp-table] tbody', drawer).replaceChildren(...rows.map((s) => el('tr', { 'data-testid': 'bp-row', 'data-subtask': s.subtask, 'data-level': s['backpressure-level'] },
         el('td', {}, '#' + s.subtask),
         el('td', {}, el('span', { class: 'level level-' + s['backpressure-level'] }, s['backpressure-level'])),
-        el('td', { class: 'num' }, ratioPct(s.ratio)),
-        el('td', { class: 'num' }, ratioPct(s.busyRatio)),
-        el('td', { class: 'num' }, ratioPct(s.idleRatio)))));
+        timeCell(s.ratio, 'backPressuredTimeMsPerSecond', s.subtask),
+        timeCell(s.busyRatio, 'busyTimeMsPerSecond', s.subtask),
+        timeCell(s.idleRatio, 'idleTimeMsPerSecond', s.subtask))));
+    }
+
+    // timeCell shows a ratio as Flink's time metric: ms per second, and the
+    // percentage the BackPressure tab of Flink shows.
+    function timeCell(ratio, metric, subtask) {
+      const ms = msPerSecond(ratio);
+      return el('td', { class: 'num', 'data-metric': metric, title: `${metric} of subtask #${subtask}: ${ms}` },
+        ms, el('span', { class: 'pct' }, ratioPct(ratio)));
+    }
+
+    // nodeTitle is a node's tooltip: its name and Flink's time metrics, the
+    // max over its subtasks as the node's percentages are.
+    function nodeTitle(v) {
+      const most = (key) => {
+        const xs = v.subtasks.map((s) => s[key]).filter((x) => x !== null && x !== undefined);
+        return xs.length === v.subtasks.length && xs.length ? Math.max(...xs) : null;
+      };
+      return [v.name,
+        'busyTimeMsPerSecond (max): ' + msPerSecond(most('busyRatio')),
+        'backPressuredTimeMsPerSecond (max): ' + msPerSecond(most('ratio')),
+        'idleTimeMsPerSecond (max): ' + msPerSecond(most('idleRatio'))].join('\n');
     }
 
     function gauge(x) {
