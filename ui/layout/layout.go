@@ -19,8 +19,9 @@ type Options struct {
 	LabelPad     float64 // between an edge's label, or a node's foot, and anything else
 	// Feet is, per node by index, a box drawn centred below the node (a
 	// lesson's goal label, say), its H counted from the node's bottom; nil
-	// or a zero Size for none. A foot wider than NodeW widens the gaps
-	// beside its layer.
+	// or a zero Size for none. Every node gets room below it for the
+	// tallest foot, so that a chain stays a straight line; a foot wider
+	// than NodeW widens the gaps beside its layer.
 	Feet []Size
 }
 
@@ -280,14 +281,18 @@ func clone(rows [][]int) [][]int {
 	return c
 }
 
-// height is the room vertex v takes in its layer: a node's with its foot
-// (and LabelPad below the foot).
+// height is the room vertex v takes in its layer: a node's with the
+// tallest foot (and LabelPad below it).
 func height(vs []vertex, v int, o Options) float64 {
 	if vs[v].dummy {
 		return o.DummyH
 	}
-	if f := foot(v, o); f.H > 0 {
-		return o.NodeH + f.H + o.LabelPad
+	tallest := 0.0
+	for _, f := range o.Feet {
+		tallest = max(tallest, f.H)
+	}
+	if tallest > 0 {
+		return o.NodeH + tallest + o.LabelPad
 	}
 	return o.NodeH
 }

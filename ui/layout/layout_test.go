@@ -144,6 +144,17 @@ func TestLayout_Feet(t *testing.T) {
 	}
 }
 
+func TestLayout_Feet_Chain(t *testing.T) {
+	// Feet of different heights keep a chain a straight line.
+	o := opts
+	o.Feet = []Size{{W: 100, H: 20}, {}, {W: 100, H: 50}}
+	g := Layout(3, chain(3), o)
+	for _, n := range g.Nodes {
+		assert.Equal(t, g.Nodes[0].Y, n.Y)
+	}
+	assert.Equal(t, 10+100+50+10.0, g.Height, "room for the tallest foot")
+}
+
 func TestLayout_LabelsAndFeetClearNodes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	o := opts

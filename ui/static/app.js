@@ -156,7 +156,7 @@
         g.dataset.partitioning = e.label;
         const text = $('.edge-label text', g);
         text.textContent = e.label;
-        const w = text.getComputedTextLength() + 14;
+        const w = text.getComputedTextLength() + 16; // as components.EdgeLabelWidth
         const rect = $('.edge-label rect', g);
         rect.setAttribute('x', String(-w / 2));
         rect.setAttribute('width', String(w));
