@@ -320,12 +320,13 @@
       input.addEventListener('change', () => {
         const current = (configs.get(task) || {})[name];
         let value;
+        if (input.validity.badInput) return refuse(task, key, `${task}: ${name} must be a number`);
+        if (input.value.trim() === '') return unchanged(task, key); // a config field cannot be unset
         if (input.dataset.kind === 'number') {
           value = parseNumber(input.value);
           if (!Number.isFinite(value)) return refuse(task, key, `${task}: ${name} must be a number`);
           input.value = numberText(value);
         } else {
-          if (input.value.trim() === '') return unchanged(task, key);
           value = configValue(input.value.trim());
         }
         if (JSON.stringify(value) === JSON.stringify(current)) return unchanged(task, key);
