@@ -48,6 +48,21 @@ func TestBackPressureTab(t *testing.T) {
 	click(t, ctx, `document.querySelector('[data-testid=tab-backpressure]')`)
 	waitFor(t, ctx, "parse rows", `document.querySelectorAll('[data-testid=bp-row]').length`, 10*time.Second, equals("2"))
 	waitFor(t, ctx, "parse backpressured", `document.querySelector('[data-testid=bp-row]').dataset.level`, 20*time.Second, equals("high"))
+	// Flink's time metrics in ms/s, adding up to 1000.
+	header := eval(t, ctx, `document.querySelector('[data-testid=bp-table] thead').textContent`)
+	for _, m := range []string{"backPressuredTimeMsPerSecond", "busyTimeMsPerSecond", "idleTimeMsPerSecond"} {
+		if !strings.Contains(header, m) {
+			t.Fatalf("the BackPressure tab does not name %s: %q", m, header)
+		}
+	}
+	sum := `[...document.querySelectorAll('[data-testid=bp-row]')[0].querySelectorAll('td[data-metric]')].reduce((n, td) => n + parseInt(td.textContent), 0)`
+	waitFor(t, ctx, "ms/s adding up to 1000", sum, 5*time.Second, func(s string) bool { return atLeast(997)(s) && atMost(1003)(s) })
+	if cell := eval(t, ctx, `document.querySelector('[data-testid=bp-row] td[data-metric=backPressuredTimeMsPerSecond]').textContent`); !strings.Contains(cell, " ms/s") {
+		t.Fatalf("backpressured shown as %q, want ms/s", cell)
+	}
+	if title := eval(t, ctx, `document.querySelector('[data-testid=node][data-task=parse] title').textContent`); !strings.Contains(title, "backPressuredTimeMsPerSecond (max): ") {
+		t.Fatalf("the node's tooltip does not name the time metrics: %q", title)
+	}
 	click(t, ctx, `document.querySelector('[data-testid=bp-table] th[data-sort=ratio]')`)
 	screenshot(t, ctx, "backpressure-tab")
 

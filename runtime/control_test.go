@@ -50,6 +50,28 @@ func TestJob_SetRate(t *testing.T) {
 	})
 }
 
+func TestJob_Snapshot_RateBeforeSubtasks(t *testing.T) {
+	// The snapshot published before the subtasks start (what a page opened
+	// at once draws), and those of a restart, show a source's rate: the
+	// configured one, then the one set live.
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, controlled, nil)
+		snap := j.Snapshot()
+		source := vertex(t, snap, "source")
+		require.NotNil(t, source.Rate, "the first snapshot has the configured rate")
+		assert.Equal(t, 400.0, *source.Rate)
+		assert.Nil(t, vertex(t, snap, "work").Rate)
+
+		settle(j, time.Second)
+		require.NoError(t, j.SetRate("source", 700))
+		require.NoError(t, j.SetConfig("source", "keys", 5)) // restarts the job
+		j.publish(time.Now())                                // between attempts: reconfigure dropped the subtasks
+		source = vertex(t, j.Snapshot(), "source")
+		require.NotNil(t, source.Rate)
+		assert.Equal(t, 700.0, *source.Rate)
+	})
+}
+
 func TestJob_SetParallelism(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		j := start(t, controlled, nil)

@@ -141,6 +141,28 @@ func (j *Job) sample(stop <-chan struct{}, done chan<- struct{}) {
 	}
 }
 
+// rateLocked is the rate of task i if it is a source with one: its
+// subtasks' while they run; before they start (or while the job restarts)
+// the rate set live, else the configured one, so that a snapshot never
+// shows a generator without its rate.
+func (j *Job) rateLocked(i int, t *task) (float64, bool) {
+	if j.subtasks != nil {
+		rs, ok := j.subtasks[i][0].src.(RateSetter)
+		if !ok {
+			return 0, false
+		}
+		return rs.Rate(), true
+	}
+	if t.prepared.NewSource == nil || (t.spec.Operator != OpGenerator && t.spec.Operator != OpLegacyGenerator) {
+		return 0, false
+	}
+	if t.rate != nil {
+		return *t.rate, true
+	}
+	rate, err := (&config{m: t.spec.Config}).number("rate", 0, 0, maxRate)
+	return rate, err == nil
+}
+
 // publish samples every subtask of the current attempt and publishes a snapshot.
 func (j *Job) publish(now time.Time) {
 	j.mu.Lock()
@@ -167,14 +189,12 @@ func (j *Job) publish(now time.Time) {
 			}
 		}
 		v := metrics.NewVertex(t.id, t.spec.Name, t.spec.Operator, subs, snap.Timestamp)
+		v.Config = t.spec.Config // replaced, never modified, by a change of config
 		if c := time.Duration(t.cost.Load()); c > 0 {
 			v.Cost = c.String()
 		}
-		if j.subtasks != nil {
-			if rs, ok := j.subtasks[i][0].src.(RateSetter); ok {
-				rate := rs.Rate()
-				v.Rate = &rate
-			}
+		if rate, ok := j.rateLocked(i, t); ok {
+			v.Rate = &rate
 		}
 		snap.Vertices[i] = v
 	}

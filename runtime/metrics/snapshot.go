@@ -68,19 +68,20 @@ type Edge struct {
 // Vertex is one task: what a graph node shows, Flink's backpressure document,
 // task-level aggregates, and every subtask.
 type Vertex struct {
-	ID           string        `json:"id"`
-	Name         string        `json:"name"`
-	Operator     string        `json:"operator"`
-	Parallelism  int           `json:"parallelism"`
-	Cost         string        `json:"cost,omitempty"` // simulated cost per record, as "1.5ms"
-	Rate         *float64      `json:"rate,omitempty"` // a source's records per second per subtask, 0 for unlimited
-	Busy         Float         `json:"busy"`           // percent, max over subtasks; null when unknown
-	BackPressure Float         `json:"backPressured"`  // percent, max over subtasks
-	DataSkew     float64       `json:"dataSkew"`       // percent
-	Colors       Colors        `json:"colors"`
-	Backpressure BackPressure  `json:"backpressure"`
-	Metrics      VertexMetrics `json:"metrics"`
-	Subtasks     []Subtask     `json:"subtasks"`
+	ID           string         `json:"id"`
+	Name         string         `json:"name"`
+	Operator     string         `json:"operator"`
+	Parallelism  int            `json:"parallelism"`
+	Cost         string         `json:"cost,omitempty"` // simulated cost per record, as "1.5ms"
+	Rate         *float64       `json:"rate,omitempty"` // a source's records per second per subtask, 0 for unlimited
+	Config       map[string]any `json:"-"`              // the operator's config as the job runs it (shared: do not modify); the playground's frames carry it
+	Busy         Float          `json:"busy"`           // percent, max over subtasks; null when unknown
+	BackPressure Float          `json:"backPressured"`  // percent, max over subtasks
+	DataSkew     float64        `json:"dataSkew"`       // percent
+	Colors       Colors         `json:"colors"`
+	Backpressure BackPressure   `json:"backpressure"`
+	Metrics      VertexMetrics  `json:"metrics"`
+	Subtasks     []Subtask      `json:"subtasks"`
 }
 
 // BackPressure is exactly Flink's /jobs/:jid/vertices/:vid/backpressure response.

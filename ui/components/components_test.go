@@ -342,3 +342,66 @@ func findClass(n *html.Node, class string) []*html.Node {
 	}
 	return found
 }
+
+func TestDrawer_PoolGuide(t *testing.T) {
+	// The Metrics tab reads the pools as Flink's network tuning guide does,
+	// network-bound signature included: a full output pool upstream and an
+	// empty input pool downstream (lesson 7) is the network, not a slow task.
+	_, doc := render(t, Playground(PlaygroundPage{Job: testJob()}, nil))
+	guide := byTestID(doc, "pool-guide")
+	require.Len(t, guide, 1)
+	items := findTag(guide[0], "li")
+	require.Len(t, items, 4)
+	assert.Contains(t, text(items[0]), "outPoolUsage high")
+	assert.Contains(t, text(items[0]), "network")
+	assert.Contains(t, text(items[2]), "both high")
+	assert.Contains(t, text(items[2]), "further downstream")
+	assert.Contains(t, text(items[3]), "inPoolUsage low in the next task")
+	assert.Contains(t, text(items[3]), "the network is the bottleneck")
+	panel := findClass(doc, "tab-panel")
+	for _, p := range panel {
+		assert.NotContains(t, text(p), "a full output pool that the next one is", "the caption that blamed the next task for every full output pool")
+	}
+}
+
+func TestDrawer_Numbers(t *testing.T) {
+	// Numbers are typed as numbers: a rate, a cost in ms (1.1 without the
+	// slider), and config fields whose value is a number.
+	j := testJob()
+	j.Graph.Nodes[0].Config = []ConfigField{{Name: "keys", Number: true}, {Name: "label", Value: "x"}}
+	j.Graph.Nodes[1].CostMicros, j.Graph.Nodes[1].Cost = 1100, "1.1ms"
+	_, doc := render(t, Playground(PlaygroundPage{Job: j}, nil))
+	rates := byTestID(doc, "control-rate-value")
+	require.Len(t, rates, 1)
+	assert.Equal(t, "number", attr(rates[0], "type"))
+	assert.Equal(t, "2000", attr(rates[0], "value"))
+	costs := byTestID(doc, "control-cost-ms")
+	require.Len(t, costs, 2)
+	assert.Equal(t, "number", attr(costs[1], "type"))
+	assert.Equal(t, "any", attr(costs[1], "step"), "1.1 is a valid value")
+	assert.Equal(t, "1.1", attr(costs[1], "value"))
+	configs := byTestID(doc, "control-config")
+	require.Len(t, configs, 2)
+	assert.Equal(t, "number", attr(configs[0], "type"))
+	assert.Equal(t, "text", attr(configs[1], "type"))
+	assert.Len(t, byTestID(doc, "control-error"), 2)
+}
+
+func TestDrawer_TimeMetricNames(t *testing.T) {
+	// The BackPressure tab names Flink's time metrics (lesson 4 teaches
+	// that they add up to 1000 ms/s), in its headers and their tooltips.
+	_, doc := render(t, Playground(PlaygroundPage{Job: testJob()}, nil))
+	table := byTestID(doc, "bp-table")
+	require.Len(t, table, 1)
+	var names []string
+	for _, th := range findTag(table[0], "th") {
+		if m := attr(th, "data-metric"); m != "" {
+			names = append(names, m)
+			assert.Contains(t, text(th), m)
+			assert.True(t, strings.HasPrefix(attr(th, "title"), m+": ms of each second"), attr(th, "title"))
+		}
+	}
+	assert.Equal(t, []string{"backPressuredTimeMsPerSecond", "busyTimeMsPerSecond", "idleTimeMsPerSecond"}, names)
+	panel := findClass(doc, "tab-panel")[0]
+	assert.Contains(t, text(panel), "1000 ms/s")
+}

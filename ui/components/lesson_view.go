@@ -53,5 +53,5 @@ type ChoiceView struct{ ID, Text string }
 type CheckView struct{ When, Text string }
 
 // TargetView is what a goal asks of a task, drawn on the graph in the
-// colors the task would have.
+// colors the task would have, in a label of GoalSize(Text) below the task.
 type TargetView struct{ Task, Fill, Border, Text string }

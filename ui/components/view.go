@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"flowlab/ui/layout"
 )
 
 // Nav is what the sidebar shows: the page and the session's jobs.
@@ -75,8 +77,9 @@ type NodeView struct {
 // ConfigField is a field of a task's operator config the drawer lets the
 // learner change.
 type ConfigField struct {
-	Name  string
-	Value string // "" when not set: the operator's default
+	Name   string
+	Value  string // "" when not set: the operator's default
+	Number bool   // a number: typed in a number input
 }
 
 // EdgeView is an edge between tasks (by name) with its partitioning.
@@ -164,8 +167,47 @@ func rateText(r float64) string {
 	return fmt.Sprintf("%g/s", r)
 }
 
-// labelWidth is the width of an edge label's box.
-func labelWidth(text string) float64 { return float64(len(text))*7 + 14 }
+// Edge labels are set in 10.5 px semibold with 0.05 em of letter spacing
+// (app.css .edge-label text), in a box this high.
+const (
+	edgeLabelFont    = 10.5
+	edgeLabelSpacing = 0.525
+	EdgeLabelH       = 20
+)
+
+// EdgeLabelWidth is the width of an edge label's box: the text as
+// layout.TextWidth estimates it, and room for the rounded ends.
+func EdgeLabelWidth(text string) float64 {
+	return math.Ceil(layout.TextWidth(text, edgeLabelFont, true, edgeLabelSpacing) + 16)
+}
+
+// Goal labels (drawn by lesson.js under a node when the learner asks to
+// see the goal) are set in 11 px semibold, a line per condition.
+const (
+	goalFont   = 11
+	goalLineH  = 14
+	goalPadY   = 4
+	goalPadX   = 10
+	GoalMargin = 10 // from the node's bottom to the label's top, room for the goal's dashed outline
+)
+
+// GoalLines is a goal label's text, a line per condition: "goal: " and
+// the first, then each of the others. Conditions are joined by " · ".
+func GoalLines(text string) []string {
+	lines := strings.Split(text, " · ")
+	lines[0] = "goal: " + lines[0]
+	return lines
+}
+
+// GoalSize is the size of a goal label's box.
+func GoalSize(text string) layout.Size {
+	lines := GoalLines(text)
+	w := 0.0
+	for _, l := range lines {
+		w = max(w, layout.TextWidth(l, goalFont, true, 0))
+	}
+	return layout.Size{W: math.Ceil(w + 2*goalPadX), H: float64(len(lines)*goalLineH + 2*goalPadY)}
+}
 
 // costMax is the cost slider's range in microseconds: 5 ms, or more to fit the cost.
 func costMax(us int64) string { return fmt.Sprint(max(5000, us)) }

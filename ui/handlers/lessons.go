@@ -46,7 +46,7 @@ func (s *Server) lessonPage(w http.ResponseWriter, r *http.Request) {
 		render(w, r, http.StatusOK, components.Playground(page, nil))
 		return
 	}
-	v := s.jobView(sess, run.job, lessonGraphOptions)
+	v := s.jobView(sess, run.job, lessonGraphOptions, goalFeet(l))
 	page.Job = &v
 	page.Nav = s.nav(sess, "lessons", run.job.id)
 	render(w, r, http.StatusOK, components.Playground(page, components.LessonPanel(lessonView(l, next, run))))

@@ -12,6 +12,7 @@ import (
 	"github.com/a-h/templ"
 
 	"flowlab/examples"
+	"flowlab/lessons"
 	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
 	"flowlab/ui/components"
@@ -22,8 +23,8 @@ import (
 // Sizes of the graph drawing: roomy on the playground, compact beside a
 // lesson, so that a chain of four tasks keeps readable text at 1440 pixels.
 var (
-	graphOptions       = layout.Options{NodeW: 240, NodeH: 132, GapX: 110, GapY: 36, DummyH: 24, Margin: 24}
-	lessonGraphOptions = layout.Options{NodeW: 212, NodeH: 132, GapX: 76, GapY: 36, DummyH: 24, Margin: 8}
+	graphOptions       = layout.Options{NodeW: 240, NodeH: 132, GapX: 110, GapY: 36, DummyH: 24, Margin: 24, LabelPad: 8}
+	lessonGraphOptions = layout.Options{NodeW: 212, NodeH: 132, GapX: 76, GapY: 36, DummyH: 24, Margin: 8, LabelPad: 8}
 )
 
 func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
@@ -59,7 +60,7 @@ func (s *Server) playgroundPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if j != nil {
 		s.touch(j)
-		v := s.jobView(sess, j, graphOptions)
+		v := s.jobView(sess, j, graphOptions, nil)
 		page.Job = &v
 		page.Nav = s.nav(sess, "playground", j.id)
 	} else {
@@ -105,12 +106,13 @@ func (s *Server) nav(sess *session, active, jid string) components.Nav {
 }
 
 // jobView is a job's latest snapshot as the playground draws it, with the
-// operators its tasks may run instead.
-func (s *Server) jobView(sess *session, j *job, o layout.Options) components.JobView {
+// operators its tasks may run instead; feet are the boxes to make room for
+// below tasks, by name (a lesson's goal labels).
+func (s *Server) jobView(sess *session, j *job, o layout.Options, feet map[string]layout.Size) components.JobView {
 	snap := j.rt.Snapshot()
 	v := components.JobView{
 		ID: j.id, Name: snap.Name, State: snap.State, Failure: snap.Failure, Paused: snap.Paused,
-		WindowMs: snap.WindowMs, TickMs: j.tickMs, Graph: graphView(snap, j.rt.Spec(), o),
+		WindowMs: snap.WindowMs, TickMs: j.tickMs, Graph: graphView(snap, j.rt.Spec(), o, feet),
 	}
 	for _, op := range s.operators(sess) {
 		v.Operators = append(v.Operators, components.Operator{Name: op.Name, Kind: op.Kind})
@@ -118,16 +120,23 @@ func (s *Server) jobView(sess *session, j *job, o layout.Options) components.Job
 	return v
 }
 
-// graphView lays out a snapshot's graph; sp is the job's spec, for the
-// config of each task.
-func graphView(snap *metrics.Job, sp *spec.Job, o layout.Options) components.GraphView {
+// graphView lays out a snapshot's graph, with room for each edge's label
+// and the feet of tasks (by name); sp is the job's spec, for the config of
+// each task.
+func graphView(snap *metrics.Job, sp *spec.Job, o layout.Options, feet map[string]layout.Size) components.GraphView {
 	index := map[string]int{}
 	for i, v := range snap.Vertices {
 		index[v.ID] = i
 	}
 	edges := make([]layout.Edge, 0, len(snap.Edges))
 	for _, e := range snap.Edges {
-		edges = append(edges, layout.Edge{From: index[e.Source], To: index[e.Target]})
+		edges = append(edges, layout.Edge{From: index[e.Source], To: index[e.Target], LabelW: edgeLabelRoom(e)})
+	}
+	if len(feet) > 0 {
+		o.Feet = make([]layout.Size, len(snap.Vertices))
+		for i, v := range snap.Vertices {
+			o.Feet[i] = feet[v.Name]
+		}
 	}
 	g := layout.Layout(len(snap.Vertices), edges, o)
 	view := components.GraphView{Width: g.Width, Height: g.Height}
@@ -151,6 +160,30 @@ func graphView(snap *metrics.Job, sp *spec.Job, o layout.Options) components.Gra
 		})
 	}
 	return view
+}
+
+// edgeLabelRoom is how wide an edge's label may get: a rescale turns a
+// forward edge into a rebalance one, and the page is not laid out again.
+func edgeLabelRoom(e metrics.Edge) float64 {
+	w := components.EdgeLabelWidth(hub.EdgeLabel(e))
+	if e.Partitioning == spec.Forward {
+		e.Partitioning = spec.Rebalance
+		w = max(w, components.EdgeLabelWidth(hub.EdgeLabel(e)))
+	}
+	return w
+}
+
+// goalFeet is the room a lesson's goal labels need below each task: the
+// widest and tallest of its steps'.
+func goalFeet(l *lessons.Lesson) map[string]layout.Size {
+	feet := map[string]layout.Size{}
+	for _, st := range l.Steps {
+		for _, t := range st.Goal.Targets(l.Spec()) {
+			size, f := components.GoalSize(t.Text), feet[t.Task]
+			feet[t.Task] = layout.Size{W: max(f.W, size.W), H: max(f.H, size.H+components.GoalMargin)}
+		}
+	}
+	return feet
 }
 
 // sourceFields are the config fields of a source the drawer always offers,
@@ -177,9 +210,19 @@ func configFields(sp *spec.Job, task string, source bool) []components.ConfigFie
 	}
 	fields := make([]components.ConfigField, len(names))
 	for k, name := range names {
-		fields[k] = components.ConfigField{Name: name, Value: configText(config[name])}
+		v, set := config[name]
+		fields[k] = components.ConfigField{Name: name, Value: configText(v), Number: isNumber(v) || !set && source}
 	}
 	return fields
+}
+
+// isNumber says whether a config value is a number, as YAML or JSON gives one.
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int, int64, uint64, float64:
+		return true
+	}
+	return false
 }
 
 // configText is a config value as its input shows it: strings as they are,

@@ -417,7 +417,7 @@ func TestServer_ChangeJob(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond)
 	res, data := c.do("GET", "/?job="+jid, "", nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	assert.Contains(t, string(data), `data-field="skew" value="0.5"`, "the drawer shows the config")
+	assert.Contains(t, string(data), `data-field="skew" data-kind="number" value="0.5"`, "the drawer shows the config, a number as one")
 
 	for change, msg := range map[string]string{
 		`{"task":"sink","rate":5}`:                "has no rate",

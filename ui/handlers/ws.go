@@ -66,11 +66,17 @@ func (s *Server) watchJob(w http.ResponseWriter, r *http.Request) {
 	if err := conn.WriteMessage(websocket.TextMessage, history); err != nil {
 		return
 	}
+	var config uint64 // the configs this client has been sent
 	for {
 		select {
 		case fr := <-watcher.Frames():
+			msg := fr.Msg
+			if fr.Config != config {
+				_, msg = fr.WithConfig()
+				config = fr.Config
+			}
 			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := conn.WritePreparedMessage(fr.Msg); err != nil {
+			if err := conn.WritePreparedMessage(msg); err != nil {
 				return
 			}
 			if s.written != nil {

@@ -31,6 +31,7 @@ type message struct {
 		ID, Name, Fill, Level string
 		Busy                  any
 		Subtasks              []map[string]any
+		Config                map[string]any
 	}
 	Offsets []int64
 }
@@ -83,6 +84,36 @@ func TestServer_Websocket(t *testing.T) {
 	assert.Equal(t, "history", h.Type)
 	assert.Greater(t, len(h.Offsets), 5)
 	require.Len(t, h.Vertices, 2)
+}
+
+// A client gets each task's config in its first frame and in the first
+// after a change, and not in the others.
+func TestServer_Websocket_Config(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample(""))
+	c := newClient(t, srv)
+	jid := c.start(testSpec)
+	conn, _, err := c.dial(jid, srv.URL)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.Equal(t, "history", read(t, conn).Type)
+	first := read(t, conn)
+	assert.Equal(t, map[string]any{"rate": 2000.0}, first.Vertices[0].Config)
+	assert.Equal(t, map[string]any{}, first.Vertices[1].Config)
+	for range 3 {
+		assert.Nil(t, read(t, conn).Vertices[0].Config, "unchanged: no config")
+	}
+	status, body := c.patch(jid, `{"task": "source", "config": {"keys": 7}}`)
+	require.Equal(t, http.StatusOK, status, string(body))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := read(t, conn)
+		if m.Vertices[0].Config != nil {
+			assert.Equal(t, map[string]any{"rate": 2000.0, "keys": 7.0}, m.Vertices[0].Config)
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no frame with the new config")
+	}
+	assert.Nil(t, read(t, conn).Vertices[0].Config)
 }
 
 // Clients that never read neither stop the job nor the clients that do.

@@ -60,23 +60,24 @@ func EdgeLabel(e metrics.Edge) string {
 }
 
 type vertex struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Operator      string    `json:"operator"`
-	Parallelism   int       `json:"parallelism"`
-	Busy          num       `json:"busy"`
-	BackPressured num       `json:"backPressured"`
-	DataSkew      num       `json:"dataSkew"`
-	Fill          string    `json:"fill"`
-	Border        string    `json:"border"`
-	Level         string    `json:"level"`
-	Cost          string    `json:"cost"`
-	Rate          *num      `json:"rate,omitempty"`
-	In            num       `json:"numRecordsInPerSecond"`
-	Out           num       `json:"numRecordsOutPerSecond"`
-	InTotal       int64     `json:"numRecordsIn"`
-	OutTotal      int64     `json:"numRecordsOut"`
-	Subtasks      []subtask `json:"subtasks"`
+	ID            string          `json:"id"`
+	Name          string          `json:"name"`
+	Operator      string          `json:"operator"`
+	Parallelism   int             `json:"parallelism"`
+	Busy          num             `json:"busy"`
+	BackPressured num             `json:"backPressured"`
+	DataSkew      num             `json:"dataSkew"`
+	Fill          string          `json:"fill"`
+	Border        string          `json:"border"`
+	Level         string          `json:"level"`
+	Cost          string          `json:"cost"`
+	Rate          *num            `json:"rate,omitempty"`
+	Config        json.RawMessage `json:"config,omitempty"` // only in a frame marshaled withConfig
+	In            num             `json:"numRecordsInPerSecond"`
+	Out           num             `json:"numRecordsOutPerSecond"`
+	InTotal       int64           `json:"numRecordsIn"`
+	OutTotal      int64           `json:"numRecordsOut"`
+	Subtasks      []subtask       `json:"subtasks"`
 }
 
 type subtask struct {
@@ -93,8 +94,34 @@ type subtask struct {
 	Floating  num    `json:"buffers.inputFloatingBuffersUsage"`
 }
 
-// marshalFrame is a snapshot as a frame message.
-func marshalFrame(s *metrics.Job, seq uint64) []byte {
+// configJSON is a task's config as a frame carries it: {} for none, and
+// {} too for one JSON cannot hold (a spec's config is parsed from YAML or
+// JSON, so it always can).
+func configJSON(config map[string]any) json.RawMessage {
+	if len(config) == 0 {
+		return json.RawMessage("{}")
+	}
+	data, err := json.Marshal(config)
+	if err != nil {
+		return json.RawMessage("{}")
+	}
+	return data
+}
+
+// configKey identifies the configs of a snapshot's tasks: it changes when
+// any of them does.
+func configKey(s *metrics.Job) string {
+	var b strings.Builder
+	for i := range s.Vertices {
+		b.Write(configJSON(s.Vertices[i].Config))
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// marshalFrame is a snapshot as a frame message; withConfig adds each
+// task's config.
+func marshalFrame(s *metrics.Job, seq uint64, withConfig bool) []byte {
 	fr := frame{
 		Type: "frame", Seq: seq, Timestamp: s.Timestamp, State: s.State, Failure: s.Failure,
 		Restarts: s.Restarts, Paused: s.Paused, WindowMs: s.WindowMs,
@@ -120,6 +147,9 @@ func marshalFrame(s *metrics.Job, seq uint64) []byte {
 		if v.Rate != nil {
 			r := num(*v.Rate)
 			fv.Rate = &r
+		}
+		if withConfig {
+			fv.Config = configJSON(v.Config)
 		}
 		for k := range v.Subtasks {
 			st, bp := &v.Subtasks[k], &v.Backpressure.Subtasks[k]

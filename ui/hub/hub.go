@@ -24,12 +24,35 @@ type Source interface {
 	Done() <-chan struct{}
 }
 
-// Frame is one message to watchers, marshaled once for all of them.
+// Frame is one message to watchers, marshaled once for all of them. The
+// tasks' configs change rarely (a change restarts the job) and would only
+// weigh on every frame: a frame carries them only for a watcher that has
+// not yet been sent configs Config (WithConfig), so each watcher gets them
+// in its first frame and in the first after each change, even when it
+// loses frames.
 type Frame struct {
 	Seq       uint64                     // 1 for the first frame of a feed, then counting
-	Data      []byte                     // the JSON text
+	Data      []byte                     // the JSON text, without configs
 	Msg       *websocket.PreparedMessage // Data as a websocket text message
 	Published time.Time                  // when the feed saw the snapshot
+	Config    uint64                     // which configs the job runs with: 1 for the first the feed saw, then counting changes
+
+	full struct {
+		once sync.Once
+		snap *metrics.Job
+		data []byte
+		msg  *websocket.PreparedMessage
+	}
+}
+
+// WithConfig is the frame with every task's config, marshaled once, when
+// first needed.
+func (fr *Frame) WithConfig() ([]byte, *websocket.PreparedMessage) {
+	fr.full.once.Do(func() {
+		fr.full.data = marshalFrame(fr.full.snap, fr.Seq, true)
+		fr.full.msg, _ = websocket.NewPreparedMessage(websocket.TextMessage, fr.full.data)
+	})
+	return fr.full.data, fr.full.msg
 }
 
 // Feed follows one job. It is safe for concurrent use.
@@ -45,6 +68,8 @@ type Feed struct {
 	seen      time.Time    // when it was seen
 	frame     *Frame       // snap as a frame, marshaled on first need
 	seq       uint64
+	configKey string // configKey of the last frame
+	config    uint64 // how many distinct configs frames have had
 	stopped   bool
 	lastWatch time.Time // when the last watcher left, or the feed started
 }
@@ -104,9 +129,14 @@ func (f *Feed) publish(s *metrics.Job) {
 // latest is the latest snapshot as a frame; f.mu is held.
 func (f *Feed) latest() *Frame {
 	if f.frame == nil && f.snap != nil {
-		data := marshalFrame(f.snap, f.seq)
+		if key := configKey(f.snap); key != f.configKey || f.config == 0 {
+			f.configKey = key
+			f.config++
+		}
+		data := marshalFrame(f.snap, f.seq, false)
 		msg, _ := websocket.NewPreparedMessage(websocket.TextMessage, data) // fails only for a bad message type
-		f.frame = &Frame{Seq: f.seq, Data: data, Msg: msg, Published: f.seen}
+		f.frame = &Frame{Seq: f.seq, Data: data, Msg: msg, Published: f.seen, Config: f.config}
+		f.frame.full.snap = f.snap
 	}
 	return f.frame
 }

@@ -239,6 +239,44 @@ func TestMarshalFrame_Edges(t *testing.T) {
 	var fr struct {
 		Edges []map[string]string `json:"edges"`
 	}
-	require.NoError(t, json.Unmarshal(marshalFrame(snap, 1), &fr))
+	require.NoError(t, json.Unmarshal(marshalFrame(snap, 1, false), &fr))
 	assert.Equal(t, []map[string]string{{"from": "a", "to": "b", "label": "REBALANCE"}}, fr.Edges)
+}
+
+func TestFrame_WithConfig(t *testing.T) {
+	job := newFakeJob()
+	f := New(job, 10)
+	defer f.Stop()
+	w, _ := f.Watch()
+	defer w.Close()
+	withConfig := func(s *metrics.Job, config map[string]any) *metrics.Job {
+		s.Vertices[0].Config = config
+		return s
+	}
+	job.publish(withConfig(snapshot(100, 0, 0), map[string]any{"rate": 500, "keys": 10}))
+	fr := <-w.Frames()
+	for timestamp(fr.Data) != 100 {
+		fr = <-w.Frames()
+	}
+	assert.NotContains(t, string(fr.Data), `"config"`, "frames carry no config")
+	data, msg := fr.WithConfig()
+	require.NotNil(t, msg)
+	var m struct {
+		Vertices []struct{ Config map[string]any }
+	}
+	require.NoError(t, json.Unmarshal(data, &m))
+	assert.Equal(t, map[string]any{"rate": 500.0, "keys": 10.0}, m.Vertices[0].Config)
+	assert.Equal(t, map[string]any{}, m.Vertices[1].Config, "a task without config has {}")
+	again, _ := fr.WithConfig()
+	assert.Equal(t, &data[0], &again[0], "marshaled once")
+
+	// The same config keeps its number; a new one counts.
+	job.publish(withConfig(snapshot(200, 0, 0), map[string]any{"keys": 10, "rate": 500}))
+	same := <-w.Frames()
+	assert.Equal(t, fr.Config, same.Config)
+	job.publish(withConfig(snapshot(300, 0, 0), map[string]any{"rate": 500, "keys": 10, "iterations": 1000}))
+	changed := <-w.Frames()
+	assert.Equal(t, fr.Config+1, changed.Config)
+	data, _ = changed.WithConfig()
+	assert.Contains(t, string(data), `"iterations":1000`)
 }

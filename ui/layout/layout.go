@@ -13,13 +13,28 @@ import (
 // Options are the sizes of the drawing, in pixels.
 type Options struct {
 	NodeW, NodeH float64 // size of a task node
-	GapX, GapY   float64 // between layers, and between nodes of a layer
+	GapX, GapY   float64 // between layers, and between nodes of a layer (at least)
 	DummyH       float64 // height an edge passing through a layer takes
 	Margin       float64 // around the drawing
+	LabelPad     float64 // between an edge's label, or a node's foot, and anything else
+	// Feet is, per node by index, a box drawn centred below the node (a
+	// lesson's goal label, say), its H counted from the node's bottom; nil
+	// or a zero Size for none. Every node gets room below it for the
+	// tallest foot, so that a chain stays a straight line; a foot wider
+	// than NodeW widens the gaps beside its layer.
+	Feet []Size
 }
 
-// Edge joins two nodes, by index.
-type Edge struct{ From, To int }
+// Size is the size of a box, in pixels.
+type Size struct{ W, H float64 }
+
+// Edge joins two nodes, by index. LabelW is the width of its label, drawn
+// centred on its first segment: the gap after the source's layer is made
+// wide enough that the label touches no node (nor foot). 0 for none.
+type Edge struct {
+	From, To int
+	LabelW   float64
+}
 
 // Point is a position in the drawing.
 type Point struct{ X, Y float64 }
@@ -79,21 +94,68 @@ func Layout(n int, edges []Edge, o Options) Graph {
 		chains[i] = chain
 	}
 	rows := order(vs)
-	pos := place(vs, rows, o)
-	g := Graph{Nodes: make([]Node, n), Edges: make([]Path, len(edges))}
+	xs, width := columns(vs, rows, edges, o)
+	pos := place(vs, rows, xs, o)
+	g := Graph{Width: width, Nodes: make([]Node, n), Edges: make([]Path, len(edges))}
 	for l, row := range rows {
 		for k, v := range row {
 			if v < n {
 				g.Nodes[v] = Node{X: pos[v].X, Y: pos[v].Y, Layer: l, Order: k}
 			}
-			g.Width = max(g.Width, pos[v].X+o.NodeW+o.Margin)
-			g.Height = max(g.Height, pos[v].Y+height(vs[v], o)+o.Margin)
+			g.Height = max(g.Height, pos[v].Y+height(vs, v, o)+o.Margin)
 		}
 	}
 	for i, chain := range chains {
 		g.Edges[i] = route(vs, pos, chain, o)
 	}
 	return g
+}
+
+// foot is the foot of vertex v: zero for a dummy or a node without one.
+func foot(v int, o Options) Size {
+	if v < len(o.Feet) {
+		return o.Feet[v]
+	}
+	return Size{}
+}
+
+// columns places each layer's left side, and says how wide the drawing is.
+// The gap after a layer is GapX, or more to fit the widest label of the
+// edges leaving it between the feet that overhang the layers on either
+// side (a foot wider than a node overhangs it by half the difference on
+// each side), with LabelPad around the label.
+func columns(vs []vertex, rows [][]int, edges []Edge, o Options) ([]float64, float64) {
+	overhang := make([]float64, len(rows))
+	for l, row := range rows {
+		for _, v := range row {
+			if f := foot(v, o); f.W > o.NodeW {
+				overhang[l] = max(overhang[l], (f.W-o.NodeW)/2+o.LabelPad)
+			}
+		}
+	}
+	label := make([]float64, len(rows))
+	for _, e := range edges {
+		if e.LabelW > 0 {
+			l := vs[e.From].layer
+			label[l] = max(label[l], e.LabelW+2*o.LabelPad)
+		}
+	}
+	xs := make([]float64, len(rows))
+	x := o.Margin
+	if len(rows) > 0 {
+		x += overhang[0]
+	}
+	for l := range rows {
+		xs[l] = x
+		x += o.NodeW
+		if l+1 < len(rows) {
+			side := max(overhang[l], overhang[l+1])
+			x += max(o.GapX, 2*side+label[l])
+		} else {
+			x += overhang[l]
+		}
+	}
+	return xs, x + o.Margin
 }
 
 // layering puts every node one layer right of its furthest predecessor.
@@ -219,15 +281,33 @@ func clone(rows [][]int) [][]int {
 	return c
 }
 
-func height(v vertex, o Options) float64 {
-	if v.dummy {
+// height is the room vertex v takes in its layer: a node's with the
+// tallest foot (and LabelPad below it).
+func height(vs []vertex, v int, o Options) float64 {
+	if vs[v].dummy {
 		return o.DummyH
+	}
+	tallest := 0.0
+	for _, f := range o.Feet {
+		tallest = max(tallest, f.H)
+	}
+	if tallest > 0 {
+		return o.NodeH + tallest + o.LabelPad
 	}
 	return o.NodeH
 }
 
-// place stacks each layer's vertices top to bottom, centred on the tallest layer.
-func place(vs []vertex, rows [][]int, o Options) []Point {
+// mid is how far below a vertex's top its edges leave and enter.
+func mid(vs []vertex, v int, o Options) float64 {
+	if vs[v].dummy {
+		return o.DummyH / 2
+	}
+	return o.NodeH / 2
+}
+
+// place stacks each layer's vertices top to bottom at its column xs[l],
+// centred on the tallest layer.
+func place(vs []vertex, rows [][]int, xs []float64, o Options) []Point {
 	heights := make([]float64, len(rows))
 	tallest := 0.0
 	for l, row := range rows {
@@ -235,7 +315,7 @@ func place(vs []vertex, rows [][]int, o Options) []Point {
 			if k > 0 {
 				heights[l] += o.GapY
 			}
-			heights[l] += height(vs[v], o)
+			heights[l] += height(vs, v, o)
 		}
 		tallest = max(tallest, heights[l])
 	}
@@ -243,8 +323,8 @@ func place(vs []vertex, rows [][]int, o Options) []Point {
 	for l, row := range rows {
 		y := o.Margin + (tallest-heights[l])/2
 		for _, v := range row {
-			pos[v] = Point{X: o.Margin + float64(l)*(o.NodeW+o.GapX), Y: y}
-			y += height(vs[v], o) + o.GapY
+			pos[v] = Point{X: xs[l], Y: y}
+			y += height(vs, v, o) + o.GapY
 		}
 	}
 	return pos
@@ -255,14 +335,14 @@ func place(vs []vertex, rows [][]int, o Options) []Point {
 func route(vs []vertex, pos []Point, chain []int, o Options) Path {
 	var pts []Point
 	for k, v := range chain {
-		mid := pos[v].Y + height(vs[v], o)/2
+		y := pos[v].Y + mid(vs, v, o)
 		switch {
 		case k == 0:
-			pts = append(pts, Point{pos[v].X + o.NodeW, mid})
+			pts = append(pts, Point{pos[v].X + o.NodeW, y})
 		case k == len(chain)-1:
-			pts = append(pts, Point{pos[v].X, mid})
+			pts = append(pts, Point{pos[v].X, y})
 		default:
-			pts = append(pts, Point{pos[v].X, mid}, Point{pos[v].X + o.NodeW, mid})
+			pts = append(pts, Point{pos[v].X, y}, Point{pos[v].X + o.NodeW, y})
 		}
 	}
 	return Path{Points: pts, Label: Point{(pts[0].X + pts[1].X) / 2, (pts[0].Y + pts[1].Y) / 2}}

@@ -54,6 +54,7 @@
   const pct = (p) => (p === null || p === undefined ? 'N/A' : Math.round(p) + '%');
   const dataPct = (p) => (p === null || p === undefined ? 'NaN' : String(Math.round(p)));
   const ratioPct = (r) => (r === null || r === undefined ? 'N/A' : Math.round(r * 100) + '%');
+  const msPerSecond = (r) => (r === null || r === undefined ? 'N/A' : Math.round(r * 1000) + ' ms/s');
   const perSecond = (n) => (n === null || n === undefined ? '–' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 
   // micros parses a Go duration ("1.5ms", "200µs", "0s") into microseconds.
@@ -64,7 +65,6 @@
     for (const m of d.matchAll(/([0-9.]+)(h|ms|m|s|us|µs|μs|ns)/g)) total += parseFloat(m[1]) * units[m[2]];
     return Math.round(total);
   }
-  const costText = (us) => (us <= 0 ? 'none' : us >= 1000 ? (us / 1000) + 'ms' : us + 'µs');
   const rateText = (r) => (!r ? 'unlimited' : r.toLocaleString('en-US') + '/s');
   const short = (s, n) => ([...s].length <= n ? s : [...s].slice(0, n - 1).join('') + '…');
 
@@ -156,7 +156,7 @@
         g.dataset.partitioning = e.label;
         const text = $('.edge-label text', g);
         text.textContent = e.label;
-        const w = text.getComputedTextLength() + 14;
+        const w = text.getComputedTextLength() + 16; // as components.EdgeLabelWidth
         const rect = $('.edge-label rect', g);
         rect.setAttribute('x', String(-w / 2));
         rect.setAttribute('width', String(w));
@@ -178,6 +178,7 @@
       $('[data-field=busy]', g).textContent = 'Busy (max): ' + pct(v.busy);
       $('[data-field=backpressured]', g).textContent = 'Backpressured (max): ' + pct(v.backPressured);
       $('[data-field=skew]', g).textContent = 'Data skew: ' + pct(v.dataSkew);
+      $('title', g).textContent = nodeTitle(v);
       const parts = [short(v.operator, 22)];
       if (v.cost && micros(v.cost) > 0) parts.push(v.cost + '/record');
       if (v.rate !== undefined && v.rate !== null) parts.push(rateText(v.rate));
@@ -185,31 +186,152 @@
       syncControls(v);
     }
 
-    // syncControls shows a task's live values in its controls, unless the
-    // learner is using them.
+    // Controls show the job's values, from the frames: the last frame of
+    // each task, and each task's config (sent in a frame when it changes).
+    // A control the learner is editing keeps its text, and so does one whose
+    // change the job took, for a moment: a frame already on its way still
+    // has the old value. A value the job refuses snaps back, with the reason.
+    const latest = new Map(); // task -> its vertex in the last frame
+    const configs = new Map(); // task -> its operator config
+    const held = new Map(); // control key -> until when it keeps its text (Infinity: being edited)
+    const isHeld = (key) => (held.get(key) ?? 0) > Date.now();
+    const boxOf = (task) => $(`.task-controls[data-task="${CSS.escape(task)}"]`, drawer);
+    const numberText = (n) => String(Math.round(n * 1e6) / 1e6);
+    const configText = (v) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+    const sourceFields = ['keys', 'skew']; // offered on every source, set or not (handlers.sourceFields)
+
     function syncControls(v) {
-      const box = $(`.task-controls[data-task="${CSS.escape(v.name)}"]`, drawer);
+      latest.set(v.name, v);
+      if (v.config) configs.set(v.name, v.config);
+      const box = boxOf(v.name);
       if (!box) return;
-      const cost = $('[data-testid=control-cost]', box);
-      if (document.activeElement !== cost) {
+      const key = (what) => v.name + '/' + what;
+      if (!isHeld(key('cost'))) {
         const us = micros(v.cost);
+        const cost = $('[data-testid=control-cost]', box);
         if (us > Number(cost.max)) cost.max = String(us);
         cost.value = String(us);
-        $('[data-field=cost-value]', box).textContent = costText(us);
+        $('[data-testid=control-cost-ms]', box).value = numberText(us / 1000);
       }
-      const par = $('[data-testid=control-parallelism]', box);
-      if (document.activeElement !== par) par.value = String(v.parallelism);
+      if (!isHeld(key('parallelism'))) $('[data-testid=control-parallelism]', box).value = String(v.parallelism);
       const op = $('[data-testid=control-operator]', box);
-      if (op && document.activeElement !== op && op.value !== v.operator) {
+      if (op && !isHeld(key('operator')) && op.value !== v.operator) {
         if (!$$('option', op).some((o) => o.value === v.operator)) op.prepend(el('option', { value: v.operator }, v.operator));
         op.value = v.operator;
       }
       const rate = $('[data-testid=control-rate]', box);
-      if (rate && document.activeElement !== rate && v.rate !== undefined && v.rate !== null) {
+      if (rate && !isHeld(key('rate')) && v.rate !== undefined && v.rate !== null) {
         if (v.rate > Number(rate.max)) rate.max = String(v.rate);
         rate.value = String(v.rate);
-        $('[data-field=rate-value]', box).textContent = rateText(v.rate);
+        $('[data-testid=control-rate-value]', box).value = numberText(v.rate);
       }
+      syncConfig(v.name, box);
+    }
+
+    // syncConfig shows a task's config: a field per value set (and a
+    // source's sourceFields), a number input for a number.
+    function syncConfig(task, box) {
+      const config = configs.get(task);
+      if (!config) return;
+      const source = box.dataset.source === 'true';
+      const names = source ? sourceFields.slice() : [];
+      for (const k of Object.keys(config).sort()) if (!names.includes(k) && !(source && k === 'rate')) names.push(k);
+      const list = $('.config-fields', box);
+      const inputs = new Map($$('[data-testid=control-config]', list).map((i) => [i.dataset.field, i]));
+      for (const [name, input] of inputs) {
+        if (!names.includes(name) && !isHeld(task + '/config/' + name)) input.closest('.field').remove();
+      }
+      names.forEach((name, k) => {
+        let input = inputs.get(name);
+        if (!input) {
+          input = el('input', { type: 'text', class: 'config-input', 'data-testid': 'control-config', 'data-task': task, 'data-field': name, 'data-kind': 'text', placeholder: 'default' });
+          list.append(el('label', { class: 'field' }, el('span', {}, name), input));
+          wireConfig(input, task, box);
+        }
+        if (isHeld(task + '/config/' + name)) return;
+        const value = config[name];
+        const kind = typeof value === 'number' || (value === undefined && source) ? 'number' : 'text';
+        if (input.dataset.kind !== kind) {
+          input.type = kind;
+          input.dataset.kind = kind;
+          if (kind === 'number') input.step = 'any'; else input.removeAttribute('step');
+        }
+        input.value = configText(value);
+        const field = input.closest('.field');
+        if (list.children[k] !== field) list.insertBefore(field, list.children[k] || null);
+      });
+    }
+
+    function resync(task) {
+      const v = latest.get(task);
+      if (v) syncControls(v);
+    }
+
+    function showError(box, msg) {
+      const p = $('[data-testid=control-error]', box);
+      p.textContent = msg;
+      p.hidden = false;
+    }
+    function clearError(box) { $('[data-testid=control-error]', box).hidden = true; }
+
+    // commit sends a change of a task's control key; what says that the
+    // change restarts the job, and how.
+    async function commit(task, key, change, what) {
+      const box = boxOf(task);
+      held.set(key, Infinity);
+      clearError(box);
+      try {
+        await api('PATCH', '/api/jobs/' + jid, change);
+        held.set(key, Date.now() + 1000);
+        if (what) toast(what + ': the job restarts with it', false);
+      } catch (e) {
+        refuse(task, key, e.message);
+      }
+    }
+
+    // refuse puts a control back to the job's value and says why.
+    function refuse(task, key, msg) {
+      held.delete(key);
+      showError(boxOf(task), msg);
+      toast(msg);
+      resync(task);
+    }
+
+    // unchanged puts a control whose value is the job's back to the job's text ("02" to "2").
+    function unchanged(task, key) {
+      held.delete(key);
+      resync(task);
+    }
+
+    // editing marks a control being edited, until it changes or loses focus.
+    function editing(task, key, ...inputs) {
+      for (const input of inputs) {
+        input.addEventListener('input', () => { held.set(key, Infinity); clearError(boxOf(task)); });
+        input.addEventListener('blur', () => { if (held.get(key) === Infinity) unchanged(task, key); });
+      }
+    }
+
+    // parseNumber reads a number input: a finite number, or NaN.
+    const parseNumber = (text) => (text.trim() === '' ? NaN : Number(text));
+
+    function wireConfig(input, task, box) {
+      const name = input.dataset.field, key = task + '/config/' + name;
+      editing(task, key, input);
+      input.addEventListener('change', () => {
+        const current = (configs.get(task) || {})[name];
+        let value;
+        if (input.validity.badInput) return refuse(task, key, `${task}: ${name} must be a number`);
+        if (input.value.trim() === '') return unchanged(task, key); // a config field cannot be unset
+        if (input.dataset.kind === 'number') {
+          value = parseNumber(input.value);
+          if (!Number.isFinite(value)) return refuse(task, key, `${task}: ${name} must be a number`);
+          input.value = numberText(value);
+        } else {
+          value = configValue(input.value.trim());
+        }
+        if (JSON.stringify(value) === JSON.stringify(current)) return unchanged(task, key);
+        commit(task, key, { task, config: { [name]: value } }, `${task}: ${name} = ${configText(value)}`);
+      });
     }
 
     // Drawer.
@@ -259,9 +381,30 @@
       $('[data-testid=bp-table] tbody', drawer).replaceChildren(...rows.map((s) => el('tr', { 'data-testid': 'bp-row', 'data-subtask': s.subtask, 'data-level': s['backpressure-level'] },
         el('td', {}, '#' + s.subtask),
         el('td', {}, el('span', { class: 'level level-' + s['backpressure-level'] }, s['backpressure-level'])),
-        el('td', { class: 'num' }, ratioPct(s.ratio)),
-        el('td', { class: 'num' }, ratioPct(s.busyRatio)),
-        el('td', { class: 'num' }, ratioPct(s.idleRatio)))));
+        timeCell(s.ratio, 'backPressuredTimeMsPerSecond', s.subtask),
+        timeCell(s.busyRatio, 'busyTimeMsPerSecond', s.subtask),
+        timeCell(s.idleRatio, 'idleTimeMsPerSecond', s.subtask))));
+    }
+
+    // timeCell shows a ratio as Flink's time metric: ms per second, and the
+    // percentage the BackPressure tab of Flink shows.
+    function timeCell(ratio, metric, subtask) {
+      const ms = msPerSecond(ratio);
+      return el('td', { class: 'num', 'data-metric': metric, title: `${metric} of subtask #${subtask}: ${ms}` },
+        ms, el('span', { class: 'pct' }, ratioPct(ratio)));
+    }
+
+    // nodeTitle is a node's tooltip: its name and Flink's time metrics, the
+    // max over its subtasks as the node's percentages are.
+    function nodeTitle(v) {
+      const most = (key) => {
+        const xs = v.subtasks.map((s) => s[key]).filter((x) => x !== null && x !== undefined);
+        return xs.length === v.subtasks.length && xs.length ? Math.max(...xs) : null;
+      };
+      return [v.name,
+        'busyTimeMsPerSecond (max): ' + msPerSecond(most('busyRatio')),
+        'backPressuredTimeMsPerSecond (max): ' + msPerSecond(most('ratio')),
+        'idleTimeMsPerSecond (max): ' + msPerSecond(most('idleRatio'))].join('\n');
     }
 
     function gauge(x) {
@@ -386,42 +529,75 @@
     }
 
     const patch = (change) => api('PATCH', '/api/jobs/' + jid, change).then(() => true, (e) => { toast(e.message); return false; });
-    // reconfigure makes a change that restarts the job, and says so.
-    const reconfigure = async (change, what) => {
-      if (await patch(change)) toast(what + ': the job restarts with it', false);
-    };
     for (const box of $$('.task-controls', drawer)) {
       const task = box.dataset.task;
-      const cost = $('[data-testid=control-cost]', box);
-      cost.addEventListener('input', () => { $('[data-field=cost-value]', box).textContent = costText(Number(cost.value)); });
-      cost.addEventListener('change', () => patch({ task, cost: cost.value + 'us' }));
-      const rate = $('[data-testid=control-rate]', box);
+      const current = () => latest.get(task);
+
+      const cost = $('[data-testid=control-cost]', box), costMs = $('[data-testid=control-cost-ms]', box);
+      editing(task, task + '/cost', cost, costMs);
+      cost.addEventListener('input', () => { costMs.value = numberText(Number(cost.value) / 1000); });
+      const setCost = (ms) => {
+        const key = task + '/cost';
+        if (!Number.isFinite(ms) || ms < 0) return refuse(task, key, `${task}: the cost is a number of milliseconds per record, 0 or more`);
+        const us = Math.round(ms * 1000);
+        if (current() && micros(current().cost) === us && Math.abs(ms * 1000 - us) < 1e-6) return unchanged(task, key);
+        costMs.value = numberText(ms);
+        if (us > Number(cost.max)) cost.max = String(us);
+        cost.value = String(us);
+        commit(task, key, { task, cost: numberText(ms) + 'ms' });
+      };
+      cost.addEventListener('change', () => setCost(Number(cost.value) / 1000));
+      costMs.addEventListener('change', () => setCost(parseNumber(costMs.value)));
+
+      const rate = $('[data-testid=control-rate]', box), rateValue = $('[data-testid=control-rate-value]', box);
       if (rate) {
-        rate.addEventListener('input', () => { $('[data-field=rate-value]', box).textContent = rateText(Number(rate.value)); });
-        rate.addEventListener('change', () => patch({ task, rate: Number(rate.value) }));
+        editing(task, task + '/rate', rate, rateValue);
+        rate.addEventListener('input', () => { rateValue.value = rate.value; });
+        const setRate = (r) => {
+          const key = task + '/rate';
+          if (!Number.isFinite(r) || r < 0) return refuse(task, key, `${task}: the rate is a number of records per second, 0 or more (0: as fast as possible)`);
+          if (current() && current().rate === r) return unchanged(task, key);
+          rateValue.value = numberText(r);
+          if (r > Number(rate.max)) rate.max = String(r);
+          rate.value = String(r);
+          commit(task, key, { task, rate: r });
+        };
+        rate.addEventListener('change', () => setRate(Number(rate.value)));
+        rateValue.addEventListener('change', () => setRate(parseNumber(rateValue.value)));
       }
+
       const par = $('[data-testid=control-parallelism]', box);
-      par.addEventListener('change', () => patch({ task, parallelism: Number(par.value) }));
+      editing(task, task + '/parallelism', par);
+      par.addEventListener('change', () => {
+        const key = task + '/parallelism', n = parseNumber(par.value);
+        if (!Number.isInteger(n) || n < 1 || n > 128) return refuse(task, key, `${task}: the parallelism is a whole number from 1 to 128`);
+        if (current() && current().parallelism === n) return unchanged(task, key);
+        par.value = String(n);
+        commit(task, key, { task, parallelism: n });
+      });
       for (const b of $$('[data-step]', box)) {
         b.addEventListener('click', () => {
-          par.value = String(Math.min(128, Math.max(1, Number(par.value) + Number(b.dataset.step))));
+          par.value = String(Math.min(128, Math.max(1, parseNumber(par.value) + Number(b.dataset.step))));
           par.dispatchEvent(new Event('change'));
         });
       }
+
       const op = $('[data-testid=control-operator]', box);
-      if (op) op.addEventListener('change', () => reconfigure({ task, operator: op.value }, `${task} runs ${op.value}`));
-      for (const input of $$('[data-testid=control-config]', box)) {
-        input.addEventListener('change', () => {
-          const v = input.value.trim();
-          if (v !== '') reconfigure({ task, config: { [input.dataset.field]: configValue(v) } }, `${task}: ${input.dataset.field} = ${v}`);
+      if (op) {
+        op.addEventListener('change', () => {
+          if (current() && current().operator === op.value) return;
+          commit(task, task + '/operator', { task, operator: op.value }, `${task} runs ${op.value}`);
         });
       }
+      for (const input of $$('[data-testid=control-config]', box)) wireConfig(input, task, box);
       const field = $('[data-testid=control-config-field]', box);
       if (field) {
         const value = $('[data-testid=control-config-value]', box);
-        const set = () => {
+        const set = async () => {
           const name = field.value.trim(), v = value.value.trim();
-          if (name && v) reconfigure({ task, config: { [name]: configValue(v) } }, `${task}: ${name} = ${v}`);
+          if (!name || !v) return;
+          await commit(task, task + '/config-new', { task, config: { [name]: configValue(v) } }, `${task}: ${name} = ${v}`);
+          if ($('[data-testid=control-error]', box).hidden) { field.value = ''; value.value = ''; }
         };
         $('[data-testid=control-config-set]', box).addEventListener('click', set);
         value.addEventListener('keydown', (e) => { if (e.key === 'Enter') set(); });

@@ -268,12 +268,15 @@
         const box = $('.node-box', g);
         const w = Number(box.getAttribute('width')), h = Number(box.getAttribute('height'));
         const text = 'goal: ' + t.textContent;
-        const lw = Math.min(w + 8, text.length * 6.4 + 20);
+        // A line per condition, in a box the server measured and made room
+        // for below the task (components.GoalSize).
+        const lines = text.split(' · ');
+        const lw = Number(t.dataset.w), lh = Number(t.dataset.h);
         layer.append(svgEl('g', { class: 'goal-mark', 'data-testid': 'goal-target', 'data-task': t.dataset.task, transform: g.getAttribute('transform') },
           svgEl('rect', { class: 'goal-outline', x: -5, y: -5, width: w + 10, height: h + 10, rx: 9, stroke: t.dataset.border }),
-          svgEl('g', { transform: `translate(${w / 2},${h + 16})` },
-            svgEl('rect', { class: 'goal-label', x: -lw / 2, y: -11, width: lw, height: 22, rx: 11, fill: t.dataset.fill, stroke: t.dataset.border }),
-            svgEl('text', { 'text-anchor': 'middle', y: 4 }, text)),
+          svgEl('g', { class: 'goal-pill', transform: `translate(${w / 2},${h + 10})` },
+            svgEl('rect', { class: 'goal-label', x: -lw / 2, y: 0, width: lw, height: lh, rx: 11, fill: t.dataset.fill, stroke: t.dataset.border }),
+            ...lines.map((l, i) => svgEl('text', { 'text-anchor': 'middle', y: 15 + 14 * i }, l))),
           svgEl('title', {}, text)));
       }
     }
