@@ -52,7 +52,10 @@ func TestResponsive(t *testing.T) {
 		onScreen(t, ctx, s.name+": show the goal", `document.querySelector('[data-testid=lesson-show-goal]')`)
 		screenshot(t, ctx, "responsive-"+s.name+"-step-1")
 	}
-	waitStep(t, ctx, 1, 30*time.Second)
+	// The step waits for the learner: Continue, once the goal holds.
+	waitFor(t, ctx, "Continue enabled", currentStep(`[data-testid=lesson-continue]`)+`?.disabled`, 30*time.Second, equals("false"))
+	tap(t, ctx, "laptop: Continue", currentStep(`[data-testid=lesson-continue]`))
+	waitStep(t, ctx, 1, 10*time.Second)
 
 	// Step 2: open the source, read its records out per second in the
 	// Metrics tab, answer (wrong on the phone, right on the laptop).
