@@ -27,9 +27,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// soakMemory is the memory budget of TestSoak's server (serve -memory):
+// what all its jobs together may reserve, at worst.
+const soakMemory = "1536MiB"
+
 // soakRSS is the most resident memory the server may reach under the flood
-// of TestSoak: a normal job, and whatever the flood gets through the limits.
-const soakRSS = 1 << 30
+// of TestSoak: the jobs' budget, and room for the server itself (compiled
+// code, sessions, buffers of connections).
+const soakRSS = 2 << 30
 
 // TestSoak floods a server of its own with what an attacker sends (hostile
 // and malformed uploads, compile bombs, jobs of runaway guests, slow
@@ -41,7 +46,7 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak: not in -short")
 	}
-	srv := startServer(t)
+	srv := startServer(t, "-memory", soakMemory)
 
 	// The normal session: a page, its job, its frames.
 	jar, _ := cookiejar.New(nil)
