@@ -137,9 +137,10 @@ func (j *Job) reconfigure(task string, change func(s *spec.Job, i int)) error {
 		}
 		return err
 	}
-	grow := g.footprint().Total() - old.footprint().Total()
+	f := g.footprint()
+	grow := f.Total() - old.footprint().Total()
 	if grow > 0 {
-		if err := j.reserve(grow, g.footprint()); err != nil {
+		if err := j.reserve(grow, f); err != nil {
 			return err
 		}
 	}

@@ -55,7 +55,8 @@ func Start(ctx context.Context, s *spec.Job, resolve Resolver, opts ...Option) (
 	for _, opt := range opts {
 		opt(j)
 	}
-	if err := j.reserve(g.footprint().Total(), g.footprint()); err != nil {
+	f := g.footprint()
+	if err := j.reserve(f.Total(), f); err != nil {
 		return nil, err
 	}
 	ctx, j.cancel = context.WithCancel(ctx)

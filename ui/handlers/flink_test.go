@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"flowlab/runtime"
+	"flowlab/runtime/spec"
 )
 
 // checkShape checks a decoded JSON value against a schema of
@@ -418,4 +419,19 @@ func TestFlinkEndpoints_Isolation(t *testing.T) {
 	var counts map[string]any
 	bob.getJSON("/overview", &counts)
 	assert.Equal(t, 1.0, counts["jobs-running"])
+}
+
+// Ranges of subtasks= end at the highest subtask index there can be, so
+// that a huge range or many of them cost nothing.
+func TestParseRanges(t *testing.T) {
+	set, err := parseRanges("0-1,3")
+	require.NoError(t, err)
+	assert.Equal(t, map[int]bool{0: true, 1: true, 3: true}, set)
+	set, err = parseRanges("0-2000000000," + strings.Repeat("5-9999999,", 1000) + "7")
+	require.NoError(t, err)
+	assert.Len(t, set, spec.MaxParallelism)
+	for _, bad := range []string{"", "x", "3-1", "-1", "1-x"} {
+		_, err := parseRanges(bad)
+		assert.Error(t, err, bad)
+	}
 }

@@ -325,8 +325,10 @@ func (s *Server) flinkSubtaskMetrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-// maxRange bounds a range of subtasks=, so "0-2000000000" is not a loop.
-const maxRange = spec.MaxParallelism
+// maxSubtask is the highest subtask index there can be: ranges of
+// subtasks= are cut there, so neither "0-2000000000" nor many ranges are a
+// loop.
+const maxSubtask = spec.MaxParallelism - 1
 
 // parseRanges parses Flink's list of subtask ranges, "1,3,5-9".
 func parseRanges(s string) (map[int]bool, error) {
@@ -342,7 +344,7 @@ func parseRanges(s string) (map[int]bool, error) {
 		if err != nil || a < 0 || b < a {
 			return nil, fmt.Errorf("%q is not a subtask index or range (like 0-1,3)", part)
 		}
-		for i := a; i <= min(b, a+maxRange); i++ {
+		for i := a; i <= min(b, maxSubtask); i++ {
 			set[i] = true
 		}
 	}
