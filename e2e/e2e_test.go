@@ -135,15 +135,18 @@ func waitFor(t *testing.T, ctx context.Context, what, js string, timeout time.Du
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last string
+	var err error
 	for time.Now().Before(deadline) {
-		last = eval(t, ctx, js)
-		if ok(last) {
+		// A page that is navigating cannot evaluate; that is not a failure
+		// until the deadline passes.
+		last, err = chromedp.Run(ctx, chromedp.Evaluate[string](`String(`+js+`)`))
+		if err == nil && ok(last) {
 			return last
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	screenshot(t, ctx, "failed-"+t.Name())
-	t.Fatalf("%s: not within %v; last %s = %q", what, timeout, js, last)
+	t.Fatalf("%s: not within %v; last %s = %q (%v)", what, timeout, js, last, err)
 	return ""
 }
 

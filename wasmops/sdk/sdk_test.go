@@ -235,7 +235,12 @@ func TestMap_Allocs(t *testing.T) {
 				return r
 			})
 		},
-		"MapValue": func() { MapValue(func(v []byte) []byte { return append(buf[:0], v...) }) },
+		"MapValue": func() {
+			MapValue(func(v []byte) []byte {
+				buf = append(buf[:0], v...)
+				return buf
+			})
+		},
 		"Filter":   func() { Filter(func(r Record) bool { return len(r.Value) > 0 }) },
 		"FlatMap":  func() { FlatMap(func(r Record, out *Output) error { out.Emit(r.Key, r.Value); return nil }) },
 	} {
