@@ -76,3 +76,10 @@ func (c *clock) waited(k waitKind, now time.Time) time.Duration {
 	}
 	return d
 }
+
+// current is what the subtask waits for now, if anything.
+func (c *clock) current() waitKind {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.kind
+}

@@ -35,7 +35,8 @@ type Job struct {
 	started    time.Time               // when the current attempt's subtasks started
 	endAttempt context.CancelCauseFunc // ends the current attempt
 	snap       *metrics.Job
-	updated    chan struct{} // closed when the next snapshot is published
+	updated    chan struct{}            // closed when the next snapshot is published
+	profilers  map[string]*taskProfiler // by task name, while sampled
 }
 
 // Start checks a spec against the operators resolve knows and starts the

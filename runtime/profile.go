@@ -37,12 +37,16 @@ type Frame struct {
 }
 
 // StackSampler is implemented by operators that can show their own stack
-// (Wasm guests). SampleStack asks for the stack of the operator call under
-// way; deliver is called once, from any goroutine, with its frames
-// outermost first (at most MaxStackDepth, the innermost ones), or with none
-// if the call ended before it could be sampled. It must not block, and an
-// operator that is not in a call delivers none at once.
+// (Wasm guests). Both methods may be called from any goroutine.
 type StackSampler interface {
+	// Sampling turns on what SampleStack needs, or off; off, it must cost
+	// nothing.
+	Sampling(on bool)
+	// SampleStack asks for the stack of the operator call under way;
+	// deliver is called once, from any goroutine, with its frames outermost
+	// first (at most MaxStackDepth, the innermost ones), or with none if
+	// the call ended before it could be sampled. It must not block, and an
+	// operator that is not in a call delivers none at once.
 	SampleStack(deliver func([]Frame))
 }
 

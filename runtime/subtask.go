@@ -54,6 +54,11 @@ type subtask struct {
 	// days away).
 	rescheduled atomic.Bool
 	wake        chan struct{} // wakes a waiting source after rescheduled is set
+
+	// What the loop is doing, for the profiler: set at every step of the
+	// loop, and in Emit only while profiled (once per record otherwise).
+	phase    atomic.Uint32
+	profiled atomic.Bool
 }
 
 func (s *subtask) Task() string     { return s.task.spec.Name }
@@ -85,6 +90,11 @@ func (s *subtask) failed(err error) error {
 
 // Emit implements Output for the operator: the record goes to every output.
 func (s *subtask) Emit(ts int64, key, value []byte) error {
+	if s.profiled.Load() {
+		p := s.phase.Load()
+		s.phase.Store(p | phaseEmitting)
+		defer s.phase.Store(p)
+	}
 	for _, w := range s.writers {
 		if err := w.Emit(ts, key, value); err != nil {
 			return err
@@ -191,11 +201,14 @@ func (s *subtask) runSource(checkOutput bool) error {
 		}
 		var done bool
 		before := s.out
+		s.phase.Store(phaseOperator)
 		next, done, err = s.src.Emit(now, s)
 		s.publishOut()
 		if err == nil {
+			s.phase.Store(phaseCost)
 			err = s.spend(int(s.out - before)) // a source's cost is per record emitted
 		}
+		s.phase.Store(phaseLoop)
 		if err != nil {
 			return err
 		}
@@ -217,7 +230,9 @@ func (s *subtask) runProcessor() error {
 			}
 			continue
 		}
+		s.phase.Store(phaseInput)
 		d, ok := s.gate.Poll()
+		s.phase.Store(phaseLoop)
 		if !ok {
 			if err := s.wait(waitIdle, time.Time{}); err != nil {
 				return err
@@ -235,10 +250,13 @@ func (s *subtask) runProcessor() error {
 		s.inBytes += int64(len(d.Data()))
 		s.inPub.Store(s.in)
 		s.inBytesPub.Store(s.inBytes)
+		s.phase.Store(phaseCost)
 		err := s.spend(n)
 		if err == nil {
+			s.phase.Store(phaseOperator)
 			err = s.proc.Process(Batch{data: d.Data(), n: n}, s)
 		}
+		s.phase.Store(phaseLoop)
 		s.gate.Recycle(d)
 		s.publishOut()
 		if err != nil {
@@ -251,7 +269,10 @@ func (s *subtask) runProcessor() error {
 // everything buffered, then end-of-partition downstream.
 func (s *subtask) finish() error {
 	if f, ok := s.operator().(Finisher); ok {
-		if err := f.Finish(s); err != nil {
+		s.phase.Store(phaseOperator)
+		err := f.Finish(s)
+		s.phase.Store(phaseLoop)
+		if err != nil {
 			return err
 		}
 		s.publishOut()
@@ -275,14 +296,19 @@ func (s *subtask) housekeeping() (time.Time, error) {
 		at := heap.Pop(&s.timers).(time.Time)
 		delete(s.pending, at.UnixNano())
 		if h, ok := s.operator().(TimerHandler); ok {
-			if err := h.OnTimer(at, s); err != nil {
+			s.phase.Store(phaseTimer)
+			err := h.OnTimer(at, s)
+			s.phase.Store(phaseLoop)
+			if err != nil {
 				return now, err
 			}
 			s.publishOut()
 		}
 	}
 	if !now.Before(s.flushAt) {
+		s.phase.Store(phaseFlush)
 		s.flush()
+		s.phase.Store(phaseLoop)
 		s.flushAt = now.Add(s.task.flushEvery())
 	}
 	return now, nil

@@ -1,0 +1,332 @@
+package runtime
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// A task's profiler samples every subtask of it every SampleInterval while
+// someone looks: it starts with the first request for a flame graph or a
+// profile, and stops ProfileIdle after the last one (or when a recording
+// ends), like Flink's VertexThreadInfoTracker. Nothing is sampled, and
+// nothing costs, while no task of the job is profiled.
+type taskProfiler struct {
+	j    *Job
+	task string
+
+	mu         sync.Mutex
+	asked      time.Time     // the last request for a flame graph
+	current    *profileRound // being sampled
+	latest     *profileRound // the last completed round; nil before the first
+	recordings map[*recording]bool
+}
+
+// profileRound is the samples of one flame graph, per subtask.
+type profileRound struct {
+	start, last time.Time
+	trees       map[int]*stackNode
+	pending     []*stackSample // waiting for an operator's frames
+}
+
+func newRound(now time.Time) *profileRound {
+	return &profileRound{start: now, trees: map[int]*stackNode{}}
+}
+
+// recording is the samples a profile of a given length collects.
+type recording struct {
+	subtask int // -1: all
+	start   time.Time
+	trees   map[int]*stackNode
+}
+
+// stackNode is a frame in a tree of sampled stacks, with the samples whose
+// innermost frame it is.
+type stackNode struct {
+	frame    Frame
+	children []*stackNode
+	self     [2]int // on-CPU, off-CPU
+}
+
+func (n *stackNode) add(frames []Frame, offCPU bool) {
+	for _, f := range frames {
+		n = n.child(f)
+	}
+	if offCPU {
+		n.self[1]++
+	} else {
+		n.self[0]++
+	}
+}
+
+func (n *stackNode) child(f Frame) *stackNode {
+	for _, c := range n.children {
+		if c.frame == f {
+			return c
+		}
+	}
+	c := &stackNode{frame: f}
+	n.children = append(n.children, c)
+	return c
+}
+
+func addTo(trees map[int]*stackNode, s *stackSample) {
+	t := trees[s.subtask]
+	if t == nil {
+		t = &stackNode{frame: Frame{"root", FrameRuntime}}
+		trees[s.subtask] = t
+	}
+	t.add(s.frames(), s.offCPU())
+}
+
+// profilerOf returns the task's profiler, starting it if it is not running.
+func (j *Job) profilerOf(task string) *taskProfiler {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if p := j.profilers[task]; p != nil {
+		return p
+	}
+	if j.profilers == nil {
+		j.profilers = map[string]*taskProfiler{}
+	}
+	now := time.Now()
+	p := &taskProfiler{j: j, task: task, asked: now, current: newRound(now), recordings: map[*recording]bool{}}
+	j.profilers[task] = p
+	go p.run()
+	return p
+}
+
+// subtasksOf returns the running subtasks of a task, none between attempts.
+func (j *Job) subtasksOf(task string) []*subtask {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i, t := range j.graph.tasks {
+		if t.spec.Name == task && j.subtasks != nil && i < len(j.subtasks) {
+			return slices.Clone(j.subtasks[i])
+		}
+	}
+	return nil
+}
+
+func (p *taskProfiler) run() {
+	t := time.NewTicker(SampleInterval)
+	defer t.Stop()
+	var profiled []*subtask
+	defer func() { setProfiled(profiled, false) }()
+	for {
+		select {
+		case <-t.C:
+		case <-p.j.done:
+			p.stop(true)
+			return
+		}
+		subs := p.j.subtasksOf(p.task)
+		if len(profiled) == 0 || len(subs) == 0 || subs[0] != profiled[0] { // a new attempt
+			setProfiled(profiled, false)
+			profiled = subs
+			setProfiled(profiled, true)
+		}
+		now := time.Now()
+		for _, s := range subs {
+			p.sample(s, now)
+		}
+		if p.stop(false) {
+			return
+		}
+	}
+}
+
+// setProfiled marks subtasks as profiled, or not, and tells their operators.
+func setProfiled(subs []*subtask, on bool) {
+	for _, s := range subs {
+		s.profiled.Store(on)
+		if ss, ok := s.operator().(StackSampler); ok {
+			ss.Sampling(on)
+		}
+	}
+}
+
+// sample takes one sample of a subtask.
+func (p *taskProfiler) sample(s *subtask, now time.Time) {
+	smp := s.sampleStack()
+	ss, ok := s.operator().(StackSampler)
+	smp.wantsGuest = smp.wantsGuest && ok
+	p.mu.Lock()
+	r := p.current
+	r.last = now
+	if !smp.wantsGuest {
+		p.addLocked(r, smp)
+		p.mu.Unlock()
+		return
+	}
+	r.pending = append(r.pending, smp)
+	p.mu.Unlock()
+	ss.SampleStack(func(frames []Frame) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if smp.wantsGuest { // not given up on at the end of its round
+			smp.guest = frames
+			p.addLocked(r, smp)
+		}
+	})
+}
+
+// addLocked counts a complete sample in its round and in every recording.
+func (p *taskProfiler) addLocked(r *profileRound, s *stackSample) {
+	s.wantsGuest = false
+	addTo(r.trees, s)
+	for rec := range p.recordings {
+		if rec.subtask < 0 || rec.subtask == s.subtask {
+			addTo(rec.trees, s)
+		}
+	}
+}
+
+// stop ends the round if it is due and reports whether the profiler stops
+// (forced, or no one has asked for ProfileIdle and nothing records).
+func (p *taskProfiler) stop(force bool) bool {
+	p.j.mu.Lock()
+	defer p.j.mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Sub(p.current.start) >= ProfileRound {
+		for _, s := range p.current.pending {
+			if s.wantsGuest { // the operator never answered: its frames are missing
+				p.addLocked(p.current, s)
+			}
+		}
+		p.current.pending = nil
+		p.latest, p.current = p.current, newRound(now)
+	}
+	if !force && (now.Sub(p.asked) < ProfileIdle || len(p.recordings) > 0) {
+		return false
+	}
+	delete(p.j.profilers, p.task)
+	return true
+}
+
+// checkProfile checks a request's task and subtask (-1: all).
+func (j *Job) checkProfile(task string, subtask int) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	t, _, err := j.task(task)
+	if err != nil {
+		return err
+	}
+	if subtask < -1 || subtask >= t.spec.Parallelism {
+		return fmt.Errorf("task %q has no subtask %d: its subtasks are 0 to %d", task, subtask, t.spec.Parallelism-1)
+	}
+	return nil
+}
+
+// FlameGraph answers as Flink's flame graph endpoint: the first request
+// starts sampling the task and answers what there is; later ones answer
+// the latest completed round (a new one every ProfileRound) while sampling
+// goes on for ProfileIdle after the last request. subtask -1 merges all.
+func (j *Job) FlameGraph(task string, subtask int, typ GraphType) (*FlameGraph, error) {
+	if typ != GraphFull && typ != GraphOnCPU && typ != GraphOffCPU {
+		return nil, fmt.Errorf("flame graph type %q: want %s, %s or %s", typ, GraphFull, GraphOnCPU, GraphOffCPU)
+	}
+	if err := j.checkProfile(task, subtask); err != nil {
+		return nil, err
+	}
+	select {
+	case <-j.done:
+		return &FlameGraph{EndTimestamp: GraphTerminated}, nil
+	default:
+	}
+	p := j.profilerOf(task)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked = time.Now()
+	r, end := p.latest, p.current.last
+	if r == nil {
+		r = p.current // the first round is not complete: what there is
+	} else {
+		end = r.last
+	}
+	root := flame(r.trees, subtask, typ)
+	if root == nil || root.Value == 0 && r == p.current {
+		return &FlameGraph{EndTimestamp: GraphWaiting}, nil
+	}
+	return &FlameGraph{EndTimestamp: end.UnixMilli(), Data: root}, nil
+}
+
+// Record samples a task for d (or until ctx is done or the job ends) and
+// returns the samples, for a pprof profile. subtask -1 records all.
+func (j *Job) Record(ctx context.Context, task string, subtask int, d time.Duration) (*Recording, error) {
+	if err := j.checkProfile(task, subtask); err != nil {
+		return nil, err
+	}
+	rec := &recording{subtask: subtask, start: time.Now(), trees: map[int]*stackNode{}}
+	p := j.profilerOf(task)
+	p.mu.Lock()
+	p.recordings[rec] = true
+	p.mu.Unlock()
+	t := time.NewTimer(d)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-j.done:
+	}
+	t.Stop()
+	p.mu.Lock()
+	delete(p.recordings, rec)
+	p.mu.Unlock()
+	return &Recording{Task: task, Start: rec.start, End: time.Now(), trees: rec.trees}, nil
+}
+
+// flame merges the trees of the subtasks asked for into a flame graph of
+// the samples of one type; nil if there are no trees.
+func flame(trees map[int]*stackNode, subtask int, typ GraphType) *FlameNode {
+	root := &FlameNode{Name: "root", Kind: FrameRuntime.String(), Children: []*FlameNode{}}
+	for i, t := range trees {
+		if subtask < 0 || i == subtask {
+			merge(root, t, typ)
+		}
+	}
+	sortFlame(root)
+	return root
+}
+
+// merge adds the samples of n's subtree that typ selects to f, and returns
+// how many there were.
+func merge(f *FlameNode, n *stackNode, typ GraphType) int {
+	v := 0
+	if typ != GraphOffCPU {
+		v += n.self[0]
+	}
+	if typ != GraphOnCPU {
+		v += n.self[1]
+	}
+	for _, c := range n.children {
+		kind := c.frame.Kind.String()
+		i := slices.IndexFunc(f.Children, func(x *FlameNode) bool { return x.Name == c.frame.Name && x.Kind == kind })
+		if i >= 0 {
+			v += merge(f.Children[i], c, typ)
+			continue
+		}
+		fc := &FlameNode{Name: c.frame.Name, Kind: kind, Children: []*FlameNode{}}
+		if cv := merge(fc, c, typ); cv > 0 {
+			f.Children = append(f.Children, fc)
+			v += cv
+		}
+	}
+	f.Value += v
+	return v
+}
+
+// sortFlame orders children by name, so frames keep their place from one
+// graph to the next.
+func sortFlame(f *FlameNode) {
+	slices.SortFunc(f.Children, func(a, b *FlameNode) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Kind, b.Kind))
+	})
+	for _, c := range f.Children {
+		sortFlame(c)
+	}
+}

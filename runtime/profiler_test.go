@@ -1,0 +1,204 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// share is the fraction of a graph's samples in frames named name, at any depth.
+func share(g *FlameGraph, name string) float64 {
+	var in func(n *FlameNode) int
+	in = func(n *FlameNode) int {
+		if n.Name == name {
+			return n.Value
+		}
+		v := 0
+		for _, c := range n.Children {
+			v += in(c)
+		}
+		return v
+	}
+	if g.Data == nil || g.Data.Value == 0 {
+		return 0
+	}
+	return float64(in(g.Data)) / float64(g.Data.Value)
+}
+
+// graph asks for a flame graph until a completed round is there.
+func flameGraph(t *testing.T, j *Job, task string, subtask int, typ GraphType) *FlameGraph {
+	t.Helper()
+	g, err := j.FlameGraph(task, subtask, typ)
+	require.NoError(t, err)
+	assert.Equal(t, GraphWaiting, g.EndTimestamp, "the first request starts sampling")
+	time.Sleep(ProfileRound + SampleInterval)
+	g, err = j.FlameGraph(task, subtask, typ)
+	require.NoError(t, err)
+	require.NotNil(t, g.Data)
+	return g
+}
+
+func TestFlameGraph_SlowSink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: slow-sink
+network: {buffer-size: 1kb}
+tasks:
+  - {name: source, operator: generator}
+  - {name: sink, operator: discard, cost: 1ms}
+`, nil)
+		time.Sleep(2 * time.Second)
+		src := flameGraph(t, j, "source", -1, GraphOffCPU)
+		assert.GreaterOrEqual(t, share(src, frameSoft)+share(src, frameHard), 0.8, "%+v", src.Data)
+		sink := flameGraph(t, j, "sink", 0, GraphOnCPU)
+		assert.GreaterOrEqual(t, share(sink, frameCost), 0.8, "%+v", sink.Data)
+		assert.Equal(t, 300, sink.Data.Value, "a round is %v of samples every %v", ProfileRound, SampleInterval)
+		assert.Equal(t, "runtime", sink.Data.Children[0].Kind)
+		full, err := j.FlameGraph("sink", -1, GraphFull)
+		require.NoError(t, err)
+		assert.Equal(t, sink.Data.Value, full.Data.Value, "the sink never waits")
+		assert.InDelta(t, time.Now().UnixMilli(), full.EndTimestamp, float64(ProfileRound.Milliseconds()), "the latest round ended within a round")
+	})
+}
+
+// stackOperator is a native operator that is also a StackSampler, as a Wasm
+// guest is: it answers with frames of its own while in Process.
+type stackOperator struct {
+	mu       sync.Mutex
+	sampling bool
+	in       bool
+}
+
+func (o *stackOperator) Process(b Batch, out Output) error {
+	o.mu.Lock()
+	o.in = true
+	o.mu.Unlock()
+	// "Work", for a time that is no multiple of SampleInterval: in fake
+	// time the rest of the loop takes no time, but a sample at the very
+	// instant a sleep ends may see any step of it.
+	time.Sleep(9900 * time.Microsecond)
+	o.mu.Lock()
+	o.in = false
+	o.mu.Unlock()
+	return nil
+}
+
+func (o *stackOperator) Sampling(on bool) {
+	o.mu.Lock()
+	o.sampling = on
+	o.mu.Unlock()
+}
+
+func (o *stackOperator) SampleStack(deliver func([]Frame)) {
+	o.mu.Lock()
+	in := o.in
+	o.mu.Unlock()
+	if !in {
+		deliver(nil)
+		return
+	}
+	go deliver([]Frame{{"main.process", FrameGuest}, {"main.heavy", FrameGuest}})
+}
+
+func TestFlameGraph_OperatorFrames(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		op := &stackOperator{}
+		j := start(t, `
+name: guest
+tasks:
+  - {name: source, operator: generator}
+  - {name: guest, operator: stacks}
+`, map[string]OperatorType{"stacks": func(TaskConfig) (Prepared, error) {
+			return Prepared{NewProcessor: func(Context) (Processor, error) { return op, nil }}, nil
+		}})
+		time.Sleep(time.Second)
+		g := flameGraph(t, j, "guest", -1, GraphOnCPU)
+		assert.GreaterOrEqual(t, share(g, "main.heavy"), 0.8, dumpFlame(g.Data, 0))
+		op.mu.Lock()
+		assert.True(t, op.sampling)
+		op.mu.Unlock()
+
+		// No one asks: sampling stops, and the operator is told.
+		time.Sleep(ProfileIdle + ProfileRound)
+		op.mu.Lock()
+		assert.False(t, op.sampling)
+		op.mu.Unlock()
+		j.mu.Lock()
+		assert.Empty(t, j.profilers)
+		j.mu.Unlock()
+	})
+}
+
+func TestRecord_Pprof(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: slow-sink
+network: {buffer-size: 1kb}
+tasks:
+  - {name: source, operator: generator, parallelism: 2}
+  - {name: sink, operator: discard, cost: 1ms}
+`, nil)
+		time.Sleep(time.Second)
+		rec, err := j.Record(context.Background(), "source", -1, 2*time.Second)
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		require.NoError(t, rec.Profile().Write(&buf))
+		p, err := profile.Parse(&buf)
+		require.NoError(t, err)
+		require.NoError(t, p.CheckValid())
+		var samples, waiting int64
+		subtasks := map[string]bool{}
+		for _, s := range p.Sample {
+			samples += s.Value[0]
+			if s.Label["state"][0] == "off-cpu" {
+				waiting += s.Value[0]
+			}
+			subtasks[s.Label["subtask"][0]] = true
+			assert.Equal(t, frameLoop, s.Location[len(s.Location)-1].Line[0].Function.Name, "the leaf comes first")
+		}
+		assert.InDelta(t, 2*200, samples, 4, "two subtasks, 2 s every %v", SampleInterval)
+		assert.GreaterOrEqual(t, float64(waiting)/float64(samples), 0.8)
+		assert.Len(t, subtasks, 2)
+		assert.Equal(t, "cpu", p.DefaultSampleType)
+	})
+}
+
+func TestFlameGraph_BadRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: j
+tasks:
+  - {name: source, operator: generator}
+  - {name: sink, operator: discard}
+`, nil)
+		_, err := j.FlameGraph("nope", -1, GraphFull)
+		assert.ErrorContains(t, err, `no task "nope"`)
+		_, err = j.FlameGraph("sink", 1, GraphFull)
+		assert.ErrorContains(t, err, "no subtask 1: its subtasks are 0 to 0")
+		_, err = j.FlameGraph("sink", -1, "cpu")
+		assert.ErrorContains(t, err, `type "cpu"`)
+		j.Cancel()
+		<-j.Done()
+		g, err := j.FlameGraph("sink", -1, GraphFull)
+		require.NoError(t, err)
+		assert.Equal(t, GraphTerminated, g.EndTimestamp)
+	})
+}
+
+// dumpFlame prints a flame graph as an indented tree, for failure messages.
+func dumpFlame(n *FlameNode, depth int) string {
+	s := fmt.Sprintf("%s%s [%s] %d\n", strings.Repeat("  ", depth), n.Name, n.Kind, n.Value)
+	for _, c := range n.Children {
+		s += dumpFlame(c, depth+1)
+	}
+	return s
+}
