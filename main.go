@@ -2,20 +2,24 @@
 //
 //	flowlab [serve] [-addr HOST:PORT]             the playground in the browser
 //	flowlab run -job FILE [-duration D] [-json]   run a job headless
+//	    [-profile TASK [-profile-out FILE]]       and profile a task (pprof)
 //	flowlab lesson list|verify [ID...]            the guided lessons
 //	flowlab bench [-duration D]                   native and Wasm operators' throughput
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +48,7 @@ const usage = `usage: flowlab COMMAND [flags]
 commands:
   serve [-addr HOST:PORT]                the playground (the default command)
   run -job FILE [-duration D] [-json]   run a job headless and show its metrics
+      [-profile TASK -profile-out FILE]  and write a pprof profile of a task
   lesson list                            list the guided lessons
   lesson verify [-timeout D] [ID...]     solve lessons headless with their reference solutions
   bench [-duration D] [-buffer-size S]   records/s through native and Wasm map operators here`
@@ -75,6 +80,8 @@ func runJob(ctx context.Context, args []string, stdout io.Writer) error {
 	file := fs.String("job", "", "job spec `file` (YAML)")
 	duration := fs.Duration("duration", 0, "cancel the job after this long; 0 runs it until it ends")
 	asJSON := fs.Bool("json", false, "print the final metrics snapshot as JSON instead of a table")
+	profTask := fs.String("profile", "", "sample `task` for as long as the job runs and write a pprof profile")
+	profOut := fs.String("profile-out", "", "where -profile writes (default TASK.pb.gz)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -94,9 +101,22 @@ func runJob(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer h.Close(context.WithoutCancel(ctx))
+	if *profTask != "" && !slices.ContainsFunc(s.Tasks, func(t spec.Task) bool { return t.Name == *profTask }) {
+		return fmt.Errorf("run: -profile %q: the job has no such task", *profTask)
+	}
 	job, err := runtime.Start(ctx, s, h.Resolver(ctx, wasmops.FS, filepath.Dir(*file)))
 	if err != nil {
 		return specError(*file, err)
+	}
+	recorded := make(chan *runtime.Recording, 1)
+	stopRecording := func() {}
+	if *profTask != "" {
+		var rctx context.Context
+		rctx, stopRecording = context.WithCancel(ctx)
+		go func() {
+			rec, _ := job.Record(rctx, *profTask, -1, time.Duration(math.MaxInt64)) // the task is there
+			recorded <- rec
+		}()
 	}
 	var stop <-chan time.Time
 	if *duration > 0 {
@@ -120,9 +140,15 @@ wait:
 			break wait
 		}
 	}
+	stopRecording()
 	job.Cancel()
 	<-job.Done()
 	snap := job.Snapshot()
+	if *profTask != "" {
+		if err := writeProfile(<-recorded, cmp.Or(*profOut, *profTask+".pb.gz")); err != nil {
+			return err
+		}
+	}
 	switch {
 	case *asJSON:
 		enc := json.NewEncoder(stdout)
@@ -139,6 +165,19 @@ wait:
 		return fmt.Errorf("job %q failed: %w", snap.Name, err)
 	}
 	return nil
+}
+
+// writeProfile writes a recording as a gzipped pprof profile.
+func writeProfile(rec *runtime.Recording, file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := rec.Profile().Write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return f.Close()
 }
 
 // specError prefixes each spec error with the file, as compilers do: FILE:LINE: ...

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"flowlab/host/internal/instrument"
@@ -316,7 +317,7 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (c wazero.CompiledModul
 			err = fmt.Errorf("the compiler rejected it: %v", r)
 		}
 	}()
-	return h.rt.CompileModule(ctx, wasm)
+	return h.rt.CompileModule(experimental.WithFunctionListenerFactory(ctx, sampledListeners{}), wasm)
 }
 
 // instrument returns the module instrumented for deadlines (package

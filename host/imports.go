@@ -48,12 +48,24 @@ var importFuncs = map[string]func(*instance, []uint64){
 // the calling instance in the context of the call (see callContext).
 func instantiateImports(ctx context.Context, rt wazero.Runtime) error {
 	b := rt.NewHostModuleBuilder(importModule)
-	for _, name := range importNames() {
+	for i, name := range importNames() {
 		fn, sig := importFuncs[name], importSignatures[name]
-		goFn := api.GoFunc(func(ctx context.Context, stack []uint64) { fn(instanceOf(ctx), stack) })
 		if name == "emit" { // once per output record: without the indirect call
-			goFn = func(ctx context.Context, stack []uint64) { instanceOf(ctx).emit(stack) }
+			fn = nil
 		}
+		id := int32(i + 1)
+		goFn := api.GoFunc(func(ctx context.Context, stack []uint64) {
+			in := instanceOf(ctx)
+			if in.op.sampling.on.Load() { // see stackRequest
+				in.hostCall.Store(id)
+				defer in.hostCall.Store(0)
+			}
+			if fn == nil {
+				in.emit(stack)
+				return
+			}
+			fn(in, stack)
+		})
 		b.NewFunctionBuilder().WithGoFunction(goFn, sig.params, sig.results).Export(name)
 	}
 	_, err := b.Instantiate(ctx)

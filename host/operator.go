@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -86,6 +87,7 @@ type operator struct {
 	inst       *instance
 	state      map[string][]byte
 	stateBytes int
+	sampling   sampling
 }
 
 func (m *Module) newOperator(ctx runtime.Context, config []byte) (*operator, error) {
@@ -160,6 +162,8 @@ type instance struct {
 	dl                    *deadline
 	limit                 time.Duration // of the guest's running time per call
 	quota                 int           // the output quota per call
+	sample, tick          api.MutableGlobal
+	hostCall              atomic.Int32 // while sampled: see stackRequest
 
 	out      runtime.Output
 	ts       int64
@@ -195,6 +199,8 @@ func (op *operator) instance() (*instance, error) {
 	in.process = mod.ExportedFunction(exportProcess)
 	in.timer = mod.ExportedFunction(exportTimer)
 	in.dl = newDeadline(mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal), op.ctx.OutputWait, op.ctx.Done())
+	in.sample = mod.ExportedGlobal(instrument.SampleExport).(api.MutableGlobal)
+	in.tick = mod.ExportedGlobal(instrument.TickExport).(api.MutableGlobal)
 	in.limit = h.cfg.initTimeout
 	defer func() { in.limit = h.cfg.callTimeout }()
 	// The module's start function, which the instrumenter took out of the
@@ -260,7 +266,9 @@ func (in *instance) call(fn api.Function, name string, args ...uint64) (int32, e
 	in.stack[0] = 0
 	copy(in.stack, args)
 	in.dl.arm(in.limit)
+	in.op.sampling.live.Store(in)
 	err := fn.CallWithStack(in.callCtx, in.stack)
+	in.op.sampling.callEnded()
 	stopped := in.dl.disarm()
 	if stopped != running || err != nil || in.quotaHit {
 		return 0, in.callError(name, stopped, err)

@@ -25,22 +25,36 @@ type taskProfiler struct {
 	recordings map[*recording]bool
 }
 
-// profileRound is the samples of one flame graph, per subtask.
+// profileRound is the samples of one flame graph.
 type profileRound struct {
 	start, last time.Time
-	trees       map[int]*stackNode
+	trees       stackTrees
 	pending     []*stackSample // waiting for an operator's frames
 }
 
 func newRound(now time.Time) *profileRound {
-	return &profileRound{start: now, trees: map[int]*stackNode{}}
+	return &profileRound{start: now, trees: stackTrees{roots: map[int]*stackNode{}}}
 }
 
 // recording is the samples a profile of a given length collects.
 type recording struct {
 	subtask int // -1: all
 	start   time.Time
-	trees   map[int]*stackNode
+	trees   stackTrees
+}
+
+// MaxStackNodes is the most frames the trees of a flame graph or a
+// recording keep (about 100 bytes each): past it, a new stack is counted
+// under a frameTruncated below the deepest frame it shares with one kept.
+// A guest that recurses through ever new paths cannot grow the profiler.
+const MaxStackNodes = 50_000
+
+const frameTruncated = "(more stacks than the profiler keeps)"
+
+// stackTrees is a tree of sampled stacks per subtask.
+type stackTrees struct {
+	roots map[int]*stackNode
+	nodes int
 }
 
 // stackNode is a frame in a tree of sampled stacks, with the samples whose
@@ -51,11 +65,31 @@ type stackNode struct {
 	self     [2]int // on-CPU, off-CPU
 }
 
-func (n *stackNode) add(frames []Frame, offCPU bool) {
-	for _, f := range frames {
-		n = n.child(f)
+func (t *stackTrees) add(s *stackSample) {
+	n := t.roots[s.subtask]
+	if n == nil {
+		n = &stackNode{frame: Frame{"root", FrameRuntime}}
+		t.roots[s.subtask] = n
 	}
-	if offCPU {
+	for _, f := range s.frames() {
+		c := n.child(f)
+		if c == nil && t.nodes >= MaxStackNodes {
+			// At most one such frame under each frame kept: the trees
+			// stay under twice the limit.
+			f = Frame{frameTruncated, FrameRuntime}
+			c = n.child(f)
+		}
+		if c == nil {
+			c = &stackNode{frame: f}
+			n.children = append(n.children, c)
+			t.nodes++
+		}
+		n = c
+		if f.Name == frameTruncated {
+			break
+		}
+	}
+	if s.offCPU() {
 		n.self[1]++
 	} else {
 		n.self[0]++
@@ -68,18 +102,7 @@ func (n *stackNode) child(f Frame) *stackNode {
 			return c
 		}
 	}
-	c := &stackNode{frame: f}
-	n.children = append(n.children, c)
-	return c
-}
-
-func addTo(trees map[int]*stackNode, s *stackSample) {
-	t := trees[s.subtask]
-	if t == nil {
-		t = &stackNode{frame: Frame{"root", FrameRuntime}}
-		trees[s.subtask] = t
-	}
-	t.add(s.frames(), s.offCPU())
+	return nil
 }
 
 // profilerOf returns the task's profiler, starting it if it is not running.
@@ -177,10 +200,10 @@ func (p *taskProfiler) sample(s *subtask, now time.Time) {
 // addLocked counts a complete sample in its round and in every recording.
 func (p *taskProfiler) addLocked(r *profileRound, s *stackSample) {
 	s.wantsGuest = false
-	addTo(r.trees, s)
+	r.trees.add(s)
 	for rec := range p.recordings {
 		if rec.subtask < 0 || rec.subtask == s.subtask {
-			addTo(rec.trees, s)
+			rec.trees.add(s)
 		}
 	}
 }
@@ -249,7 +272,7 @@ func (j *Job) FlameGraph(task string, subtask int, typ GraphType) (*FlameGraph, 
 	} else {
 		end = r.last
 	}
-	root := flame(r.trees, subtask, typ)
+	root := flame(r.trees.roots, subtask, typ)
 	if root == nil || root.Value == 0 && r == p.current {
 		return &FlameGraph{EndTimestamp: GraphWaiting}, nil
 	}
@@ -262,7 +285,7 @@ func (j *Job) Record(ctx context.Context, task string, subtask int, d time.Durat
 	if err := j.checkProfile(task, subtask); err != nil {
 		return nil, err
 	}
-	rec := &recording{subtask: subtask, start: time.Now(), trees: map[int]*stackNode{}}
+	rec := &recording{subtask: subtask, start: time.Now(), trees: stackTrees{roots: map[int]*stackNode{}}}
 	p := j.profilerOf(task)
 	p.mu.Lock()
 	p.recordings[rec] = true
@@ -277,7 +300,7 @@ func (j *Job) Record(ctx context.Context, task string, subtask int, d time.Durat
 	p.mu.Lock()
 	delete(p.recordings, rec)
 	p.mu.Unlock()
-	return &Recording{Task: task, Start: rec.start, End: time.Now(), trees: rec.trees}, nil
+	return &Recording{Task: task, Start: rec.start, End: time.Now(), trees: rec.trees.roots}, nil
 }
 
 // flame merges the trees of the subtasks asked for into a flame graph of

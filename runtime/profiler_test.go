@@ -202,3 +202,21 @@ func dumpFlame(n *FlameNode, depth int) string {
 	}
 	return s
 }
+
+// A guest whose every sample is a new stack cannot grow the trees past
+// MaxStackNodes; what does not fit is counted, under one frame.
+func TestStackTrees_Bounded(t *testing.T) {
+	trees := stackTrees{roots: map[int]*stackNode{}}
+	const samples = 2000
+	for i := range samples {
+		guest := make([]Frame, MaxStackDepth)
+		for d := range guest {
+			guest[d] = Frame{fmt.Sprintf("f%d_%d", i, d), FrameGuest}
+		}
+		trees.add(&stackSample{subtask: i % 2, outer: []Frame{{frameLoop, FrameRuntime}}, guest: guest})
+	}
+	assert.LessOrEqual(t, trees.nodes, MaxStackNodes+4)
+	g := flame(trees.roots, -1, GraphFull)
+	assert.Equal(t, samples, g.Value)
+	assert.InDelta(t, 1-float64(MaxStackNodes/(MaxStackDepth+1))/samples, share(&FlameGraph{Data: g}, frameTruncated), 0.01)
+}

@@ -37,6 +37,8 @@ type Job interface {
 	SetWindow(d time.Duration) error
 	Logs(task string) ([]runtime.LogLine, error)
 	Failures() []runtime.Failure
+	FlameGraph(task string, subtask int, typ runtime.GraphType) (*runtime.FlameGraph, error)
+	Record(ctx context.Context, task string, subtask int, d time.Duration) (*runtime.Recording, error)
 }
 
 // Engine starts jobs and compiles operators: the runtime and the Wasm host.
@@ -72,6 +74,7 @@ type Server struct {
 	running  int             // jobs running
 	subtasks int             // subtasks of the running jobs
 	memory   int64           // bytes reserved by the running jobs' budgets
+	profiles int             // pprof profiles being recorded
 
 	starts      *perClient // job starts, by client
 	newSessions *perClient // sessions started, by client
@@ -123,6 +126,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/subtasks/{i}/metrics", s.flinkSubtaskIndexMetrics)
 	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/subtasktimes", s.flinkSubtaskTimes)
 	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/watermarks", s.flinkWatermarks)
+	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/flamegraph", s.flinkFlameGraph)
+	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/profile", s.profile)
 
 	m.HandleFunc("POST /api/jobs", s.startJob)
 	m.HandleFunc("PATCH /api/jobs/{jid}", s.changeJob)

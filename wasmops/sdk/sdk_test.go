@@ -241,8 +241,8 @@ func TestMap_Allocs(t *testing.T) {
 				return buf
 			})
 		},
-		"Filter":   func() { Filter(func(r Record) bool { return len(r.Value) > 0 }) },
-		"FlatMap":  func() { FlatMap(func(r Record, out *Output) error { out.Emit(r.Key, r.Value); return nil }) },
+		"Filter":  func() { Filter(func(r Record) bool { return len(r.Value) > 0 }) },
+		"FlatMap": func() { FlatMap(func(r Record, out *Output) error { out.Emit(r.Key, r.Value); return nil }) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := setup(t, 0)

@@ -1,0 +1,131 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"flowlab/host/internal/instrument"
+	"flowlab/runtime"
+)
+
+// Stack samples of a guest (runtime.StackSampler). wazero shows a guest's
+// call stack only to a function listener, and a listener on every function
+// would cost every call. The instrumenter adds one function,
+// instrument.SampledExport, which the guest calls at its next check (a
+// function entry or loop iteration) or right after its next host call once
+// the host has set the instance's sample global; that one function has a
+// listener, which reads the stack. So a guest pays nothing while no one
+// samples it, and a sample costs one stack walk.
+
+// sampling is an operator's pending stack samples, across its instances.
+type sampling struct {
+	on      atomic.Bool
+	live    atomic.Pointer[instance] // the instance in a call, if any
+	mu      sync.Mutex
+	pending []stackRequest
+}
+
+type stackRequest struct {
+	deliver  func([]runtime.Frame)
+	hostCall int32 // the host function the guest was in: 1 + its index in importNames, or 0
+}
+
+// Sampling implements runtime.StackSampler. While on, host functions note
+// which of them the guest is in.
+func (op *operator) Sampling(on bool) {
+	op.sampling.on.Store(on)
+	if !on {
+		op.sampling.flush(nil)
+	}
+}
+
+// SampleStack implements runtime.StackSampler.
+func (op *operator) SampleStack(deliver func([]runtime.Frame)) {
+	s := &op.sampling
+	s.mu.Lock()
+	in := s.live.Load()
+	if in == nil {
+		s.mu.Unlock()
+		deliver(nil)
+		return
+	}
+	s.pending = append(s.pending, stackRequest{deliver, in.hostCall.Load()})
+	s.mu.Unlock()
+	// The guest checks the sample global when its countdown next reaches
+	// zero: make that the next check. (A race with the guest's own
+	// decrement only delays the sample.)
+	in.sample.Set(1)
+	in.tick.Set(1)
+}
+
+// callEnded is called after every call into the guest: a sample still
+// pending is answered without frames.
+func (s *sampling) callEnded() {
+	s.live.Store(nil)
+	if s.on.Load() {
+		s.flush(nil)
+	}
+}
+
+// flush answers every pending request with the guest's frames.
+func (s *sampling) flush(frames []runtime.Frame) {
+	s.mu.Lock()
+	reqs := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	for _, r := range reqs {
+		f := frames
+		if r.hostCall > 0 && len(frames) > 0 {
+			f = append(slices.Clip(frames), runtime.Frame{Name: importModule + "." + importNames()[r.hostCall-1], Kind: runtime.FrameHost})
+		}
+		r.deliver(f)
+	}
+}
+
+// sampledListeners puts a listener on the instrumenter's sample function
+// only.
+type sampledListeners struct{}
+
+func (sampledListeners) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	if slices.Contains(def.ExportNames(), instrument.SampledExport) {
+		return sampledListener{}
+	}
+	return nil
+}
+
+// sampledListener reads the guest's stack when it calls the sample function.
+type sampledListener struct{}
+
+func (sampledListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64, it experimental.StackIterator) {
+	in := instanceOf(ctx)
+	in.op.sampling.flush(guestFrames(it))
+}
+
+func (sampledListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+
+func (sampledListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
+
+// guestFrames returns the guest's frames under the sample function,
+// outermost first: the innermost runtime.MaxStackDepth of them, so that a
+// deep recursion costs a bounded sample. A function without a name in the
+// module's name section is func[N].
+func guestFrames(it experimental.StackIterator) []runtime.Frame {
+	var frames []runtime.Frame
+	it.Next() // the sample function itself
+	for len(frames) < runtime.MaxStackDepth && it.Next() {
+		def := it.Function().Definition()
+		name := def.Name()
+		if name == "" {
+			name = fmt.Sprintf("func[%d]", def.Index())
+		}
+		frames = append(frames, runtime.Frame{Name: name, Kind: runtime.FrameGuest})
+	}
+	slices.Reverse(frames)
+	return frames
+}
