@@ -102,7 +102,7 @@
       d.dataset.kind = n.kind;
       d.dataset.value = String(Math.round(n.value * 1000) / 1000);
       d.dataset.depth = String(n.depth);
-      if (n === focus) d.dataset.focus = 'true';
+      if (n === focus && n.parent) d.dataset.focus = 'true'; // zoomed into it
       else if (n.depth < focus.depth) d.classList.add('flame-ancestor');
       d.style.left = left * 100 + '%';
       d.style.width = width * 100 + '%';
