@@ -378,6 +378,8 @@
       zoom(f.node);
     });
     document.addEventListener('pointerdown', (e) => { if (!tip.hidden && !box.contains(e.target)) hideTip(); });
+    // The tooltip is placed on the screen: it goes when anything scrolls (the sheet, the page).
+    document.addEventListener('scroll', () => { if (!tip.hidden) hideTip(); }, { capture: true, passive: true });
 
     function zoom(n) {
       state.zoom = !n || !n.parent ? null : pathOf(n);
