@@ -405,3 +405,48 @@ func TestDrawer_TimeMetricNames(t *testing.T) {
 	panel := findClass(doc, "tab-panel")[0]
 	assert.Contains(t, text(panel), "1000 ms/s")
 }
+
+func TestDrawer_FlameGraph(t *testing.T) {
+	// The Flame Graph tab, as in Flink's web UI: On-CPU by default, Off-CPU
+	// and Mixed (Flink's full); all subtasks until one is picked (flame.js
+	// adds one option per subtask); a legend of the frame kinds. Its script
+	// loads before app.js, which drives it.
+	page, doc := render(t, Playground(PlaygroundPage{Job: testJob()}, nil))
+	tab := byTestID(doc, "tab-flamegraph")
+	require.Len(t, tab, 1)
+	assert.Equal(t, "Flame Graph", text(tab[0]))
+	assert.Equal(t, "flamegraph", attr(tab[0], "data-tab"))
+	panel := byTestID(doc, "flamegraph")
+	require.Len(t, panel, 1)
+	assert.Equal(t, "flamegraph", attr(panel[0], "data-panel"))
+	assert.Equal(t, "on_cpu", attr(panel[0], "data-type"))
+
+	types := byTestID(doc, "flame-type")
+	require.Len(t, types, 1)
+	var got []string
+	for _, b := range findTag(types[0], "button") {
+		got = append(got, attr(b, "data-type")+"="+text(b)+"/"+attr(b, "aria-pressed"))
+	}
+	assert.Equal(t, []string{"on_cpu=On-CPU/true", "off_cpu=Off-CPU/false", "full=Mixed/false"}, got)
+
+	sub := byTestID(doc, "flame-subtask")
+	require.Len(t, sub, 1)
+	assert.Equal(t, "select", sub[0].Data)
+	opts := findTag(sub[0], "option")
+	require.Len(t, opts, 1)
+	assert.Equal(t, "", attr(opts[0], "value"))
+	assert.Equal(t, "All subtasks", text(opts[0]))
+
+	for _, id := range []string{"flame-graph", "flame-status", "flame-tooltip", "flame-reset", "flame-legend"} {
+		assert.Len(t, byTestID(doc, id), 1, id)
+	}
+	var kinds []string
+	for _, k := range findClass(byTestID(doc, "flame-legend")[0], "flame-key") {
+		kinds = append(kinds, attr(k, "data-kind"))
+	}
+	assert.Equal(t, []string{"guest", "host", "operator", "runtime", "wait"}, kinds)
+
+	flame, app := strings.Index(page, `src="/static/flame.js"`), strings.Index(page, `src="/static/app.js"`)
+	require.GreaterOrEqual(t, flame, 0)
+	assert.Less(t, flame, app, "flame.js loads before app.js")
+}

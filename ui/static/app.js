@@ -90,6 +90,12 @@
     let selected = null;
     let tab = 'backpressure';
     let ended = false;
+    const flamePanel = $('[data-testid=flamegraph]', drawer);
+    const flame = window.FlowlabFlame && flamePanel
+      ? window.FlowlabFlame.panel(flamePanel, (task, type, subtask) =>
+        `/jobs/${encodeURIComponent(jid)}/vertices/${encodeURIComponent(task)}/flamegraph?type=${encodeURIComponent(type)}` +
+        (subtask === '' ? '' : '&subtaskindex=' + encodeURIComponent(subtask)))
+      : null;
 
     // Websocket.
     let backoff = 500;
@@ -347,6 +353,18 @@
         refreshSide();
         if (tab === 'timeline') scheduleTimelines();
       }
+      syncFlame();
+    }
+
+    // syncFlame polls the selected task's flame graph while its tab is
+    // open, and stops when the tab or the drawer closes.
+    function syncFlame() {
+      if (!flame) return;
+      if (tab !== 'flamegraph' || !selected || drawer.hidden) { flame.hide(); return; }
+      const v = vertexOf(selected);
+      const g = nodes.get(selected);
+      const fromNode = g ? parseInt(($('[data-field=parallelism]', g) || {}).textContent?.replace(/\D+/g, '') || '', 10) : NaN;
+      flame.show(selected, v ? v.parallelism : fromNode || 1);
     }
 
     function vertexOf(task) {
@@ -368,6 +386,7 @@
       level.className = 'level level-' + v.level;
       if (tab === 'backpressure') renderBackpressure(v);
       if (tab === 'metrics') renderMetrics(v);
+      if (tab === 'flamegraph') syncFlame();
     }
 
     const levelRank = { ok: 0, low: 1, high: 2 };
@@ -516,6 +535,7 @@
         renderDrawer();
         refreshSide();
         scheduleTimelines();
+        syncFlame();
       });
     }
     for (const th of $$('[data-testid=bp-table] th[data-sort]', drawer)) {

@@ -45,3 +45,21 @@ func TestHandler(t *testing.T) {
 	h.ServeHTTP(missing, httptest.NewRequest("GET", "/nope.js", nil))
 	assert.Equal(t, http.StatusNotFound, missing.Code)
 }
+
+func TestFS_Scripts(t *testing.T) {
+	// flame.js is embedded and served as JavaScript; no script puts data
+	// into the page as HTML (flame graphs show names from untrusted guests).
+	h := Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/flame.js", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "text/javascript; charset=utf-8", rec.Header().Get("Content-Type"))
+	assert.Contains(t, rec.Body.String(), "window.FlowlabFlame")
+	for _, name := range []string{"app.js", "flame.js", "lesson.js", "nav.js"} {
+		js, err := FS.ReadFile(name)
+		require.NoError(t, err)
+		for _, sink := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"} {
+			assert.NotContains(t, string(js), sink, name)
+		}
+	}
+}
