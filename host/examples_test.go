@@ -282,6 +282,29 @@ func TestExamples_Spin(t *testing.T) {
 	assert.Equal(t, in, runChain(t, h, "spin", "{iterations: 1000}", in, 0))
 }
 
+// hotspot enriches access-log lines, and makes up a line for filler; every
+// implementation of its parse functions gives the same value.
+func TestExamples_Hotspot(t *testing.T) {
+	h := newHost(t)
+	in := []kv{
+		{"a", `2024-05-01T12:34:56.789Z 203.0.113.7 "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"`},
+		{"b", `2024-05-01T00:00:00.000Z 10.1.2.3 "curl/8.5.0"`},
+		{"key-1", "abcdefghijklmnop"},
+	}
+	var first []kv
+	for _, config := range []string{"{}", "{geo: csv}", "{agent: rules}", "{geo: csv, agent: rules}"} {
+		out := runChain(t, h, "hotspot", config, in, 0)
+		require.Len(t, out, 3, config)
+		assert.Regexp(t, `^ts=1714566896789 country=[A-Z]{2} browser=Firefox os=Linux$`, out[0].Value, config)
+		assert.Regexp(t, `^ts=1714521600000 country=[A-Z]{2} browser=curl os=other$`, out[1].Value, config)
+		assert.Regexp(t, `^ts=\d+ country=[A-Z]{2} browser=\w+ os=\w+$`, out[2].Value, config)
+		if first == nil {
+			first = out
+		}
+		assert.Equal(t, first, out, "config %s gives other values than {}", config)
+	}
+}
+
 func TestExamples_Poison(t *testing.T) {
 	h := newHost(t)
 	in := []kv{{"a", "good"}, {"b", "also good"}}
@@ -307,6 +330,7 @@ func TestExamples_Config_Errors(t *testing.T) {
 		{"sliding-window", `{size: 1s, slide: 2s}`, `operator "wasm:sliding-window": flowlab_init returned -1: window: slide (2s) must not be longer than size (1s)`},
 		{"sliding-window", `{size: "10", slide: 1s}`, `operator "wasm:sliding-window": flowlab_init returned -1: config {"size":"10","slide":"1s"}: duration "10": want a string such as "10s" or "250ms"`},
 		{"sliding-window", `{size: 1h, slide: 1ms}`, `operator "wasm:sliding-window": flowlab_init returned -1: window: size 1h0m0s with slide 1ms needs 3600000 partial aggregates per window, more than 100000: choose a slide that divides the size into fewer parts`},
+		{"hotspot", `{geo: fast}`, `operator "wasm:hotspot": flowlab_init returned -1: config {"geo":"fast"}: geo must be "index" or "csv", got "fast"`},
 		{"c-upper", `{x: 1}`, `operator "wasm:c-upper" takes no config: it does not export flowlab_init`},
 	}
 	for _, tt := range tests {
@@ -329,7 +353,7 @@ func TestExamples_Config_Errors(t *testing.T) {
 // These are the example operators, each tested above: a new one needs a test.
 func TestExamples_Bundled(t *testing.T) {
 	assert.Equal(t, []string{
-		"wasm:c-upper", "wasm:count", "wasm:filter", "wasm:poison", "wasm:sliding-window",
+		"wasm:c-upper", "wasm:count", "wasm:filter", "wasm:hotspot", "wasm:poison", "wasm:sliding-window",
 		"wasm:spin", "wasm:tokenize", "wasm:upper", "wasm:wat-upper",
 	}, host.Bundled(wasmops.FS))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +51,7 @@ type Action struct {
 	Upload      string         `yaml:"upload" json:"upload,omitempty"` // a bundled operator, "wasm:NAME"
 	As          string         `yaml:"as" json:"as,omitempty"`         // the upload's name
 	Continue    bool           `yaml:"continue" json:"continue,omitempty"`
+	Open        string         `yaml:"open" json:"open,omitempty"` // a view of Task the learner opens: one of Views
 }
 
 // String describes the action as a learner would do it.
@@ -83,6 +85,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("upload %s as %s", a.Upload, a.As)
 	case a.Continue:
 		return "press Continue"
+	case a.Open != "":
+		return fmt.Sprintf("open the %s of %s", viewWords[a.Open], a.Task)
 	}
 	return "nothing"
 }
@@ -91,7 +95,7 @@ func (a Action) String() string {
 func (a Action) check(s *spec.Job) error {
 	set := 0
 	for _, b := range []bool{a.Rate != nil, a.Cost != nil, a.Parallelism != 0, a.Config != nil, a.Operator != "",
-		a.Paused != nil, a.Window != nil, a.Pick != "", a.Answer != "", a.Upload != "", a.Continue} {
+		a.Paused != nil, a.Window != nil, a.Pick != "", a.Answer != "", a.Upload != "", a.Continue, a.Open != ""} {
 		if b {
 			set++
 		}
@@ -107,6 +111,10 @@ func (a Action) check(s *spec.Job) error {
 		return fmt.Errorf("no task %q to pick in the lesson's job", a.Pick)
 	case a.Upload != "" && a.As == "":
 		return errors.New("an upload needs a name: as")
+	case a.Open != "" && !slices.Contains(Views, a.Open):
+		return fmt.Errorf("cannot open %q: want one of %s", a.Open, strings.Join(Views, ", "))
+	case a.Open != "" && s.TaskIndex(a.Task) < 0:
+		return fmt.Errorf("no task %q to open the %s of in the lesson's job", a.Task, viewWords[a.Open])
 	}
 	return nil
 }
@@ -143,6 +151,10 @@ func (a Action) Apply(ctx context.Context, env Env, j Job, l *Learner) error {
 		l.Uploaded = append(l.Uploaded, a.As)
 	case a.Continue:
 		l.Continued = true
+	case a.Open != "":
+		if key := a.Task + "/" + a.Open; !slices.Contains(l.Opened, key) {
+			l.Opened = append(l.Opened, key)
+		}
 	}
 	return nil
 }

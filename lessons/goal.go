@@ -1,6 +1,7 @@
 package lessons
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"flowlab/runtime"
 	"flowlab/runtime/metrics"
 )
 
@@ -29,22 +31,38 @@ import (
 //	picked == TASK                   the learner pointed at TASK
 //	answer == CHOICE                 the learner answered CHOICE
 //	uploaded                         the learner has uploaded an operator
+//	opened(TASK, VIEW)               the learner has opened VIEW of TASK (a drawer tab: Views)
+//	hottest(TASK[, PATTERN]) == FRAME  the widest guest frame of TASK's on-CPU flame graph
+//	flame(TASK, TYPE, PATTERN) OP PERCENT  the share of TASK's flame graph under frames matching PATTERN
 //
 // METRIC is busy, backpressured, idle (percent of time), skew (percent),
 // in-rate, out-rate (records per second), in-pool, out-pool (buffer usage in
 // percent) or parallelism. OP is one of >= <= > < == !=. Busy time that is
 // not known (a legacy source) compares as N/A: only "!= N" holds for it, and
 // "busy == N/A" is a condition of its own.
+//
+// The flame graph conditions read the latest completed flame graph of all
+// of TASK's subtasks (Profiler); with none yet, they do not hold. hottest
+// compares FRAME (or, with !=, any other frame) with the guest frame that
+// matches PATTERN (default *) and has the most samples in it and below:
+// the function drawn widest, such as main.parseGeo (PATTERN main.parse*
+// leaves out the frames that call it). flame is the percentage of the
+// samples of the graph of TYPE (full, on_cpu or off_cpu) that have a frame
+// matching PATTERN on their stack, such as
+// "flame(source, off_cpu, wait for output buffer*) >= 70". In PATTERN, *
+// is any text and ? any character.
 type condition struct {
 	text   string
-	kind   string // "metric", "cost", "operator", "total-parallelism", "window", "paused", "running", "picked", "answer", "uploaded"
+	kind   string // "metric", "cost", "operator", "total-parallelism", "window", "paused", "running", "picked", "answer", "uploaded", "opened", "hottest", "flame"
 	scope  string // task name, "*" or "upstream(NAME)" for metrics
 	task   string
 	sub    string // "", "any" or "all"
 	metric string
 	op     string
-	num    float64 // NaN for "N/A"
-	word   string  // pattern, task or choice
+	num    float64           // NaN for "N/A"
+	word   string            // pattern, task, choice, view or frame
+	graph  runtime.GraphType // flame graph conditions
+	frames *regexp.Regexp    // flame graph conditions: the frame pattern
 }
 
 var (
@@ -53,6 +71,9 @@ var (
 	costCond     = regexp.MustCompile(`^([\w.-]+)\.cost\s*(>=|<=|==|!=|>|<)\s*(\S+)$`)
 	numberCond   = regexp.MustCompile(`^(total-parallelism|window)\s*(>=|<=|==|!=|>|<)\s*(\S+)$`)
 	wordCond     = regexp.MustCompile(`^(picked|answer)\s*==\s*(\S+)$`)
+	openedCond   = regexp.MustCompile(`^opened\(\s*([\w.-]+)\s*,\s*([\w-]+)\s*\)$`)
+	hottestCond  = regexp.MustCompile(`^hottest\(\s*([\w.-]+)\s*(?:,\s*([^)]*?)\s*)?\)\s*(==|!=)\s*(\S+)$`)
+	flameCond    = regexp.MustCompile(`^flame\(\s*([\w.-]+)\s*,\s*(\w+)\s*,\s*(.+?)\s*\)\s*(>=|<=|==|!=|>|<)\s*(\S+)$`)
 )
 
 // parseCondition parses one condition; tasks are the job's task names.
@@ -137,6 +158,37 @@ func parseCondition(text string, tasks []string) (condition, error) {
 				return c, err
 			}
 		}
+	case openedCond.MatchString(t):
+		m := openedCond.FindStringSubmatch(t)
+		c.kind, c.task, c.word = "opened", m[1], m[2]
+		if !slices.Contains(Views, c.word) {
+			return c, fmt.Errorf("cannot open %q: want one of %s", c.word, strings.Join(Views, ", "))
+		}
+		if err := known(c.task); err != nil {
+			return c, err
+		}
+	case hottestCond.MatchString(t):
+		m := hottestCond.FindStringSubmatch(t)
+		c.kind, c.task, c.op, c.word, c.graph = "hottest", m[1], m[3], m[4], runtime.GraphOnCPU
+		c.frames = glob(cmp.Or(m[2], "*"))
+		if err := known(c.task); err != nil {
+			return c, err
+		}
+	case flameCond.MatchString(t):
+		m := flameCond.FindStringSubmatch(t)
+		c.kind, c.task, c.graph, c.op, c.frames = "flame", m[1], runtime.GraphType(m[2]), m[4], glob(m[3])
+		c.word = m[3]
+		if !slices.Contains([]runtime.GraphType{runtime.GraphFull, runtime.GraphOnCPU, runtime.GraphOffCPU}, c.graph) {
+			return c, fmt.Errorf("flame graph type %q: want full, on_cpu or off_cpu", m[2])
+		}
+		n, err := strconv.ParseFloat(m[5], 64)
+		if err != nil {
+			return c, fmt.Errorf("want a percentage after %s, got %q", c.op, m[5])
+		}
+		c.num = n
+		if err := known(c.task); err != nil {
+			return c, err
+		}
 	default:
 		return c, fmt.Errorf(`cannot read condition %q: want e.g. "sink.busy >= 80", "upstream(sink).backpressured >= 50", "picked == sink"`, text)
 	}
@@ -148,14 +200,28 @@ type Learner struct {
 	Picked   string   `json:"picked,omitempty"`   // the task they pointed at
 	Answer   string   `json:"answer,omitempty"`   // their answer to the step's question
 	Uploaded []string `json:"uploaded,omitempty"` // names of operators they uploaded
+	Opened   []string `json:"opened,omitempty"`   // what they opened, TASK/VIEW: see Tracker.Open
 	// Continued is whether they pressed Continue in this step. A step with
 	// Continue moves on once its goal has been reached and they have.
 	Continued bool `json:"continued,omitempty"`
 }
 
-// holds reports whether the condition holds.
-func (c condition) holds(snap *metrics.Job, l *Learner) bool {
+// holds reports whether the condition holds; p answers flame graphs (nil:
+// none, and flame graph conditions do not hold).
+func (c condition) holds(snap *metrics.Job, l *Learner, p Profiler) bool {
 	switch c.kind {
+	case "opened":
+		return slices.Contains(l.Opened, c.task+"/"+c.word)
+	case "hottest":
+		g := graph(p, c.task, c.graph)
+		if g == nil {
+			return false
+		}
+		h := hottest(g, c.frames)
+		return h != "" && (h == c.word) == (c.op == "==")
+	case "flame":
+		g := graph(p, c.task, c.graph)
+		return g != nil && compare(share(g, c.frames), c.op, c.num)
 	case "paused":
 		return snap.Paused
 	case "running":

@@ -82,7 +82,7 @@ func TestCondition_Holds(t *testing.T) {
 	for _, tt := range tests {
 		c, err := parseCondition(tt.cond, tasks)
 		require.NoError(t, err, tt.cond)
-		assert.Equal(t, tt.want, c.holds(snap, learner), tt.cond)
+		assert.Equal(t, tt.want, c.holds(snap, learner, nil), tt.cond)
 	}
 }
 
@@ -97,7 +97,7 @@ func TestCondition_Holds_NA(t *testing.T) {
 	} {
 		c, err := parseCondition(cond, []string{"source", "map", "sink"})
 		require.NoError(t, err, cond)
-		assert.Equal(t, want, c.holds(snap, &Learner{}), cond)
+		assert.Equal(t, want, c.holds(snap, &Learner{}, nil), cond)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"flowlab/runtime"
 	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
 )
@@ -120,7 +121,12 @@ var (
 		"in-rate": "records in per second", "out-rate": "records out per second",
 		"in-pool": "input buffers in use", "out-pool": "output buffers in use", "parallelism": "parallelism",
 	}
-	opWords = map[string]string{">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
+	viewWords = map[string]string{
+		"backpressure": "BackPressure tab", "metrics": "Metrics tab", "timeline": "Timeline tab",
+		"logs": "Logs tab", "failures": "Failures tab", "flamegraph": "flame graph",
+	}
+	graphWords = map[runtime.GraphType]string{runtime.GraphFull: "full", runtime.GraphOnCPU: "on-CPU", runtime.GraphOffCPU: "off-CPU"}
+	opWords    = map[string]string{">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
 )
 
 // describe is the condition in words, for the goal's checklist.
@@ -132,6 +138,10 @@ func (c condition) describe() string {
 		return "the sources are running"
 	case "uploaded":
 		return "you have uploaded an operator"
+	case "opened":
+		return fmt.Sprintf("you have opened the %s of %s", viewWords[c.word], c.task)
+	case "hottest", "flame":
+		return c.task + "'s " + c.describeFor()
 	case "picked":
 		return "you point at the right task"
 	case "answer":
@@ -160,6 +170,13 @@ func (c condition) describeFor() string {
 	switch c.kind {
 	case "cost":
 		return fmt.Sprintf("costs %s %v per record", opWords[c.op], time.Duration(c.num))
+	case "hottest":
+		if c.op == "!=" {
+			return "flame graph: the widest function is not " + c.word
+		}
+		return "flame graph: the widest function is " + c.word
+	case "flame":
+		return fmt.Sprintf("%s flame graph: %s %g%% of samples under %s", graphWords[c.graph], opWords[c.op], c.num, c.word)
 	case "operator":
 		switch {
 		case c.word == "upload:*":

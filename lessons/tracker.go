@@ -18,6 +18,10 @@ type Tracker struct {
 	since   int64 // snapshot time (ms) since which the goal holds; -1 if it does not
 	reached bool  // the step's goal has held long enough
 	Learner Learner
+	// Profiler, if set, answers the flame graphs of the lesson's job for
+	// the flame graph conditions (hottest, flame); without it they do not
+	// hold. Set it before the first Observe.
+	Profiler Profiler
 }
 
 // NewTracker starts a lesson at its first step.
@@ -47,7 +51,7 @@ func (t *Tracker) Observe(snap *metrics.Job) Progress {
 	settling := settling(snap)
 	all := true
 	for _, c := range goal.conds {
-		met[c.text] = c.holds(snap, &t.Learner) && !(settling && c.kind == "metric")
+		met[c.text] = c.holds(snap, &t.Learner, t.Profiler) && !(settling && c.kind == "metric")
 		all = all && met[c.text]
 	}
 	if !t.reached {

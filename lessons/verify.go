@@ -23,6 +23,11 @@ func Verify(ctx context.Context, l *Lesson, env Env, settle, timeout time.Durati
 		return fmt.Errorf("start the job: %w", err)
 	}
 	t := NewTracker(l)
+	if p, ok := j.(Profiler); ok {
+		t.Profiler = p
+	} else if l.readsFlameGraphs() {
+		return fmt.Errorf("the lesson reads flame graphs, and its job answers none (%T has no FlameGraph method)", j)
+	}
 	for i, st := range l.Steps {
 		name := fmt.Sprintf("step %d %q", i+1, st.Title)
 		if p, ended := watch(ctx, j, t, st.Goal.Hold()+settle); ended {
@@ -78,4 +83,16 @@ func unmet(p Progress) string {
 		return fmt.Sprintf("every condition held, but only for %v of %v", p.Held.Duration, p.Need.Duration)
 	}
 	return "not met: " + s
+}
+
+// readsFlameGraphs reports whether a goal of the lesson reads flame graphs.
+func (l *Lesson) readsFlameGraphs() bool {
+	for _, st := range l.Steps {
+		for _, c := range st.Goal.conds {
+			if c.kind == "hottest" || c.kind == "flame" {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -103,3 +103,53 @@ steps:
 	err = Verify(ctx, l, fakeEnv{}, 100*time.Millisecond, 5*time.Second)
 	assert.ErrorContains(t, err, `step 1 "Watch": the step ended without its solution`)
 }
+
+// profiledJob is a fakeJob that answers flame graphs.
+type profiledJob struct {
+	*fakeJob
+	fakeProfiler
+}
+
+type profiledEnv struct{ fakeProfiler }
+
+func (e profiledEnv) Start(ctx context.Context, _ *spec.Job) (Job, error) {
+	return profiledJob{startFake(ctx), e.fakeProfiler}, nil
+}
+func (profiledEnv) Upload(context.Context, string, string) error { return nil }
+
+// Verify checks a lesson's claims about flame graphs against the job's
+// own, and a lesson that reads them needs a job that answers them.
+func TestVerify_FlameGraph(t *testing.T) {
+	const lesson = `
+id: 0-flame
+title: Flame
+job: |
+  tasks:
+    - {name: source, operator: generator}
+    - {name: map, operator: passthrough, parallelism: 2}
+    - {name: sink, operator: discard, parallelism: 2}
+steps:
+  - title: Open
+    text: Open the flame graph of map.
+    goal: {when: ["opened(map, flamegraph)"], for: 0s}
+    solution: [{task: map, open: flamegraph}]
+  - title: Which?
+    text: Which function?
+    question: {prompt: "Which one?", choices: [{id: geo, text: parseGeo}, {id: agent, text: parseUserAgent}]}
+    goal: {when: ["answer == %[1]s", "hottest(map, main.parse*) == main.%[2]s", "flame(source, off_cpu, wait for output*) >= 80"], for: 0s}
+    solution: [{answer: %[1]s}]
+`
+	ctx := context.Background()
+	l, err := Parse(fmt.Appendf(nil, lesson, "agent", "parseUserAgent"))
+	require.NoError(t, err)
+	require.NoError(t, Verify(ctx, l, profiledEnv{profiles}, 100*time.Millisecond, 5*time.Second))
+
+	err = Verify(ctx, l, fakeEnv{}, 100*time.Millisecond, 5*time.Second)
+	assert.EqualError(t, err, "the lesson reads flame graphs, and its job answers none (*lessons.fakeJob has no FlameGraph method)")
+
+	// A lesson whose answer the graph does not bear out fails.
+	l, err = Parse(fmt.Appendf(nil, lesson, "geo", "parseGeo"))
+	require.NoError(t, err)
+	err = Verify(ctx, l, profiledEnv{profiles}, 100*time.Millisecond, 500*time.Millisecond)
+	assert.EqualError(t, err, `step 2 "Which?": the goal was not reached in 500ms: not met: hottest(map, main.parse*) == main.parseGeo`)
+}

@@ -12,6 +12,7 @@ import "embed"
 //go:embed count/count.wasm
 //go:embed filter/filter.wasm
 //go:embed poison/poison.wasm
+//go:embed hotspot/hotspot.wasm
 //go:embed sliding-window/sliding-window.wasm
 //go:embed spin/spin.wasm
 //go:embed tokenize/tokenize.wasm
