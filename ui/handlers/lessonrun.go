@@ -23,6 +23,9 @@ type lessonRun struct {
 func newLessonRun(l *lessons.Lesson, j *job, uploaded []string) *lessonRun {
 	r := &lessonRun{lesson: l, job: j, stop: make(chan struct{}), tracker: lessons.NewTracker(l)}
 	r.tracker.Learner.Uploaded = uploaded
+	if p, ok := j.rt.(lessons.Profiler); ok { // flame graph goals (hottest, flame) read the job's
+		r.tracker.Profiler = p
+	}
 	r.observeLocked()
 	return r
 }

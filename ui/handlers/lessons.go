@@ -220,6 +220,20 @@ func (s *Server) lessonContinue(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// lessonOpen is POST /api/lessons/{id}/open {"task": NAME, "view": VIEW}:
+// the learner opened a view of a task, a tab of the task drawer such as
+// flamegraph (lessons.Views), in any step: goals check it with
+// opened(TASK, VIEW).
+func (s *Server) lessonOpen(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Task string `json:"task"`
+		View string `json:"view"`
+	}
+	s.lessonChange(w, r, &body, func(_ *lessonRun, t *lessons.Tracker) error {
+		return t.Open(body.Task, body.View)
+	})
+}
+
 // lessonHint is POST /api/lessons/{id}/hint: one more hint of the step.
 func (s *Server) lessonHint(w http.ResponseWriter, r *http.Request) {
 	s.lessonChange(w, r, nil, func(_ *lessonRun, t *lessons.Tracker) error {

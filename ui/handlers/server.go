@@ -142,6 +142,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/lessons/{id}/answer", s.lessonAnswer)
 	m.HandleFunc("POST /api/lessons/{id}/hint", s.lessonHint)
 	m.HandleFunc("POST /api/lessons/{id}/continue", s.lessonContinue)
+	m.HandleFunc("POST /api/lessons/{id}/open", s.lessonOpen)
 	m.HandleFunc("POST /api/lessons/{id}/start", s.lessonStart)
 	m.HandleFunc("POST /api/lessons/{id}/reset", s.lessonReset)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -352,8 +352,16 @@
         renderDrawer();
         refreshSide();
         if (tab === 'timeline') scheduleTimelines();
+        viewed();
       }
       syncFlame();
+    }
+
+    // viewed tells the page (a lesson: lesson.js) which tab of which task
+    // the learner has in front of them, for goals such as
+    // opened(enrich, flamegraph).
+    function viewed() {
+      document.dispatchEvent(new CustomEvent('flowlab:view', { detail: { task: selected, view: tab } }));
     }
 
     // syncFlame polls the selected task's flame graph while its tab is
@@ -536,6 +544,7 @@
         refreshSide();
         scheduleTimelines();
         syncFlame();
+        if (selected) viewed();
       });
     }
     for (const th of $$('[data-testid=bp-table] th[data-sort]', drawer)) {

@@ -197,6 +197,17 @@
       }
     }
 
+    // The tab the learner opens for a task (app.js's flowlab:view), for
+    // goals such as opened(enrich, flamegraph). Quiet: most views count for
+    // no goal.
+    document.addEventListener('flowlab:view', async (e) => {
+      try {
+        const p = await api('POST', base + 'open', e.detail);
+        if (p.step !== current && p.jid === jid) showStep(p.step);
+        apply(p);
+      } catch (err) { /* the next poll tells */ }
+    });
+
     // Questions.
     for (const b of $$('[data-testid=lesson-choice]', panel)) {
       b.addEventListener('click', async () => {
