@@ -220,6 +220,8 @@ const (
 	kPrefixFE
 	kBranch // label: br, br_if, br_on_null, br_on_non_null
 	kElse
+	kCall // function index: call; after a call of an import, a sample point
+	kFunc // function index: return_call, ref.func
 )
 
 // Immediate kinds of 0xFD (SIMD) sub-opcodes.
@@ -257,9 +259,9 @@ func init() {
 	set(0x0C, 0x0D, kBranch)   // br br_if
 	set(0x0E, 0x0E, kBrTable)  // br_table
 	set(0x0F, 0x0F, kNone)     // return
-	set(0x10, 0x10, kU32)      // call
+	set(0x10, 0x10, kCall)     // call
 	set(0x11, 0x11, kU32x2)    // call_indirect
-	set(0x12, 0x12, kU32)      // return_call
+	set(0x12, 0x12, kFunc)     // return_call
 	set(0x13, 0x13, kU32x2)    // return_call_indirect
 	set(0x14, 0x15, kU32)      // call_ref return_call_ref
 	set(0x18, 0x18, kDelegate) // delegate (legacy)
@@ -279,7 +281,7 @@ func init() {
 	set(0x45, 0xC4, kNone)     // numeric, sign extension
 	set(0xD0, 0xD0, kRefNull)  // ref.null
 	set(0xD1, 0xD1, kNone)     // ref.is_null
-	set(0xD2, 0xD2, kU32)      // ref.func
+	set(0xD2, 0xD2, kFunc)     // ref.func
 	set(0xD3, 0xD4, kNone)     // ref.eq ref.as_non_null
 	set(0xD5, 0xD6, kBranch)   // br_on_null br_on_non_null
 	set(0xFC, 0xFC, kPrefixFC) // saturating truncation, bulk memory, tables
@@ -320,18 +322,23 @@ func unknownOpcode(op byte, sub uint32, prefixed bool, off int) error {
 
 // bodyCheck is what scanBody checks bodies against.
 type bodyCheck struct {
-	stop      uint32  // global.get and global.set of indices >= stop are rejected
-	lim       *limits // locals, nesting, branches and br_table targets
-	brTargets uint64  // br_table targets in the bodies scanned so far
-	branches  uint64  // their branches (see scanBody)
-	cost      uint64  // sum of the squares of their branches
+	stop      uint32   // global.get and global.set of indices >= stop are rejected
+	funcs     uint32   // call, return_call and ref.func of indices >= funcs are rejected
+	imports   uint32   // the functions < imports are imported
+	calls     []uint32 // appended to: offset after, index of every call of an import
+	lim       *limits  // locals, nesting, branches and br_table targets
+	brTargets uint64   // br_table targets in the bodies scanned so far
+	branches  uint64   // their branches (see scanBody)
+	cost      uint64   // sum of the squares of their branches
 }
 
 // scanBody decodes one function body, b[p:] (b ends where the body ends), and
 // appends to ins the insertion points: the first instruction, and the
-// instruction after every loop's block type. global.get and global.set of
-// indices >= c.stop are rejected, and so is a body over c.lim (a
-// *limitError). If offs is not nil, the offset of every instruction is
+// instruction after every loop's block type; and to c.calls the offset
+// after, and the function index of, every call of an imported function.
+// global.get and global.set of indices >= c.stop are rejected, and so are
+// call, return_call and ref.func of indices >= c.funcs and a body over c.lim
+// (a *limitError). If offs is not nil, the offset of every instruction is
 // appended to it (for tests).
 func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]uint32, error) {
 	start, stop, lim := p, c.stop, c.lim
@@ -398,6 +405,17 @@ func scanBody(b []byte, p int, c *bodyCheck, ins []uint32, offs *[]uint32) ([]ui
 			idx, p = readU32(b, p)
 			if p >= 0 && idx >= stop {
 				return ins, fmt.Errorf("instruction at offset %d uses global %d, which does not exist (module has %d)", off, idx, stop)
+			}
+		case kCall, kFunc:
+			var idx uint32
+			idx, p = readU32(b, p)
+			if p >= 0 {
+				if idx >= c.funcs {
+					return ins, fmt.Errorf("instruction at offset %d uses function %d, which does not exist (module has %d)", off, idx, c.funcs)
+				}
+				if idx < c.imports && opKind[op] == kCall {
+					c.calls = append(c.calls, uint32(p), idx)
+				}
 			}
 		case kMemarg:
 			p = skipMemarg(b, p)
@@ -582,6 +600,28 @@ func appendLEB(b []byte, v uint32) []byte {
 func lebLen(v uint32) int {
 	n := 1
 	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// appendSLEB appends v as a signed LEB128.
+func appendSLEB(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7F)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+// slebLen is the length of v as a signed LEB128.
+func slebLen(v int32) int {
+	n := 1
+	for v >= 0x40 || v < -0x40 {
 		v >>= 7
 		n++
 	}

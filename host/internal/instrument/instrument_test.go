@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,9 +72,70 @@ func TestCheckSequence(t *testing.T) {
 		0x23, 0x81, 0x01, 0x45, 0x04, 0x40, // global.get 129  i32.eqz  if
 		0x41, 0x80, 0x20, 0x24, 0x81, 0x01, //   i32.const 4096  global.set 129
 		0x23, 0x80, 0x01, 0x04, 0x40, 0x00, 0x0B, //   global.get 128  if  unreachable  end
-		0x42, 0x00, 0x40, 0x00, 0x1A, // i64.const 0  memory.grow 0  drop
+		0x23, 0x82, 0x01, 0x04, 0x40, 0x41, 0x7F, 0x10, 0xC8, 0x01, 0x0B, //   global.get 130  if  i32.const -1  call 200  end
+		0x42, 0x00, 0x40, 0x00, 0x1A, //   i64.const 0  memory.grow 0  drop
 		0x0B, // end
-	}, checkSequence(128, 129, true))
+	}, checkSequence(added{128, 129, 130, 200}, true))
+	require.Equal(t, []byte{
+		0x23, 0x02, 0x04, 0x40, 0x41, 0xC0, 0x00, 0x10, 0x80, 0x01, 0x0B, // global.get 2  if  i32.const 64  call 128  end
+	}, appendSample(nil, added{0, 1, 2, 128}, 64))
+	for _, v := range []int32{0, 1, -1, 63, 64, -64, -65, 8191, 8192, 1 << 30, -1 << 31, 1<<31 - 1} {
+		require.Equal(t, sleb(v), appendSLEB(nil, v), "%d", v)
+		require.Len(t, sleb(v), slebLen(v), "%d", v)
+		require.Len(t, appendSample(nil, added{0, 1, 200, 1 << 20}, v), sampleLen(added{0, 1, 200, 1 << 20}, v))
+	}
+}
+
+// funcCount returns the number of functions of wasm, imported and defined:
+// the index Instrument gives $sampled.
+func funcCount(t testing.TB, wasm []byte) uint32 {
+	t.Helper()
+	n := uint64(0)
+	for _, s := range sections(t, wasm) {
+		switch s.id {
+		case secFunction:
+			c, _ := uleb(t, s.content)
+			n += c
+		case secImport:
+			c, rest := uleb(t, s.content)
+			for range c {
+				var l uint64
+				l, rest = uleb(t, rest)
+				l, rest = uleb(t, rest[l:])
+				rest = rest[l:]
+				kind := rest[0]
+				rest = rest[1:]
+				switch kind {
+				case 0:
+					n++
+					_, rest = uleb(t, rest)
+				case 1:
+					rest = rest[1:]
+					flags := rest[0]
+					_, rest = uleb(t, rest[1:])
+					if flags&1 != 0 {
+						_, rest = uleb(t, rest)
+					}
+				case 2:
+					flags := rest[0]
+					_, rest = uleb(t, rest[1:])
+					if flags&1 != 0 {
+						_, rest = uleb(t, rest)
+					}
+				case 3:
+					rest = rest[2:]
+				case 4:
+					_, rest = uleb(t, rest[1:])
+				}
+			}
+		}
+	}
+	return uint32(n)
+}
+
+// addedFor returns the indices of what Instrument adds to the module of c.
+func addedFor(t testing.TB, c moduleCase, in []byte) added {
+	return added{c.stop, c.stop + 1, c.stop + 2, funcCount(t, in)}
 }
 
 func readInput(t testing.TB, name string) []byte {
@@ -133,21 +195,24 @@ func customNames(t testing.TB, secs []rawSection) []string {
 	return names
 }
 
-// checkStructure verifies the output's section order, the new global, the
-// new export and the number of inserted checks.
+// checkStructure verifies the output's section order, the new type,
+// function, globals and exports, and the number of inserted checks.
 func checkStructure(t *testing.T, c moduleCase, in, out []byte) {
 	secsIn, secsOut := sections(t, in), sections(t, out)
 	assert.Equal(t, customNames(t, secsIn), customNames(t, secsOut), "custom sections")
+	a := addedFor(t, c, in)
 
 	order := map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
 	last := 0
 	var global, export, code []byte
+	got := map[byte][]byte{}
 	for _, s := range secsOut {
 		if s.id == 0 {
 			continue
 		}
 		require.Greater(t, order[s.id], last, "section %d out of order", s.id)
 		last = order[s.id]
+		got[s.id] = s.content
 		switch s.id {
 		case 6:
 			global = s.content
@@ -157,11 +222,19 @@ func checkStructure(t *testing.T, c moduleCase, in, out []byte) {
 			code = s.content
 		}
 	}
-	// Non-custom sections other than table, global, export and code are
-	// unchanged (the test modules have no start section).
+	// Non-custom sections other than type, function, table, global, export
+	// and code are unchanged (the test modules have no start section).
+	rewritten := func(id byte) bool { return id == 1 || id == 3 || id == 4 || id == 6 || id == 7 || id == 10 }
 	var keptIn, keptOut []rawSection
+	typesIn, funcsIn := []byte{0}, []byte{0}
 	for _, s := range secsIn {
-		if s.id != 4 && s.id != 6 && s.id != 7 && s.id != 10 {
+		switch s.id {
+		case 1:
+			typesIn = s.content
+		case 3:
+			funcsIn = s.content
+		}
+		if !rewritten(s.id) {
 			keptIn = append(keptIn, s)
 		}
 	}
@@ -169,18 +242,29 @@ func checkStructure(t *testing.T, c moduleCase, in, out []byte) {
 		if s.id == 5 && bytes.Equal(s.content, newMemory[:]) && !hasMemory(t, in) {
 			continue // added: the module had no memory
 		}
-		if s.id != 4 && s.id != 6 && s.id != 7 && s.id != 10 {
+		if !rewritten(s.id) {
 			keptOut = append(keptOut, s)
 		}
 	}
 	assert.True(t, hasMemory(t, out), "output has a memory")
 	assert.Equal(t, keptIn, keptOut)
 
+	// The type of $sampled is appended to the types, $sampled to the
+	// functions.
+	nTypes, restTypes := uleb(t, typesIn)
+	assert.Equal(t, cat(leb(uint32(nTypes+1)), restTypes, sampledType[:]), got[1], "type section")
+	nFuncs, restFuncs := uleb(t, funcsIn)
+	assert.Equal(t, cat(leb(uint32(nFuncs+1)), restFuncs, leb(uint32(nTypes))), got[3], "function section")
+
 	require.NotNil(t, global, "global section")
 	require.True(t, bytes.HasSuffix(global, newGlobals[:]), "new globals appended: % x", global)
 	require.NotNil(t, export, "export section")
 	n, rest := uleb(t, export)
-	found := false
+	want := map[string][2]uint64{
+		StopExport: {3, uint64(a.stop)}, TickExport: {3, uint64(a.tick)},
+		SampleExport: {3, uint64(a.sample)}, SampledExport: {0, uint64(a.sampled)},
+	}
+	found := map[string][2]uint64{}
 	for i := uint64(0); i < n; i++ {
 		var l uint64
 		l, rest = uleb(t, rest)
@@ -188,18 +272,17 @@ func checkStructure(t *testing.T, c moduleCase, in, out []byte) {
 		kind := rest[l]
 		var idx uint64
 		idx, rest = uleb(t, rest[l+1:])
-		if name == StopExport {
-			found = true
-			assert.Equal(t, byte(3), kind)
-			assert.Equal(t, uint64(c.stop), idx, "stop global index")
-			assert.Equal(t, n-1, i, "stop export appended last")
+		if _, ok := want[name]; ok {
+			found[name] = [2]uint64{uint64(kind), idx}
+			assert.GreaterOrEqual(t, i, n-4, "%s appended last", name)
 		}
 	}
-	assert.True(t, found, "no %s export", StopExport)
+	assert.Equal(t, want, found, "added exports")
 	assert.Empty(t, rest)
 
+	require.True(t, bytes.HasSuffix(code, appendSampledBody(nil, a)), "$sampled appended: % x", code)
 	if c.checks >= 0 {
-		chk := checkSequence(c.stop, c.stop+1, c.mem64)
+		chk := checkSequence(a, c.mem64)
 		assert.Equal(t, c.checks, bytes.Count(code, chk), "inserted checks")
 	}
 }
@@ -287,7 +370,11 @@ func TestInstrumentModules(t *testing.T) {
 				require.NoError(t, err, "original does not compile")
 				cmOut, err := r.CompileModule(ctx, out)
 				require.NoError(t, err, "instrumented does not compile")
-				assert.Len(t, cmOut.ExportedFunctions(), len(cmIn.ExportedFunctions()))
+				assert.Len(t, cmOut.ExportedFunctions(), len(cmIn.ExportedFunctions())+1, "one more: $sampled")
+				sampled := cmOut.ExportedFunctions()[SampledExport]
+				require.NotNil(t, sampled)
+				assert.Equal(t, []api.ValueType{api.ValueTypeI32}, sampled.ParamTypes())
+				assert.Empty(t, sampled.ResultTypes())
 			}
 		})
 	}
@@ -335,15 +422,51 @@ func TestAgainstWabt(t *testing.T) {
 			in, out := instrumentCase(t, c.name)
 			want := wat2lines(t, in, c.wabtFlags)
 			got := wat2lines(t, out, c.wabtFlags)
-			chk := checkLines(c.stop, c.stop+1, c.mem64)
+			chk := checkLines(addedFor(t, c, in), c.mem64)
 			hadMemory := false
 			for _, l := range want {
 				if strings.HasPrefix(l, "(memory") || strings.HasPrefix(l, "(import") && strings.Contains(l, "(memory") {
 					hadMemory = true
 				}
 			}
+			a := addedFor(t, c, in)
+			// The imported functions, as a call names them, and their index.
+			imported := map[string]int32{}
+			types := 0
+			for _, l := range want {
+				if strings.HasPrefix(l, "(type") {
+					types++
+				}
+				if rest, ok := strings.CutPrefix(l, "(import "); ok {
+					if _, f, ok := strings.Cut(rest, "(func "); ok {
+						name, _, _ := strings.Cut(f, " ")
+						if n, ok := strings.CutPrefix(name, "(;"); ok {
+							name = strings.TrimSuffix(n, ";)")
+						}
+						imported["call "+name] = int32(len(imported))
+					}
+				}
+			}
+			// added is what Instrument adds outside code, line by line:
+			// each may also close the module (one more ")").
+			added := [][]string{
+				{`(type (;` + strconv.Itoa(types) + `;) (func (param i32)))`},
+				{`(func (;` + itoa(a.sampled) + `;) (type ` + strconv.Itoa(types) + `) (param i32)`, "i32.const 0", "global.set " + itoa(a.sample) + ")"},
+				{`(global (;` + itoa(a.stop) + `;) (mut i32) (i32.const 0))`},
+				{`(global (;` + itoa(a.tick) + `;) (mut i32) (i32.const 4096))`},
+				{`(global (;` + itoa(a.sample) + `;) (mut i32) (i32.const 0))`},
+				{`(export "flowlab_stop" (global ` + itoa(a.stop) + `))`},
+				{`(export "flowlab_tick" (global ` + itoa(a.tick) + `))`},
+				{`(export "flowlab_sample" (global ` + itoa(a.sample) + `))`},
+				{`(export "flowlab_sampled" (func ` + itoa(a.sampled) + `))`},
+			}
+			if !hadMemory {
+				added = append(added, []string{"(memory (;0;) 0 0)"})
+			}
 			var kept []string
-			checks, loops, funcs := 0, 0, 0
+			checks, loops, funcs, samples, importCalls := 0, 0, 0, 0, 0
+			sampled := false // the last kept line's sample point was seen
+		lines:
 			for i := 0; i < len(got); i++ {
 				if isCheck(got[i:], chk) {
 					require.NotEmpty(t, kept)
@@ -357,14 +480,36 @@ func TestAgainstWabt(t *testing.T) {
 					checks++
 					continue
 				}
-				l := tableMax.ReplaceAllString(got[i], "$1 $2")
-				if l == `(export "flowlab_stop" (global `+itoa(c.stop)+`))` ||
-					l == `(global (;`+itoa(c.stop)+`;) (mut i32) (i32.const 0))` ||
-					l == `(global (;`+itoa(c.stop+1)+`;) (mut i32) (i32.const 4096))` ||
-					!hadMemory && l == "(memory (;0;) 0 0)" {
-					continue
+				if len(kept) > 0 && !sampled {
+					if x, ok := imported[kept[len(kept)-1]]; ok {
+						// After a call of an import: a sample point.
+						sample := sampleLines(a, x)
+						require.True(t, isCheck(got[i:], sample), "no sample point after %q at line %d", kept[len(kept)-1], i)
+						i += len(sample) - 1
+						if got[i] == "end)" {
+							kept[len(kept)-1] += ")"
+						}
+						samples++
+						sampled = true
+						continue
+					}
 				}
-				kept = append(kept, l)
+				for _, lines := range added {
+					if len(got[i:]) < len(lines) || !slices.Equal(got[i:i+len(lines)-1], lines[:len(lines)-1]) {
+						continue
+					}
+					switch got[i+len(lines)-1] {
+					case lines[len(lines)-1] + ")":
+						kept[len(kept)-1] += ")"
+					case lines[len(lines)-1]:
+					default:
+						continue
+					}
+					i += len(lines) - 1
+					continue lines
+				}
+				kept = append(kept, tableMax.ReplaceAllString(got[i], "$1 $2"))
+				sampled = false
 			}
 			for _, l := range want {
 				if strings.HasPrefix(l, "loop") {
@@ -373,12 +518,14 @@ func TestAgainstWabt(t *testing.T) {
 				if strings.HasPrefix(l, "(func") {
 					funcs++
 				}
+				if _, ok := imported[strings.TrimRight(l, ")")]; ok {
+					importCalls++
+				}
 			}
-			// The stop export line may close the module: "(export ...))".
+			assert.Equal(t, importCalls, samples, "one sample point after every call of an import")
+			t.Logf("%d checks, %d sample points after calls of imports", checks, samples)
 			wantText := strings.Join(want, "\n")
 			gotText := strings.Join(kept, "\n")
-			gotText = strings.Replace(gotText, "\n(export \"flowlab_stop\" (global "+itoa(c.stop)+")))", ")", 1)
-			gotText = strings.Replace(gotText, "\n(global (;"+itoa(c.stop+1)+";) (mut i32) (i32.const 4096)))", ")", 1)
 			require.Equal(t, wantText, gotText)
 			assert.Equal(t, funcs+loops, checks, "one check per function and loop")
 			if c.checks >= 0 {
@@ -393,15 +540,24 @@ func TestAgainstWabt(t *testing.T) {
 var tableMax = regexp.MustCompile(`^(\(table \(;\d+;\) \d+) ` + strconv.Itoa(MaxTableEntries) + ` (\w+\))`)
 
 // checkLines is the check as wasm2wat prints it, normalised.
-func checkLines(stop, tick uint32, mem64 bool) []string {
+func checkLines(a added, mem64 bool) []string {
 	zero := "i32.const 0"
 	if mem64 {
 		zero = "i64.const 0"
 	}
-	T, S := itoa(tick), itoa(stop)
-	return []string{"global.get " + T, "i32.const 1", "i32.sub", "global.set " + T,
+	T, S := itoa(a.tick), itoa(a.stop)
+	return slices.Concat([]string{"global.get " + T, "i32.const 1", "i32.sub", "global.set " + T,
 		"global.get " + T, "i32.eqz", "if", "i32.const 4096", "global.set " + T,
-		"global.get " + S, "if", "unreachable", "end", zero, "memory.grow", "drop", "end"}
+		"global.get " + S, "if", "unreachable", "end"},
+		sampleLines(a, -1),
+		[]string{zero, "memory.grow", "drop", "end"})
+}
+
+// sampleLines is the call of $sampled with param as wasm2wat prints it,
+// normalised.
+func sampleLines(a added, param int32) []string {
+	return []string{"global.get " + itoa(a.sample), "if", "i32.const " + strconv.Itoa(int(param)),
+		"call " + itoa(a.sampled), "end"}
 }
 
 // isCheck reports whether lines start with the check (whose last "end" may
@@ -446,7 +602,7 @@ func decodeOffsets(t *testing.T, wasm []byte) []uint32 {
 		for range n {
 			bs, bq := readU32(wasm, q)
 			var err error
-			_, err = scanBody(wasm[:bq+int(bs)], bq, &bodyCheck{stop: ^uint32(0), lim: &noLimits}, nil, &offs)
+			_, err = scanBody(wasm[:bq+int(bs)], bq, &bodyCheck{stop: ^uint32(0), funcs: ^uint32(0), lim: &noLimits}, nil, &offs)
 			require.NoError(t, err)
 			q = bq + int(bs)
 		}

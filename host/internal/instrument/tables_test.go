@@ -171,7 +171,7 @@ func TestInstrument_Start(t *testing.T) {
 	defer r.Close(ctx)
 	cm, err := r.CompileModule(ctx, out)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"f", StartExport}, slices.Sorted(maps.Keys(cm.ExportedFunctions())))
+	assert.Equal(t, []string{"f", SampledExport, StartExport}, slices.Sorted(maps.Keys(cm.ExportedFunctions())))
 	assert.Equal(t, uint32(1), cm.ExportedFunctions()[StartExport].Index(), "function index")
 	// Instantiating returns: the loop has not run.
 	mod, err := r.InstantiateModule(ctx, cm, wazero.NewModuleConfig())
@@ -189,6 +189,8 @@ func TestInstrument_Start_Errors(t *testing.T) {
 			`module already exports "flowlab_start" (export 0 at offset 11)`},
 		{"trailing bytes", module(sec(secStart, leb(0), []byte{0x00})), "section 8 at offset 8: 1 bytes after the start function"},
 		{"truncated", module(sec(secStart, []byte{0x80})), "section 8 at offset 8: truncated start function"},
+		{"start is $sampled", module(sec(secType, vec(typeI32toNil)), sec(secFunction, vec([]byte{0})), sec(secStart, leb(1)),
+			sec(secCode, vec(body(noLocals, 0x0B)))), "section 8 at offset 19: start function 1 does not exist (module has 1)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := Instrument(c.wasm)
