@@ -35,11 +35,14 @@
 // # What Instrument does
 //
 // Instrument parses the binary itself (no dependency beyond the standard
-// library) and returns a new module with two more mutable i32 globals,
+// library) and returns a new module with three more mutable i32 globals,
 // appended after every existing global so that no index changes: $stop,
-// initial value 0, exported as [StopExport] ("flowlab_stop"), and $tick, a
-// countdown starting at 4096. At the start of every function body (after its
-// locals) and right after the block type of every loop instruction it inserts
+// initial value 0, exported as [StopExport] ("flowlab_stop"); $tick, a
+// countdown starting at 4096, exported as [TickExport] ("flowlab_tick"); and
+// $sample, initial value 0, exported as [SampleExport] ("flowlab_sample"),
+// for stack samples (see below). At the start of every function body (after
+// its locals) and right after the block type of every loop instruction it
+// inserts
 //
 //	global.get $tick  i32.const 1  i32.sub  global.set $tick
 //	global.get $tick  i32.eqz
@@ -47,6 +50,8 @@
 //	  i32.const 4096  global.set $tick
 //	  global.get $stop
 //	  if  unreachable  end              ;; stop requested: trap
+//	  global.get $sample                ;; sample requested:
+//	  if  i32.const -1  call $sampled  end
 //	  i32.const 0  memory.grow 0  drop  ;; leave compiled code: a safe point
 //	end
 //
@@ -75,14 +80,66 @@
 // Function indices do not change, so custom sections (including "name") are
 // kept as they are. Code that mentions the new globals' indices (invalid in
 // the original module but valid after instrumentation, which would let a
-// guest clear the flag or the countdown) is rejected, as is an export of
-// them and a module that already exports "flowlab_stop". So is a function
+// guest clear the flag or the countdown) is rejected, and so is anything
+// that mentions the new function's index ($sampled, see below): call,
+// return_call and ref.func in code, an export, the start section, an element
+// segment (an index or a ref.func), a global's initializer (ref.func, and
+// global.get of a new global). Constant expressions in data segments and
+// table initializers need no check: wazero allows no ref.func and only
+// imported globals in the former, and Instrument rejects the latter. A
+// module that already exports one of the names Instrument adds
+// ("flowlab_stop", "flowlab_tick", "flowlab_sample", "flowlab_sampled",
+// "flowlab_start") is rejected too. So is a function
 // declaring more than 50,000 locals (the web engines' limit, [MaxLocals]):
 // wazero v1.12 accepts up to 2^32 and allocates from the declared count, so
 // a few bytes could make the host allocate gigabytes. Instrument reads every count
 // against the bytes that remain, so it is safe to run on hostile input before
 // wazero sees it (FuzzInstrument found that wazero's own decoder is not: it
 // allocates from declared counts and can panic in validation).
+//
+// # Stack samples
+//
+// For a profiler, the host can take the guest's call stack while a call
+// runs. Instrument appends a function $sampled of type (param i32), after
+// every existing function (its type after every existing type), so that no
+// index changes, exported as [SampledExport] ("flowlab_sampled"). Its body
+// only clears the request: i32.const 0  global.set $sample; it gets no
+// check. The host compiles the module with a wazero function listener
+// (experimental.FunctionListenerFactory) that returns a listener for
+// $sampled only; the listener's Before gets an experimental.StackIterator
+// whose first frame is $sampled and the next one the guest function that
+// called it, then that function's callers.
+//
+// $sampled is called in two places:
+//
+//   - In the slow block of the check, after the $stop poll and before
+//     memory.grow, with -1 (0xFFFFFFFF as an unsigned i32): the caller is
+//     at a function entry or a loop header. To ask for one, the host sets
+//     $sample ([SampleExport]) to 1 and then $tick ([TickExport]) to 1, from
+//     any goroutine, so that the very next check takes the slow block. A
+//     write to $tick can race with the guest's own decrement and be lost;
+//     the sample then comes at most 4096 checks later. The host must not set
+//     $tick to 0 or below (the countdown would wrap: 2^32 checks before the
+//     stop flag is polled again).
+//   - Right after every call of an imported function X (call X with X below
+//     the number of imported functions), with X: global.get $sample  if
+//     i32.const X  call $sampled  end. Its stack effect is zero, the call's
+//     results stay below it. A host function that sets $sample during its
+//     call thus gets the exact stack of the guest frame that called it, as
+//     soon as it returns. return_call of an import gets nothing (the
+//     caller's frame is gone), nor do call_indirect and call_ref: an import
+//     reached through a table or a reference is sampled at the next check
+//     instead, which is what a request set at any other time gets.
+//
+// Cost while no sample is requested: nothing in the fast path of the check
+// (the four instructions that count down $tick are unchanged); one
+// global.get and a never-taken branch after each call of an import, which
+// costs at least a trip through Go (BenchmarkGuestImportCall: no
+// measurable difference); and in the slow block, every 4096 checks, one
+// global.get and a branch next to the memory.grow that leaves compiled code.
+// The call of $sampled, and with it the listener, runs only on request, once
+// per request. wazero compiles the listener's hooks only into the listened
+// function, so the other functions are compiled as without a listener.
 //
 // # Start section, tables
 //
