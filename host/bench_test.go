@@ -349,6 +349,9 @@ func BenchmarkSampleStack(b *testing.B) {
 		}
 	}()
 	op.Sampling(true)
+	for op.sampling.live.Load() == nil { // the first call has begun
+		time.Sleep(time.Millisecond)
+	}
 	frames := make(chan []runtime.Frame, 1)
 	deliver := func(f []runtime.Frame) { frames <- f }
 	got := 0

@@ -111,14 +111,20 @@ func (sampledListener) After(context.Context, api.Module, api.FunctionDefinition
 
 func (sampledListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
 
+// maxGuestFrames is the most frames of a guest a sample shows, its
+// innermost ones: wazero's stack iterator stops at 30 return addresses
+// (internal/wasmdebug.MaxFrames), and the host's call into the guest and
+// the sample function take two. (runtime.MaxStackDepth, Flink's 100, is
+// the cap for any operator.)
+const maxGuestFrames = min(28, runtime.MaxStackDepth)
+
 // guestFrames returns the guest's frames under the sample function,
-// outermost first: the innermost runtime.MaxStackDepth of them, so that a
-// deep recursion costs a bounded sample. A function without a name in the
-// module's name section is func[N].
+// outermost first: the innermost maxGuestFrames of them. A function
+// without a name in the module's name section is func[N].
 func guestFrames(it experimental.StackIterator) []runtime.Frame {
 	var frames []runtime.Frame
 	it.Next() // the sample function itself
-	for len(frames) < runtime.MaxStackDepth && it.Next() {
+	for len(frames) < maxGuestFrames && it.Next() {
 		def := it.Function().Definition()
 		name := def.Name()
 		if name == "" {

@@ -1,6 +1,8 @@
 package host
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,10 +31,13 @@ func under(n *runtime.FlameNode, match func(string) bool) (samples, depth int) {
 
 func named(name string) func(string) bool { return func(s string) bool { return s == name } }
 
-// flameGraph asks for a task's flame graph until a completed round shows
-// at least min samples of the given type.
+// flameGraph starts sampling a task, waits for a round to complete, and
+// then for a graph of at least min samples of the given type.
 func flameGraph(t *testing.T, j *runtime.Job, task string, typ runtime.GraphType, min int) *runtime.FlameNode {
 	t.Helper()
+	_, err := j.FlameGraph(task, -1, typ)
+	require.NoError(t, err)
+	time.Sleep(runtime.ProfileRound + 100*time.Millisecond)
 	var g *runtime.FlameGraph
 	require.Eventually(t, func() bool {
 		var err error
@@ -44,7 +49,8 @@ func flameGraph(t *testing.T, j *runtime.Job, task string, typ runtime.GraphType
 }
 
 // On-CPU samples of a guest fall in its functions in proportion to their
-// work, named from the name section.
+// work, named from the name section: over 6 s (600 samples) of a pprof
+// recording, and in the flame graph.
 func TestSampling_HeavyAndLight(t *testing.T) {
 	h := newHost(t, NewConfig())
 	j := runJob(t, h, `
@@ -53,13 +59,30 @@ tasks:
   - {name: source, operator: generator}
   - {name: guest, operator: hotcold.wasm}
 `)
+	rec, err := j.Record(context.Background(), "guest", -1, 6*time.Second)
+	require.NoError(t, err)
+	var op, heavy, light int64
+	for _, s := range rec.Profile().Sample {
+		if s.Label["state"][0] != "on-cpu" {
+			continue
+		}
+		for _, l := range s.Location {
+			switch l.Line[0].Function.Name {
+			case "hotcold.wasm":
+				op += s.Value[0]
+			case "heavy":
+				heavy += s.Value[0]
+			case "light":
+				light += s.Value[0]
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, float64(heavy)/float64(op), 0.8, "heavy %d of %d", heavy, op)
+	assert.GreaterOrEqual(t, float64(light)/float64(op), 0.05, "light %d of %d", light, op)
+
 	g := flameGraph(t, j, "guest", runtime.GraphOnCPU, 100)
-	heavy, _ := under(g, named("heavy"))
-	light, _ := under(g, named("light"))
-	assert.GreaterOrEqual(t, float64(heavy)/float64(g.Value), 0.8, "heavy: %d of %d", heavy, g.Value)
-	assert.GreaterOrEqual(t, float64(light)/float64(g.Value), 0.05, "light: %d of %d", light, g.Value)
 	spin, _ := under(g, named("spin"))
-	assert.GreaterOrEqual(t, float64(spin)/float64(g.Value), 0.8, "spin, called by both")
+	assert.Positive(t, spin, g.String())
 }
 
 // A module without a name section shows func[N].
@@ -73,8 +96,9 @@ tasks:
 `)
 	g := flameGraph(t, j, "guest", runtime.GraphOnCPU, 100)
 	// Functions: 0 flowlab_input, 1 spin, 2 heavy, 3 light, 4 flowlab_process.
+	op, _ := under(g, named("hotcold-stripped.wasm"))
 	heavy, _ := under(g, named("func[2]"))
-	assert.GreaterOrEqual(t, float64(heavy)/float64(g.Value), 0.8)
+	assert.GreaterOrEqual(t, float64(heavy)/float64(op), 0.8, g.String())
 	named, _ := under(g, func(s string) bool { return s == "heavy" || s == "spin" })
 	assert.Zero(t, named)
 }
@@ -89,15 +113,13 @@ network: {buffer-size: 1kb}
 tasks:
   - {name: source, operator: generator}
   - {name: upper, operator: wasm:upper}
-  - {name: sink, operator: discard, cost: 100us}
+  - {name: sink, operator: discard}
 `)
 	g := flameGraph(t, j, "upper", runtime.GraphFull, 200)
 	goFrames, _ := under(g, func(s string) bool { return strings.HasPrefix(s, "runtime.") || strings.Contains(s, "sdk.") })
-	assert.Positive(t, goFrames, "Go's function names")
+	assert.Positive(t, goFrames, g.String())
 	emit, _ := under(g, named("flowlab.emit"))
-	wait, _ := under(g, named("wait for output buffer (hard backpressure)"))
-	assert.Positive(t, emit, "host calls")
-	assert.Positive(t, wait, "the slow sink blocks emit")
+	assert.Positive(t, emit, g.String())
 	var path []string
 	var find func(n *runtime.FlameNode) bool
 	find = func(n *runtime.FlameNode) bool {
@@ -117,25 +139,69 @@ tasks:
 	assert.Equal(t, "guest", strings.Split(path[len(path)-2], "/")[1], "emit is called by a guest frame: %v", path)
 }
 
-// Hostile guests stay contained while sampled: a loop that never ends is
-// stopped at its deadline as before, and a recursion that overflows the
-// stack is sampled to at most MaxStackDepth of its frames.
-func TestSampling_Hostile(t *testing.T) {
-	h := newHost(t, NewConfig().WithCallTimeout(200*time.Millisecond))
-	j := startJob(t, h, `
-name: hostile
-restart: {strategy: fixed-delay, attempts: 1000, delay: 10ms}
+// A guest blocked in emit by a slow sink is sampled from the frame that
+// called emit, off-CPU, waiting for an output buffer.
+func TestSampling_BlockedInEmit(t *testing.T) {
+	h := newHost(t, NewConfig())
+	j := runJob(t, h, `
+name: blocked
+network: {buffer-size: 1kb}
+tasks:
+  - {name: source, operator: generator, config: {rate: 100}}
+  - {name: fanout, operator: fanout.wasm}
+  - {name: sink, operator: discard, cost: 1ms}
+`)
+	g := flameGraph(t, j, "fanout", runtime.GraphOffCPU, 200)
+	var path []string
+	var walk func(n *runtime.FlameNode)
+	walk = func(n *runtime.FlameNode) { // the heaviest path
+		path = append(path, n.Name)
+		if len(n.Children) > 0 {
+			walk(slices.MaxFunc(n.Children, func(a, b *runtime.FlameNode) int { return a.Value - b.Value }))
+		}
+	}
+	walk(g)
+	assert.Equal(t, []string{"root", "mailbox loop", "process", "fanout.wasm", "func[3]", "fanout", "flowlab.emit",
+		"serialize output", "wait for output buffer (hard backpressure)"}, path, g.String())
+	wait, _ := under(g, named("wait for output buffer (hard backpressure)"))
+	assert.GreaterOrEqual(t, float64(wait)/float64(g.Value), 0.8, g.String())
+}
+
+// A deep recursion is sampled to its innermost maxGuestFrames frames.
+func TestSampling_DeepStackCapped(t *testing.T) {
+	h := newHost(t, NewConfig())
+	j := runJob(t, h, `
+name: deep
 tasks:
   - {name: source, operator: generator}
-  - {name: recurse, operator: stack-overflow.wasm}
-  - {name: loop, operator: loop.wasm}
+  - {name: guest, operator: deep.wasm}
 `)
-	g := flameGraph(t, j, "recurse", runtime.GraphOnCPU, 30)
+	g := flameGraph(t, j, "guest", runtime.GraphOnCPU, 100)
 	_, depth := under(g, func(string) bool { return false })
-	assert.LessOrEqual(t, depth, runtime.MaxStackDepth+4, "root, loop, process, the operator, then guest frames")
-	assert.Greater(t, depth, 50, "deep stacks are sampled")
-	g = flameGraph(t, j, "loop", runtime.GraphOnCPU, 30)
-	loop, _ := under(g, func(s string) bool { return strings.HasPrefix(s, "func[") })
-	assert.Positive(t, loop)
-	assert.Positive(t, j.Snapshot().Restarts, "the loop is stopped at its deadline")
+	assert.Equal(t, 4+maxGuestFrames, depth, "root, loop, process, the operator, then guest frames")
+	down, _ := under(g, named("down"))
+	assert.Positive(t, down)
+}
+
+// Hostile guests stay contained while sampled: a loop that never ends is
+// stopped at its deadline as before, and a recursion that overflows the
+// stack fails its calls as before.
+func TestSampling_Hostile(t *testing.T) {
+	h := newHost(t, NewConfig().WithCallTimeout(200*time.Millisecond))
+	for _, operator := range []string{"loop.wasm", "stack-overflow.wasm"} {
+		j := startJob(t, h, `
+name: hostile
+restart: {strategy: fixed-delay, attempts: 100, delay: 10ms}
+tasks:
+  - {name: source, operator: generator}
+  - {name: guest, operator: `+operator+`}
+`)
+		g := flameGraph(t, j, "guest", runtime.GraphOnCPU, 30)
+		guest, _ := under(g, func(s string) bool { return strings.HasPrefix(s, "func[") })
+		assert.Positive(t, guest, "%s: %s", operator, g.String())
+		require.Eventually(t, func() bool { return j.Snapshot().Restarts > 0 }, 10*time.Second, 10*time.Millisecond,
+			"%s fails its calls", operator)
+		j.Cancel()
+		<-j.Done()
+	}
 }

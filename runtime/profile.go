@@ -1,6 +1,10 @@
 package runtime
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // FrameKind is what a frame of a sampled stack stands for; the flame graph
 // colors frames by it, and a stack whose innermost frame is a wait is
@@ -81,6 +85,21 @@ type FlameNode struct {
 	Value    int          `json:"value"`
 	Kind     string       `json:"kind,omitempty"`
 	Children []*FlameNode `json:"children"`
+}
+
+// String is the graph as an indented tree, a frame per line with its kind
+// and samples.
+func (n *FlameNode) String() string {
+	var b strings.Builder
+	var write func(n *FlameNode, depth int)
+	write = func(n *FlameNode, depth int) {
+		fmt.Fprintf(&b, "%s%s [%s] %d\n", strings.Repeat("  ", depth), n.Name, n.Kind, n.Value)
+		for _, c := range n.Children {
+			write(c, depth+1)
+		}
+	}
+	write(n, 0)
+	return b.String()
 }
 
 // FlameGraph is Flink's JobVertexFlameGraph: the samples of the latest

@@ -175,6 +175,9 @@ func setProfiled(subs []*subtask, on bool) {
 // sample takes one sample of a subtask.
 func (p *taskProfiler) sample(s *subtask, now time.Time) {
 	smp := s.sampleStack()
+	if smp == nil {
+		return
+	}
 	ss, ok := s.operator().(StackSampler)
 	smp.wantsGuest = smp.wantsGuest && ok
 	p.mu.Lock()

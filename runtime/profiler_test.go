@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -122,7 +121,7 @@ tasks:
 		}})
 		time.Sleep(time.Second)
 		g := flameGraph(t, j, "guest", -1, GraphOnCPU)
-		assert.GreaterOrEqual(t, share(g, "main.heavy"), 0.8, dumpFlame(g.Data, 0))
+		assert.GreaterOrEqual(t, share(g, "main.heavy"), 0.8, g.Data.String())
 		op.mu.Lock()
 		assert.True(t, op.sampling)
 		op.mu.Unlock()
@@ -194,17 +193,8 @@ tasks:
 	})
 }
 
-// dumpFlame prints a flame graph as an indented tree, for failure messages.
-func dumpFlame(n *FlameNode, depth int) string {
-	s := fmt.Sprintf("%s%s [%s] %d\n", strings.Repeat("  ", depth), n.Name, n.Kind, n.Value)
-	for _, c := range n.Children {
-		s += dumpFlame(c, depth+1)
-	}
-	return s
-}
-
 // A guest whose every sample is a new stack cannot grow the trees past
-// MaxStackNodes; what does not fit is counted, under one frame.
+// about MaxStackNodes; what does not fit is counted, under one frame.
 func TestStackTrees_Bounded(t *testing.T) {
 	trees := stackTrees{roots: map[int]*stackNode{}}
 	const samples = 2000

@@ -4,8 +4,10 @@ package runtime
 type phase = uint32
 
 const (
-	phaseLoop     phase = iota // between steps: timers, the flush, deciding what to wait for
+	phaseOff      phase = iota // not running: before its loop starts, or after it ended
+	phaseLoop                  // between steps: timers, the flush, deciding what to wait for
 	phaseInput                 // taking the next input buffer
+	phaseRecycle               // giving an input buffer back (credit for the sender)
 	phaseCost                  // spending the simulated cost
 	phaseOperator              // in the operator (Process, a source's Emit, Finish)
 	phaseTimer                 // in the operator's OnTimer
@@ -20,6 +22,7 @@ const (
 const (
 	frameLoop      = "mailbox loop"
 	frameInput     = "read input"
+	frameRecycle   = "recycle input buffer"
 	frameCost      = "simulated cost"
 	frameProcess   = "process"
 	frameTimer     = "timers"
@@ -55,12 +58,16 @@ func (s *stackSample) offCPU() bool {
 	return len(f) > 0 && f[len(f)-1].Kind == FrameWait
 }
 
-// sampleStack samples what the subtask is doing now. When the operator is a
-// StackSampler in a call, its frames come later, through the sampler's
-// deliver; the sample is complete once wantsGuest is false.
+// sampleStack samples what the subtask is doing now, nil if it is not
+// running. When the operator is a StackSampler in a call, its frames come
+// later, through the sampler's deliver; the sample is complete once
+// wantsGuest is false.
 func (s *subtask) sampleStack() *stackSample {
 	wait := s.clk.current()
 	p := s.phase.Load()
+	if p == phaseOff {
+		return nil
+	}
 	emitting := p&phaseEmitting != 0
 	p &^= phaseEmitting
 	smp := &stackSample{subtask: s.index, outer: []Frame{{frameLoop, FrameRuntime}}}
@@ -74,6 +81,8 @@ func (s *subtask) sampleStack() *stackSample {
 		add(frameSoft, FrameWait)
 	case p == phaseInput:
 		add(frameInput, FrameRuntime)
+	case p == phaseRecycle:
+		add(frameRecycle, FrameRuntime)
 	case p == phaseCost:
 		add(frameCost, FrameRuntime)
 	case p == phaseFlush:

@@ -114,7 +114,9 @@ func (s *subtask) publishOut() {
 // run runs the subtask to its end and reports why it ended: nil when all its
 // input has ended (or its source is done), an error naming the subtask otherwise.
 func (s *subtask) run(ctx context.Context) (err error) {
+	s.phase.Store(phaseLoop)
 	defer func() {
+		s.phase.Store(phaseOff)
 		if c, ok := s.operator().(Closer); ok {
 			err = errors.Join(err, c.Close())
 		}
@@ -256,8 +258,9 @@ func (s *subtask) runProcessor() error {
 			s.phase.Store(phaseOperator)
 			err = s.proc.Process(Batch{data: d.Data(), n: n}, s)
 		}
-		s.phase.Store(phaseLoop)
+		s.phase.Store(phaseRecycle)
 		s.gate.Recycle(d)
+		s.phase.Store(phaseLoop)
 		s.publishOut()
 		if err != nil {
 			return err

@@ -124,6 +124,12 @@ func (j *benchJob) Restart()                               {}
 func (j *benchJob) SetWindow(time.Duration) error          { return nil }
 func (j *benchJob) Logs(string) ([]runtime.LogLine, error) { return nil, nil }
 func (j *benchJob) Failures() []runtime.Failure            { return nil }
+func (j *benchJob) FlameGraph(string, int, runtime.GraphType) (*runtime.FlameGraph, error) {
+	return &runtime.FlameGraph{EndTimestamp: runtime.GraphWaiting}, nil
+}
+func (j *benchJob) Record(context.Context, string, int, time.Duration) (*runtime.Recording, error) {
+	return &runtime.Recording{}, nil
+}
 
 type benchEngine struct {
 	testEngine
