@@ -34,7 +34,7 @@ func flameFrames(kinds ...string) string {
 const flameRequests = `performance.getEntriesByType('resource').filter((e) => e.name.includes('/flamegraph?')).length`
 
 // The Flame Graph tab, as in Flink's web UI: it asks the server for the
-// task's flame graph while it is open, draws it root at the bottom with a
+// task's flame graph while it is open, draws it root at the top with a
 // frame per stack frame (name, kind and samples as data attributes), On-CPU
 // by default, Off-CPU and Mixed on request, for all subtasks or one; a
 // click zooms into a frame; closing the drawer stops the requests.
@@ -65,20 +65,20 @@ func TestFlameGraphTab(t *testing.T) {
 		t.Fatalf("flame graph status %q, want when it was measured and its samples", status)
 	}
 	// Every frame names itself, its kind and its samples; the root is the
-	// widest frame, at the bottom.
+	// widest frame, at the top.
 	bad := eval(t, ctx, `[...document.querySelectorAll('[data-testid=flame-frame]')].filter((f) =>
 		!f.dataset.name || !['runtime', 'operator', 'guest', 'host', 'wait'].includes(f.dataset.kind) || !(Number(f.dataset.value) > 0)).length`)
 	if bad != "0" {
 		t.Fatalf("%s frames without a name, a kind or samples", bad)
 	}
-	rootAtBottom := eval(t, ctx, `(() => {
+	rootOnTop := eval(t, ctx, `(() => {
 		const fs = [...document.querySelectorAll('[data-testid=flame-frame]')];
 		const root = fs.find((f) => f.dataset.depth === '0');
 		const r = root.getBoundingClientRect();
-		return fs.every((f) => f.getBoundingClientRect().bottom <= r.bottom + 0.5 && Number(f.dataset.value) <= Number(root.dataset.value));
+		return fs.every((f) => f.getBoundingClientRect().top >= r.top - 0.5 && Number(f.dataset.value) <= Number(root.dataset.value));
 	})()`)
-	if rootAtBottom != "true" {
-		t.Fatalf("the root frame is not the widest at the bottom")
+	if rootOnTop != "true" {
+		t.Fatalf("the root frame is not the widest at the top")
 	}
 	screenshot(t, ctx, "flamegraph-1440")
 

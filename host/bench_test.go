@@ -271,7 +271,8 @@ func BenchmarkInstantiate(b *testing.B) {
 }
 
 // BenchmarkProfiled measures records per second through generator -> MAP ->
-// discard (32 KiB buffers) with MAP's subtask sampled every
+// discard (32 KiB buffers; MAP the upper-casers and hotspot, its fast
+// config) with MAP's subtask sampled every
 // runtime.SampleInterval for a flame graph, and without: what being profiled
 // costs a guest. One op is one record. Compare with
 //
@@ -282,8 +283,9 @@ func BenchmarkProfiled(b *testing.B) {
 	for _, name := range maps[1:] {
 		compileBundled(b, h, name[len(BundledPrefix):])
 	}
+	compileBundled(b, h, "hotspot")
 	resolve := h.Resolver(ctx, wasmops.FS, "")
-	for _, op := range maps[1:] {
+	for _, op := range append(maps[1:], "wasm:hotspot") {
 		for _, profiled := range []bool{false, true} {
 			b.Run(fmt.Sprintf("map=%s/profiled=%v", op, profiled), func(b *testing.B) {
 				s, err := spec.Parse(fmt.Appendf(nil, `

@@ -158,7 +158,7 @@ func Drawer(j JobView) templ.Component {
 // flameGraphPanel is the Flame Graph tab: where the selected task's
 // subtasks spend their time, sampled by the server as Flink's flame graphs.
 // flame.js polls the graph while the tab is open and draws it in
-// flame-graph, root at the bottom.
+// flame-graph, root at the top.
 func flameGraphPanel() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -220,7 +220,7 @@ func flameGraphPanel() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</div><div class=\"flame-graph\" data-testid=\"flame-graph\"></div><div class=\"flame-tooltip\" data-testid=\"flame-tooltip\" role=\"tooltip\" hidden></div><p class=\"panel-note flame-note\">Each bar is a frame of the sampled stacks, as wide as its share of the samples, with its callers below it. The server samples every subtask every 10 ms for 3 s, as Flink does, and keeps sampling while this tab is open. Click a frame to zoom into it; click the bottom frame to zoom out.</p></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</div><div class=\"flame-graph\" data-testid=\"flame-graph\"></div><div class=\"flame-tooltip\" data-testid=\"flame-tooltip\" role=\"tooltip\" hidden></div><p class=\"panel-note flame-note\">Each bar is a frame of the sampled stacks, as wide as its share of the samples, with its caller above it and what it calls below. The server samples every subtask every 10 ms for 3 s, as Flink does, and keeps sampling while this tab is open. Click a frame to zoom into it; click the top frame to zoom out.</p></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

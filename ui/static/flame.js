@@ -2,7 +2,8 @@
 // Flink's web UI (which draws d3-flame-graph). The server samples a task's
 // subtasks while someone asks (GET /jobs/{jid}/vertices/{vid}/flamegraph,
 // Flink's JSON); this script asks every few seconds while the tab is open,
-// and draws the latest graph with plain divs, root at the bottom. Names come
+// and draws the latest graph with plain divs, root at the top (an icicle, as pprof's web view draws it: the wide
+// frames stay next to the controls in a short drawer). Names come
 // from untrusted modules: they only ever go into the page as textContent or
 // attributes. app.js drives the panel through window.FlowlabFlame.
 (() => {
@@ -88,8 +89,8 @@
   }
 
   // draw fills box with the frames of root, zoomed into focus: the focus
-  // spans the full width, its ancestors full width below it, its
-  // descendants above it in proportion. It returns the frames drawn, each
+  // spans the full width, its ancestors full width above it, its
+  // descendants below it in proportion. It returns the frames drawn, each
   // div with its node.
   function draw(box, root, focus, rowPx) {
     const frames = [];
@@ -106,7 +107,7 @@
       else if (n.depth < focus.depth) d.classList.add('flame-ancestor');
       d.style.left = left * 100 + '%';
       d.style.width = width * 100 + '%';
-      d.style.bottom = n.depth * rowPx + 'px';
+      d.style.top = n.depth * rowPx + 'px';
       d.style.height = rowPx - 1 + 'px';
       d.style.background = color(n.kind, n.name);
       d.textContent = n.name;
