@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -110,17 +112,14 @@ func newLessonEnv(ctx context.Context, h *host.Host) *lessonEnv {
 }
 
 func (e *lessonEnv) Start(ctx context.Context, s *spec.Job) (lessons.Job, error) {
-	return runtime.Start(ctx, s, func(name string) (runtime.OperatorType, error) {
-		if up, ok := strings.CutPrefix(name, host.UploadPrefix); ok {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			if m := e.uploads[up]; m != nil {
-				return m.OperatorType(), nil
-			}
-			return nil, fmt.Errorf("no uploaded operator %q", up)
+	return runtime.Start(ctx, s, host.UploadResolver(e.resolve, func(name string) (runtime.OperatorType, []string) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if m := e.uploads[name]; m != nil {
+			return m.OperatorType(), nil
 		}
-		return e.resolve(name)
-	})
+		return nil, slices.Collect(maps.Keys(e.uploads))
+	}))
 }
 
 func (e *lessonEnv) Upload(ctx context.Context, name, source string) error {

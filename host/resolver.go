@@ -81,3 +81,29 @@ func Bundled(bundled fs.FS) []string {
 	sort.Strings(names)
 	return names
 }
+
+// UploadResolver resolves "upload:NAME" with find, which looks NAME up in
+// the uploads of a session (or of a lesson run) and, when it is not there,
+// lists the names there are; any other name goes to next. The sessions of
+// the playground and `flowlab lesson verify` share it.
+func UploadResolver(next runtime.Resolver, find func(name string) (runtime.OperatorType, []string)) runtime.Resolver {
+	return func(name string) (runtime.OperatorType, error) {
+		op, ok := strings.CutPrefix(name, UploadPrefix)
+		if !ok {
+			return next(name)
+		}
+		typ, names := find(op)
+		if typ != nil {
+			return typ, nil
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("no operator %q was uploaded in this session: upload it on the Operators page first", name)
+		}
+		uploaded := make([]string, len(names))
+		for i, n := range names {
+			uploaded[i] = UploadPrefix + n
+		}
+		sort.Strings(uploaded)
+		return nil, fmt.Errorf("no operator %q was uploaded in this session (uploaded: %s)", name, strings.Join(uploaded, ", "))
+	}
+}

@@ -23,26 +23,14 @@ var uploadName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 // resolver resolves a session's operators: upload:NAME from its uploads,
 // everything else through the engine.
 func (s *Server) resolver(sess *session) runtime.Resolver {
-	return func(name string) (runtime.OperatorType, error) {
-		op, ok := strings.CutPrefix(name, host.UploadPrefix)
-		if !ok {
-			return s.eng.Resolve(name)
-		}
+	return host.UploadResolver(s.eng.Resolve, func(name string) (runtime.OperatorType, []string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if u := sess.uploads[op]; u != nil {
+		if u := sess.uploads[name]; u != nil {
 			return u.typ, nil
 		}
-		if len(sess.uploads) == 0 {
-			return nil, fmt.Errorf("no operator %q was uploaded in this session: upload it on the Operators page first", name)
-		}
-		var names []string
-		for n := range sess.uploads {
-			names = append(names, host.UploadPrefix+n)
-		}
-		slices.Sort(names)
-		return nil, fmt.Errorf("no operator %q was uploaded in this session (uploaded: %s)", name, strings.Join(names, ", "))
-	}
+		return nil, slices.Collect(maps.Keys(sess.uploads))
+	})
 }
 
 // uploadOperator is POST /api/operators: a multipart form with the module
