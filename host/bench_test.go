@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,53 +320,58 @@ tasks:
 	}
 }
 
-// BenchmarkSampleStack measures one stack sample of a guest that is running
-// (testdata/hotcold.wasm, in its spin loop three frames deep): from the
-// request to the delivery of its frames, the stack walk included. One op is
-// one sample.
+// BenchmarkSampleStack measures what stack samples cost a guest: one op is
+// one flowlab_process call of testdata/hotcold.wasm (a million loop
+// iterations, three frames deep), with no samples asked, or with a sample
+// asked again as soon as the last one is answered, hundreds of times more
+// often than the profiler's one per runtime.SampleInterval. The cost of one
+// sample is the difference in ns/op divided by samples/op.
 func BenchmarkSampleStack(b *testing.B) {
 	h := cachedHost(b, NewConfig())
 	m, err := h.Compile(context.Background(), "hotcold", testdata(b, "hotcold.wasm"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	op, err := m.newOperator(newTestContext(), []byte("{}"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer op.Close()
-	stop := make(chan struct{})
-	ran := make(chan struct{})
-	go func() {
-		defer close(ran)
-		batch := runtime.NewBatch(runtime.Record{Value: []byte("x")})
-		for {
-			select {
-			case <-stop:
-				return
-			default:
+	batch := runtime.NewBatch(runtime.Record{Value: []byte("x")})
+	for _, sampled := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sampled=%v", sampled), func(b *testing.B) {
+			op, err := m.newOperator(newTestContext(), []byte("{}"))
+			if err != nil {
+				b.Fatal(err)
 			}
-			if err := op.Process(batch, discardOutput{}); err != nil {
-				panic(err)
+			defer op.Close()
+			var samples atomic.Int64
+			stop := make(chan struct{})
+			stopped := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				if !sampled {
+					return
+				}
+				op.Sampling(true)
+				answered := make(chan []runtime.Frame, 1)
+				for {
+					op.SampleStack(func(f []runtime.Frame) { answered <- f })
+					if len(<-answered) > 0 {
+						samples.Add(1)
+					}
+					select {
+					case <-stop:
+						return
+					default:
+					}
+				}
+			}()
+			for b.Loop() {
+				if err := op.Process(batch, discardOutput{}); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	}()
-	op.Sampling(true)
-	for op.sampling.live.Load() == nil { // the first call has begun
-		time.Sleep(time.Millisecond)
+			close(stop)
+			<-stopped
+			b.ReportMetric(float64(samples.Load())/float64(b.N), "samples/op")
+		})
 	}
-	frames := make(chan []runtime.Frame, 1)
-	deliver := func(f []runtime.Frame) { frames <- f }
-	got := 0
-	for b.Loop() {
-		op.SampleStack(deliver)
-		if len(<-frames) > 0 {
-			got++
-		}
-	}
-	close(stop)
-	<-ran
-	b.ReportMetric(float64(got)/float64(b.N), "stacks/sample")
 }
 
 type discardOutput struct{}

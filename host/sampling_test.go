@@ -1,12 +1,14 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/pprof/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -65,10 +67,14 @@ tasks:
 `)
 	rec, err := j.Record(context.Background(), "guest", -1, 6*time.Second)
 	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, rec.Profile().Write(&buf))
+	p, err := profile.Parse(&buf) // what go tool pprof reads
+	require.NoError(t, err)
 	// Of the samples in the guest (those in the host's part of the
 	// operator's call, copying the input in, are not the guest's).
 	var guest, heavy, light int64
-	for _, s := range rec.Profile().Sample {
+	for _, s := range p.Sample {
 		if s.Label["state"][0] != "on-cpu" {
 			continue
 		}
