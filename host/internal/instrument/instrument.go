@@ -514,24 +514,23 @@ func instrument(wasm []byte, lim *limits) ([]byte, error) {
 	out := make([]byte, 0, total)
 	out = append(out, wasm[:8]...)
 	typeDone, fnDone, memDone, globDone, expDone, codeDone := false, false, hasMemory, false, false, false
-	emitType := func() {
-		out = append(out, secType)
-		out = appendLEB(out, uint32(typeSize))
-		out = appendLEB(out, typeCount+1)
-		if typ >= 0 {
-			out = append(out, wasm[typeCountEnd:secs[typ].end]...)
+	// extend appends section id of size bytes: the original's entries (if
+	// it has the section) and then added ones, count in all.
+	extend := func(id byte, size int, count uint32, sec, countEnd int, added []byte) {
+		out = append(out, id)
+		out = appendLEB(out, uint32(size))
+		out = appendLEB(out, count)
+		if sec >= 0 {
+			out = append(out, wasm[countEnd:secs[sec].end]...)
 		}
-		out = append(out, sampledType[:]...)
+		out = append(out, added...)
+	}
+	emitType := func() {
+		extend(secType, typeSize, typeCount+1, typ, typeCountEnd, sampledType[:])
 		typeDone = true
 	}
 	emitFunction := func() {
-		out = append(out, secFunction)
-		out = appendLEB(out, uint32(fnSize))
-		out = appendLEB(out, fnCount+1)
-		if fns >= 0 {
-			out = append(out, wasm[fnCountEnd:secs[fns].end]...)
-		}
-		out = appendLEB(out, typeCount)
+		extend(secFunction, fnSize, fnCount+1, fns, fnCountEnd, appendLEB(nil, typeCount))
 		fnDone = true
 	}
 	emitMemory := func() {
@@ -540,13 +539,7 @@ func instrument(wasm []byte, lim *limits) ([]byte, error) {
 		memDone = true
 	}
 	emitGlobal := func() {
-		out = append(out, secGlobal)
-		out = appendLEB(out, uint32(globSize))
-		out = appendLEB(out, globCount+3)
-		if glob >= 0 {
-			out = append(out, wasm[globCountEnd:secs[glob].end]...)
-		}
-		out = append(out, newGlobals[:]...)
+		extend(secGlobal, globSize, globCount+3, glob, globCountEnd, newGlobals[:])
 		globDone = true
 	}
 	emitExport := func() {
