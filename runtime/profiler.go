@@ -47,7 +47,7 @@ type recording struct {
 // recording keep (about 100 bytes each): past it, a new stack is counted
 // under a frameTruncated below the deepest frame it shares with one kept.
 // A guest that recurses through ever new paths cannot grow the profiler.
-const MaxStackNodes = 50_000
+const MaxStackNodes = 20_000
 
 const frameTruncated = "(more stacks than the profiler keeps)"
 
@@ -105,12 +105,24 @@ func (n *stackNode) child(f Frame) *stackNode {
 	return nil
 }
 
+// MaxProfiledTasks is how many tasks of a job may be sampled at once: each
+// costs a goroutine, a sample of each subtask every SampleInterval, and up
+// to twice MaxStackNodes frames per round and per recording.
+const MaxProfiledTasks = 4
+
+// ErrTooManyProfiles is why a task cannot be profiled while
+// MaxProfiledTasks others of its job are.
+var ErrTooManyProfiles = fmt.Errorf("at most %d tasks of a job are profiled at once: a task's profiling stops %v after its last request", MaxProfiledTasks, ProfileIdle)
+
 // profilerOf returns the task's profiler, starting it if it is not running.
-func (j *Job) profilerOf(task string) *taskProfiler {
+func (j *Job) profilerOf(task string) (*taskProfiler, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if p := j.profilers[task]; p != nil {
-		return p
+		return p, nil
+	}
+	if len(j.profilers) >= MaxProfiledTasks {
+		return nil, ErrTooManyProfiles
 	}
 	if j.profilers == nil {
 		j.profilers = map[string]*taskProfiler{}
@@ -119,7 +131,7 @@ func (j *Job) profilerOf(task string) *taskProfiler {
 	p := &taskProfiler{j: j, task: task, asked: now, current: newRound(now), recordings: map[*recording]bool{}}
 	j.profilers[task] = p
 	go p.run()
-	return p
+	return p, nil
 }
 
 // subtasksOf returns the running subtasks of a task, none between attempts.
@@ -265,7 +277,10 @@ func (j *Job) FlameGraph(task string, subtask int, typ GraphType) (*FlameGraph, 
 		return &FlameGraph{EndTimestamp: GraphTerminated}, nil
 	default:
 	}
-	p := j.profilerOf(task)
+	p, err := j.profilerOf(task)
+	if err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.asked = time.Now()
@@ -289,7 +304,10 @@ func (j *Job) Record(ctx context.Context, task string, subtask int, d time.Durat
 		return nil, err
 	}
 	rec := &recording{subtask: subtask, start: time.Now(), trees: stackTrees{roots: map[int]*stackNode{}}}
-	p := j.profilerOf(task)
+	p, err := j.profilerOf(task)
+	if err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
 	p.recordings[rec] = true
 	p.mu.Unlock()

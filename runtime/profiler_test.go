@@ -210,3 +210,25 @@ func TestStackTrees_Bounded(t *testing.T) {
 	assert.Equal(t, samples, g.Value)
 	assert.InDelta(t, 1-float64(MaxStackNodes/(MaxStackDepth+1))/samples, share(&FlameGraph{Data: g}, frameTruncated), 0.01)
 }
+
+// At most MaxProfiledTasks tasks of a job are sampled at once.
+func TestFlameGraph_ProfiledTasksLimited(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		yaml := "name: many\ntasks:\n  - {name: t0, operator: generator, config: {rate: 100}}\n"
+		for i := 1; i <= MaxProfiledTasks; i++ {
+			yaml += fmt.Sprintf("  - {name: t%d, operator: passthrough}\n", i)
+		}
+		j := start(t, yaml, nil)
+		for i := range MaxProfiledTasks {
+			_, err := j.FlameGraph(fmt.Sprintf("t%d", i), -1, GraphFull)
+			require.NoError(t, err)
+		}
+		_, err := j.FlameGraph(fmt.Sprintf("t%d", MaxProfiledTasks), -1, GraphFull)
+		require.ErrorIs(t, err, ErrTooManyProfiles)
+		_, err = j.FlameGraph("t0", -1, GraphFull)
+		require.NoError(t, err, "one already sampled is answered")
+		time.Sleep(ProfileIdle + SampleInterval)
+		_, err = j.FlameGraph(fmt.Sprintf("t%d", MaxProfiledTasks), -1, GraphFull)
+		require.NoError(t, err, "the others stopped")
+	})
+}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -37,7 +38,7 @@ func (s *Server) flinkFlameGraph(w http.ResponseWriter, r *http.Request) {
 	s.touch(j)
 	g, err := j.rt.FlameGraph(v.Name, subtask, typ)
 	if err != nil {
-		writeErrors(w, http.StatusBadRequest, err.Error())
+		writeErrors(w, profileStatus(err), err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, g)
@@ -82,12 +83,21 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
 	s.touch(j)
 	rec, err := j.rt.Record(r.Context(), v.Name, subtask, time.Duration(seconds)*time.Second)
 	if err != nil {
-		writeErrors(w, http.StatusBadRequest, err.Error())
+		writeErrors(w, profileStatus(err), err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", v.Name+".pb.gz"))
 	_ = rec.Profile().Write(w) // the client went away
+}
+
+// profileStatus is the status of a request for a profile that failed: 429
+// when too many tasks of the job are profiled, else 400.
+func profileStatus(err error) int {
+	if errors.Is(err, runtime.ErrTooManyProfiles) {
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
 }
 
 // subtaskIndex reads subtaskindex, -1 if absent, or answers 400.
