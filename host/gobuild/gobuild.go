@@ -1,17 +1,3 @@
-// Package gobuild builds Wasm operators from one Go source file, for the
-// playground's editor: the source is checked (package main, imports of the
-// standard library and flowlab/wasmops/sdk only, no cgo, no //go:embed),
-// written as main.go of a fresh temporary module beside a copy of the SDK
-// embedded in the binary, and built by the go command for wasip1 with a
-// scrubbed environment (no network, no user settings), a time limit, a size
-// limit and a limit on builds at once. Errors come back as Diagnostics with
-// the line and column an editor can place, and friendly hints for common
-// mistakes beside the compiler's words.
-//
-// The builder does not sandbox the compiler: the build runs as the server's
-// user. What makes that acceptable is that nothing of the source runs during
-// a build (no cgo, no go:generate, no module downloads); the result runs only
-// in the host's Wasm sandbox, which validates it like any upload.
 package gobuild
 
 import (
