@@ -391,3 +391,18 @@ func TestParseOutput(t *testing.T) {
 		{0, 0, ".: too many errors"},
 	}, parseOutput(out, "/tmp/b"))
 }
+
+// The shared build cache is trimmed, oldest files first, when a build leaves
+// it beyond the limit.
+func TestBuilder_Build_TrimsCache(t *testing.T) {
+	goBin := fakeGo(t, `/bin/mkdir -p "$GOCACHE/00" && /bin/dd if=/dev/zero of="$GOCACHE/00/$$-d" bs=1024 count=40 2>/dev/null; echo fake > out.wasm`)
+	b, err := New(NewConfig().WithGo(goBin).WithCacheDir(t.TempDir()).WithCacheLimit(100 << 10))
+	require.NoError(t, err)
+	for range 6 {
+		_, err := b.Build(context.Background(), []byte(okSource))
+		require.NoError(t, err)
+		assert.LessOrEqual(t, b.cacheSize(), int64(100<<10))
+		time.Sleep(10 * time.Millisecond) // distinct modification times
+	}
+	assert.Positive(t, b.cacheSize())
+}
