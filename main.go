@@ -5,6 +5,7 @@
 //	    [-profile TASK [-profile-out FILE]]       and profile a task (pprof)
 //	flowlab lesson list|verify [ID...]            the guided lessons
 //	flowlab bench [-duration D]                   native and Wasm operators' throughput
+//	flowlab operator init DIR [-template NAME]    a new Wasm operator's module
 package main
 
 import (
@@ -51,7 +52,8 @@ commands:
       [-profile TASK -profile-out FILE]  and write a pprof profile of a task
   lesson list                            list the guided lessons
   lesson verify [-timeout D] [ID...]     solve lessons headless with their reference solutions
-  bench [-duration D] [-buffer-size S]   records/s through native and Wasm map operators here`
+  bench [-duration D] [-buffer-size S]   records/s through native and Wasm map operators here
+  operator init DIR [-template NAME]     a new Go operator in DIR, with the SDK, built offline`
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return lesson(ctx, args[2:], stdout)
 	case "bench":
 		return bench(ctx, args[2:], stdout)
+	case "operator":
+		return operator(ctx, args[2:], stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -1,0 +1,3 @@
+package gobuild
+
+func maxrssBytes(n int64) int64 { return n } // bytes on macOS
