@@ -58,6 +58,9 @@ func TestOperatorEditor(t *testing.T) {
 	// Break it, typing at the end as a learner does (Enter keeps the indentation).
 	eval(t, ctx, `(()=>{const ta=document.querySelector('[data-testid=opeditor-source]'); ta.focus(); ta.setSelectionRange(ta.value.length, ta.value.length); return true})()`)
 	typeCode(t, ctx, "\nfunc broken() int {\nreturn undefinedThing\n}\n")
+	if got := eval(t, ctx, `document.querySelector('[data-testid=opeditor-source]').value.split('\n').slice(-3).join('|')`); got != "\treturn undefinedThing|}|" {
+		t.Errorf("typed lines end %q, want the closing brace one level out", got)
+	}
 	errLine := eval(t, ctx, `document.querySelector('[data-testid=opeditor-source]').value.split('\n').findIndex(l => l.includes('undefinedThing')) + 1`)
 	if got := eval(t, ctx, fmt.Sprintf(`document.querySelector('[data-testid=opeditor-source]').value.split('\n')[%s-1]`, errLine)); got != "\treturn undefinedThing" {
 		t.Errorf("typed line %s = %q, want it indented by Enter", errLine, got)
@@ -117,17 +120,28 @@ func TestOperatorEditor(t *testing.T) {
 	screenshot(t, ctx, "opeditor-playground")
 }
 
-// typeCode types text into the focused editor as keys; Enter is a keydown
-// the editor handles (chromedp's Enter also sends the char event a
-// browser would not send after a keydown whose default was prevented).
+// typeCode types text into the focused editor as keys. Enter and } are
+// keydowns only, which the editor handles itself: chromedp also sends the
+// char event a browser does not send after a keydown whose default was
+// prevented.
 func typeCode(t *testing.T, ctx context.Context, text string) {
 	t.Helper()
-	for i, part := range strings.Split(text, "\n") {
-		if i > 0 {
-			eval(t, ctx, `document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}))`)
-		}
-		if part != "" {
-			must(t, ctx, chromedp.KeyEvent(part))
+	var plain strings.Builder
+	flush := func() {
+		if plain.Len() > 0 {
+			must(t, ctx, chromedp.KeyEvent(plain.String()))
+			plain.Reset()
 		}
 	}
+	for _, r := range text {
+		key := map[rune]string{'\n': "Enter", '}': "}"}[r]
+		if key == "" {
+			plain.WriteRune(r)
+			continue
+		}
+		flush()
+		eval(t, ctx, fmt.Sprintf(`(()=>{const ta=document.activeElement, k=new KeyboardEvent('keydown', {key: %q, bubbles: true, cancelable: true});
+			if (ta.dispatchEvent(k)) ta.setRangeText(%q, ta.selectionStart, ta.selectionEnd, 'end'); return true})()`, key, string(r)))
+	}
+	flush()
 }

@@ -133,6 +133,16 @@
       insert('\n' + lead);
       return;
     }
+    if (e.key === '}' && ta.selectionStart === ta.selectionEnd && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      // a closing brace on a blank line goes one level out
+      const before = ta.value.slice(0, ta.selectionStart);
+      const lead = before.slice(before.lastIndexOf('\n') + 1);
+      if (/^[\t ]+$/.test(lead)) {
+        e.preventDefault();
+        ta.setSelectionRange(ta.selectionStart - lead.length, ta.selectionStart);
+        insert(lead.replace(/(\t| {1,4})$/, '') + '}');
+      }
+    }
     escaped = false;
   });
 
@@ -254,6 +264,7 @@
       if (specName) specName.textContent = 'operator: ' + op.name;
       okBox.dataset.operator = op.name;
       okBox.hidden = false;
+      okBox.scrollIntoView({ block: 'nearest' });
     } catch (e) {
       page.dataset.state = 'failed';
       status.textContent = '';
@@ -261,9 +272,11 @@
       if (e.status === 400 && details && details.length) {
         showErrors(details.map((d, k) => ({ line: d.line, column: d.column, text: e.data.errors[k] || d.message })));
         status.textContent = details.length === 1 ? '1 error' : details.length + ' errors';
+        errList.scrollIntoView({ block: 'nearest' });
       } else {
         showErrors([]);
         fail(e.status ? e.message : 'The build failed: the server is not reachable.');
+        errBox.scrollIntoView({ block: 'nearest' });
         if (e.status === 503) page.dataset.available = 'false';
       }
     } finally {
