@@ -35,7 +35,7 @@ func TestOperatorEditor(t *testing.T) {
 	waitFor(t, ctx, "job running", `document.querySelector('[data-testid=job-state]')?.dataset.state`, 20*time.Second, equals("RUNNING"))
 	jid := eval(t, ctx, `new URLSearchParams(location.search).get('job')`)
 
-	must(t, ctx, chromedp.Navigate(base+"/operators/new?job="+jid+"&task=sink"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=opeditor-source]`)))
+	must(t, ctx, chromedp.Navigate(base+"/operators/new?job="+jid+"&task=sink"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=opeditor-page]`)))
 	eval(t, ctx, `(sessionStorage.clear(), true)`)
 	if reason := eval(t, ctx, `document.querySelector('[data-testid=opeditor-unavailable] [data-field=reason]')?.textContent ?? ''`); reason != "" {
 		screenshot(t, ctx, "opeditor-unavailable")

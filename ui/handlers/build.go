@@ -86,8 +86,8 @@ type builtJSON struct {
 }
 
 // noBuilder says what to do on a server that cannot build.
-const noBuilder = "this server cannot build operators from Go source: build the module with " +
-	"GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared and upload it on the Operators page"
+const noBuilder = "this server was started without a builder for Go operators: build the module yourself " +
+	"(GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared) and upload it on the Operators page"
 
 // buildAvailable says why the server cannot build operators, or nil.
 func (s *Server) buildAvailable() error {

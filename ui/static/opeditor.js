@@ -8,7 +8,7 @@
 
   const { $, $$, el, api } = window.Flowlab;
   const page = $('[data-testid=opeditor-page]');
-  if (!page) return;
+  if (!page || !$('[data-testid=opeditor-source]', page)) return; // the server cannot build
 
   const ta = $('[data-testid=opeditor-source]', page);
   const code = $('[data-testid=opeditor-highlight]', page);
