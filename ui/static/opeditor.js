@@ -259,7 +259,7 @@
       page.dataset.state = 'built';
       status.textContent = `Built in ${(op.buildMs / 1000).toFixed(1)} s`;
       $('[data-field=built]', okBox).textContent =
-        `${op.name} is in your library (${(op.size / 1024).toFixed(1)} KiB, built in ${(op.buildMs / 1000).toFixed(1)} s).`;
+        `${op.name} is in your library (${sizeText(op.size)}, built in ${(op.buildMs / 1000).toFixed(1)} s).`;
       const specName = $('[data-field=spec-name]', okBox);
       if (specName) specName.textContent = 'operator: ' + op.name;
       okBox.dataset.operator = op.name;
@@ -286,6 +286,7 @@
       buildButton.removeAttribute('aria-busy');
     }
   }
+  const sizeText = (n) => (n >= 1 << 20 ? (n / (1 << 20)).toFixed(1) + ' MiB' : (n / 1024).toFixed(1) + ' KiB');
   function fail(msg) {
     errBox.textContent = msg;
     errBox.hidden = false;
