@@ -222,3 +222,29 @@ func windowValue(windowMs, tickMs int64) string {
 	}
 	return fmt.Sprintf("%ds", windowMs/1000)
 }
+
+// OperatorEditorPage is the editor of an operator in Go, built on the server.
+type OperatorEditorPage struct {
+	Nav          Nav
+	Templates    []OperatorTemplate
+	Unavailable  string     // why the server cannot build operators; "" if it can
+	MaxSourceKiB int        // the largest source a build takes
+	Job          *EditorJob // the job a built operator may run in at once; nil if none
+}
+
+// OperatorTemplate is a source the operator editor starts from.
+type OperatorTemplate struct {
+	Name, Source string
+}
+
+// EditorJob is a running job whose tasks may run a built operator.
+type EditorJob struct {
+	ID, Name string
+	Tasks    []EditorTask // the tasks that run an operator (not sources)
+	Task     string       // the task selected first, "" for the first one
+}
+
+// EditorTask is a task of an EditorJob and the operator it runs.
+type EditorTask struct {
+	Name, Operator string
+}

@@ -34,6 +34,7 @@ type Config struct {
 	defaultExample    string
 	history           time.Duration
 	lessons           []*lessons.Lesson
+	builder           Builder
 }
 
 // NewConfig returns the default limits: 3 running jobs per session, 50
@@ -161,5 +162,13 @@ func (c Config) WithHistory(d time.Duration) Config {
 // order. Default none.
 func (c Config) WithLessons(list []*lessons.Lesson) Config {
 	c.lessons = slices.Clone(list)
+	return c
+}
+
+// WithBuilder sets what builds operators from Go source for the page
+// /operators/new (POST /api/operators/build). Default none: the build
+// answers 503 and the page points to the upload.
+func (c Config) WithBuilder(b Builder) Config {
+	c.builder = b
 	return c
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -89,34 +90,53 @@ func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, fmt.Sprintf("the name %q is not valid: use 1 to 64 letters, digits, - or _, starting with a letter or digit", name))
 		return
 	}
-	s.mu.Lock()
-	full := sess.uploads[name] == nil && len(sess.uploads) >= s.cfg.uploadsPerSession
-	var wait time.Duration
-	ok := true
-	if !full { // every upload counts, a replacement too: each is compiled
-		wait, ok = sess.uploadBucket.take(s.cfg.uploadRate, time.Now())
-	}
-	if !full && ok {
-		sess.compiling++ // not empty while it compiles: see evictSessionLocked
-	}
-	s.mu.Unlock()
-	if full {
-		writeErrors(w, http.StatusTooManyRequests, fmt.Sprintf("this session already has %d uploaded operators, the most it may", s.cfg.uploadsPerSession))
+	if err := s.admitUpload(sess, name); err != nil {
+		writeError(w, http.StatusTooManyRequests, err)
 		return
 	}
-	if !ok {
-		writeError(w, http.StatusTooManyRequests, &limitError{retryAfter: wait, msg: fmt.Sprintf(
-			"this session uploaded as many operators as it may for now (%d at once, then 1 every %v): try again %s",
-			s.cfg.uploadRate.burst, s.cfg.uploadRate.every, retryText(wait))})
-		return
-	}
-	typ, err := s.eng.Compile(r.Context(), host.UploadPrefix+name, wasm)
-	s.mu.Lock()
-	sess.compiling--
-	s.mu.Unlock()
+	u, err := s.compileUpload(r.Context(), sess, name, wasm)
 	if err != nil {
 		writeErrors(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	s.log.Info("operator uploaded", "name", name, "bytes", len(wasm))
+	writeJSON(w, http.StatusCreated, u.json())
+}
+
+// admitUpload checks that the session may add or replace the operator
+// name now (WithUploadLimits, WithUploadRate) and counts it as compiling
+// until compileUpload or uploadDone. The errors are a limitError.
+func (s *Server) admitUpload(sess *session, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sess.uploads[name] == nil && len(sess.uploads) >= s.cfg.uploadsPerSession {
+		return &limitError{msg: fmt.Sprintf("this session already has %d uploaded operators, the most it may", s.cfg.uploadsPerSession)}
+	}
+	// every upload counts, a replacement too: each is compiled
+	if wait, ok := sess.uploadBucket.take(s.cfg.uploadRate, time.Now()); !ok {
+		return &limitError{retryAfter: wait, msg: fmt.Sprintf(
+			"this session uploaded as many operators as it may for now (%d at once, then 1 every %v): try again %s",
+			s.cfg.uploadRate.burst, s.cfg.uploadRate.every, retryText(wait))}
+	}
+	sess.compiling++ // not empty while it compiles: see evictSessionLocked
+	return nil
+}
+
+// uploadDone ends an upload admitted by admitUpload that will not be compiled.
+func (s *Server) uploadDone(sess *session) {
+	s.mu.Lock()
+	sess.compiling--
+	s.mu.Unlock()
+}
+
+// compileUpload compiles an upload admitted by admitUpload and, if it
+// compiles, keeps it in the session's library as upload:NAME, replacing
+// one of the same name, and tells the session's lessons.
+func (s *Server) compileUpload(ctx context.Context, sess *session, name string, wasm []byte) (*upload, error) {
+	typ, err := s.eng.Compile(ctx, host.UploadPrefix+name, wasm)
+	s.uploadDone(sess)
+	if err != nil {
+		return nil, err
 	}
 	u := &upload{name: name, size: len(wasm), uploaded: time.Now(), typ: typ}
 	s.mu.Lock()
@@ -126,8 +146,12 @@ func (s *Server) uploadOperator(w http.ResponseWriter, r *http.Request) {
 	for _, run := range runs {
 		run.uploaded(name)
 	}
-	s.log.Info("operator uploaded", "name", name, "bytes", len(wasm))
-	writeJSON(w, http.StatusCreated, operatorJSON{Name: host.UploadPrefix + name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()})
+	return u, nil
+}
+
+// json is the upload as GET /api/operators lists it.
+func (u *upload) json() operatorJSON {
+	return operatorJSON{Name: host.UploadPrefix + u.name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()}
 }
 
 // uploadReadError answers a failed read of the upload: 413 past the limit.
@@ -155,7 +179,7 @@ func (s *Server) operators(sess *session) []operatorJSON {
 	s.mu.Lock()
 	if sess != nil {
 		for _, u := range sess.uploads {
-			list = append(list, operatorJSON{Name: host.UploadPrefix + u.name, Kind: "upload", Size: u.size, Uploaded: u.uploaded.UnixMilli()})
+			list = append(list, u.json())
 		}
 	}
 	s.mu.Unlock()

@@ -279,3 +279,47 @@ func (s *Server) operatorsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	render(w, r, http.StatusOK, components.Operators(page))
 }
+
+// operatorEditorPage is GET /operators/new: an editor for one Go file that
+// builds it into upload:NAME (POST /api/operators/build), then offers to run
+// it in a task of the job ?job=JID (else the session's newest running job),
+// the task ?task=NAME selected.
+func (s *Server) operatorEditorPage(w http.ResponseWriter, r *http.Request) {
+	sess := s.lookup(r)
+	page := components.OperatorEditorPage{Nav: s.nav(sess, "operators", ""), MaxSourceKiB: MaxSourceSize >> 10}
+	if err := s.buildAvailable(); err != nil {
+		page.Unavailable = err.Error()
+	}
+	for _, t := range s.templates() {
+		page.Templates = append(page.Templates, components.OperatorTemplate{Name: t.Name, Source: t.Source})
+	}
+	var j *job
+	if jid := r.URL.Query().Get("job"); jid != "" {
+		j = s.jobOf(sess, jid)
+	}
+	if j == nil || !s.isRunning(j) {
+		j = s.newestRunning(sess)
+	}
+	if j != nil {
+		snap := j.rt.Snapshot()
+		ej := &components.EditorJob{ID: j.id, Name: snap.Name}
+		for _, v := range snap.Vertices {
+			if v.Rate == nil { // a source's operator is its generator
+				ej.Tasks = append(ej.Tasks, components.EditorTask{Name: v.Name, Operator: v.Operator})
+			}
+		}
+		if task := r.URL.Query().Get("task"); slices.ContainsFunc(ej.Tasks, func(t components.EditorTask) bool { return t.Name == task }) {
+			ej.Task = task
+		}
+		if len(ej.Tasks) > 0 {
+			page.Job = ej
+		}
+	}
+	render(w, r, http.StatusOK, components.OperatorEditor(page))
+}
+
+func (s *Server) isRunning(j *job) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return j.running
+}

@@ -16,12 +16,14 @@ import (
 // errorsBody is every error response, as Flink's REST API answers: a list of messages.
 type errorsBody struct {
 	Errors []string `json:"errors"`
-	// Details locate spec errors: a line and a field of the spec.
+	// Details locate spec errors (a line and a field of the spec) and
+	// compile errors of a built operator (a line and a column of its source).
 	Details []errorDetail `json:"details,omitempty"`
 }
 
 type errorDetail struct {
 	Line    int    `json:"line"`
+	Column  int    `json:"column,omitempty"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
 }

@@ -106,6 +106,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /{$}", s.playgroundPage)
 	m.HandleFunc("GET /new", s.editorPage)
 	m.HandleFunc("GET /operators", s.operatorsPage)
+	m.HandleFunc("GET /operators/new", s.operatorEditorPage)
 	m.HandleFunc("GET /lessons", s.lessonsPage)
 	m.HandleFunc("GET /lessons/{id}", s.lessonPage)
 
@@ -137,6 +138,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/examples", s.listExamples)
 	m.HandleFunc("POST /api/operators", s.uploadOperator)
 	m.HandleFunc("GET /api/operators", s.listOperators)
+	m.HandleFunc("POST /api/operators/build", s.buildOperator)
+	m.HandleFunc("GET /api/operators/templates", s.listTemplates)
 	m.HandleFunc("GET /api/lessons/{id}/progress", s.lessonProgress)
 	m.HandleFunc("POST /api/lessons/{id}/pick", s.lessonPick)
 	m.HandleFunc("POST /api/lessons/{id}/answer", s.lessonAnswer)

@@ -33,6 +33,7 @@ type session struct {
 	lastLesson   string                // the lesson whose page it was shown last
 	pending      int                   // jobs starting: counted as running until started or failed
 	compiling    int                   // uploads being compiled
+	building     bool                  // an operator is being built from source (POST /api/operators/build)
 	uploadBucket bucket                // every upload, new or replacing
 	memory       int64                 // bytes reserved by the budgets of its running jobs
 	starting     sync.Mutex            // held while a lesson starts, so that one request starts it

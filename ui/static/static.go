@@ -16,9 +16,9 @@ import (
 	"time"
 )
 
-// FS holds app.js, flame.js, lesson.js, nav.js, app.css and favicon.svg.
+// FS holds app.js, flame.js, lesson.js, nav.js, opeditor.js, app.css and favicon.svg.
 //
-//go:embed app.js flame.js lesson.js nav.js app.css favicon.svg
+//go:embed app.js flame.js lesson.js nav.js opeditor.js app.css favicon.svg
 var FS embed.FS
 
 // file is one embedded file, ready to serve plain or gzipped.

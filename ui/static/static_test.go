@@ -55,7 +55,7 @@ func TestFS_Scripts(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "text/javascript; charset=utf-8", rec.Header().Get("Content-Type"))
 	assert.Contains(t, rec.Body.String(), "window.FlowlabFlame")
-	for _, name := range []string{"app.js", "flame.js", "lesson.js", "nav.js"} {
+	for _, name := range []string{"app.js", "flame.js", "lesson.js", "nav.js", "opeditor.js"} {
 		js, err := FS.ReadFile(name)
 		require.NoError(t, err)
 		for _, sink := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"} {
