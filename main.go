@@ -47,7 +47,7 @@ func main() {
 const usage = `usage: flowlab COMMAND [flags]
 
 commands:
-  serve [-addr HOST:PORT]                the playground (the default command)
+  serve [-addr HOST:PORT] [-go PATH]     the playground (the default command)
   run -job FILE [-duration D] [-json]   run a job headless and show its metrics
       [-profile TASK -profile-out FILE]  and write a pprof profile of a task
   lesson list                            list the guided lessons

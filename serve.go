@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"flowlab/host"
+	"flowlab/host/gobuild"
 	"flowlab/lessons"
 	"flowlab/runtime"
 	"flowlab/runtime/spec"
@@ -27,6 +28,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 	example := fs.String("example", "slow-sink", "the example job (examples/`NAME`.yaml) the playground starts when a browser session runs none")
+	goTool := fs.String("go", "", "the Go toolchain (`PATH` of its go command) that builds operators written in the page; default: go on PATH")
 	memory := byteSize(defaultMemory())
 	fs.Var(&memory, "memory", "the memory all running jobs together may reserve (`SIZE`, like 8GiB; default half the machine's)")
 	if err := fs.Parse(args); err != nil {
@@ -45,6 +47,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	eng := engine{host: h, resolve: h.Resolver(ctx, wasmops.FS, "")}
 	cfg := handlers.NewConfig().WithDefaultExample(*example).WithLessons(all).
 		WithMemoryLimits(handlers.DefaultJobMemory, handlers.DefaultSessionMemory, int64(memory))
+	gcfg := gobuild.NewConfig()
+	if *goTool != "" {
+		gcfg = gcfg.WithGo(*goTool)
+	}
+	if b, err := gobuild.New(gcfg); err != nil { // uploads still work; the editor page says why it cannot build
+		log.Warn("operators cannot be built from source", "err", err)
+	} else {
+		cfg = cfg.WithBuilder(builder{b})
+	}
 	ui := handlers.New(ctx, cfg, eng, log)
 	defer ui.Close()
 
@@ -115,6 +126,39 @@ func (l serverLimits) server(h http.Handler) *http.Server {
 // listener accepts at most l.conns connections of ln at once.
 func (l serverLimits) listener(ln net.Listener) net.Listener {
 	return netutil.LimitListener(ln, l.conns)
+}
+
+// builder is host/gobuild as the playground's editor page uses it.
+type builder struct{ b *gobuild.Builder }
+
+func (b builder) Available() error { return b.b.Available() }
+
+func (b builder) Build(ctx context.Context, source []byte) ([]byte, time.Duration, error) {
+	res, err := b.b.Build(ctx, source)
+	var ge *gobuild.Error
+	switch {
+	case errors.Is(err, gobuild.ErrBusy):
+		return nil, 0, handlers.ErrBuilderBusy
+	case errors.As(err, &ge):
+		be := &handlers.BuildError{}
+		for _, d := range ge.Errors {
+			be.Diagnostics = append(be.Diagnostics, handlers.Diagnostic{Line: d.Line, Column: d.Column, Message: d.Message})
+		}
+		return nil, 0, be
+	case err != nil:
+		return nil, 0, err
+	}
+	return res.Wasm, res.Duration, nil
+}
+
+func (builder) Templates() []handlers.Template {
+	var list []handlers.Template
+	for _, name := range wasmops.TemplateNames() {
+		if src, err := wasmops.Template(name); err == nil {
+			list = append(list, handlers.Template{Name: name, Source: string(src)})
+		}
+	}
+	return list
 }
 
 // engine is the runtime and the Wasm host as the playground uses them.
