@@ -2,41 +2,53 @@ package gobuild
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"flowlab/wasmops"
 )
 
-// TestMeasure measures each template's build, cold (an empty build cache)
-// and warm (the same again), with the go command's peak memory, and the size
-// of a cache warm with all templates:
+// BenchmarkBuild measures each template's build, cold (an empty build cache:
+// the standard library is compiled for wasip1 too) and warm (the same
+// source again), with the go command's peak memory:
 //
-//	GOBUILD_MEASURE=1 go test -count=1 -run TestMeasure -v ./host/gobuild/
-func TestMeasure(t *testing.T) {
-	if os.Getenv("GOBUILD_MEASURE") == "" {
-		t.Skip("set GOBUILD_MEASURE=1 to measure build times")
-	}
-	shared := t.TempDir()
+//	go test -run '^$' -bench Build -benchtime 1x ./host/gobuild/   # cold builds take 10 s and more each
+func BenchmarkBuild(b *testing.B) {
+	ctx := context.Background()
 	for _, name := range wasmops.TemplateNames() {
-		src, _ := wasmops.Template(name)
-		b, err := New(NewConfig().WithCacheDir(t.TempDir()))
+		src, err := wasmops.Template(name)
 		if err != nil {
-			t.Fatal(err)
+			b.Fatal(err)
 		}
-		cold, err := b.Build(context.Background(), src)
-		if err != nil {
-			t.Fatal(err)
+		build := func(b *testing.B, bl *Builder) {
+			res, err := bl.Build(ctx, src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(res.MaxRSS)/(1<<20), "MiB-peak")
+			b.ReportMetric(float64(len(res.Wasm)), "module-bytes")
 		}
-		warm, err := b.Build(context.Background(), src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%-15s cold %6.2fs maxRSS %4d MiB | warm %5.2fs maxRSS %4d MiB | %d bytes | cache %d MiB", name, cold.Duration.Seconds(), cold.MaxRSS>>20, warm.Duration.Seconds(), warm.MaxRSS>>20, len(cold.Wasm), b.cacheSize()>>20)
-		s, _ := New(NewConfig().WithCacheDir(shared))
-		s.Build(context.Background(), src)
-		if name == "timers" {
-			t.Logf("shared cache after all templates: %d MiB", s.cacheSize()>>20)
-		}
+		b.Run("template="+name+"/cache=cold", func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				bl, err := New(NewConfig().WithCacheDir(b.TempDir()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				build(b, bl)
+			}
+		})
+		b.Run("template="+name+"/cache=warm", func(b *testing.B) {
+			bl, err := New(NewConfig().WithCacheDir(b.TempDir()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := bl.Build(ctx, src); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				build(b, bl)
+			}
+		})
 	}
 }
