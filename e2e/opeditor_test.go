@@ -118,7 +118,39 @@ func TestOperatorEditor(t *testing.T) {
 	waitFor(t, ctx, "back on the playground", `location.pathname + location.search`, 10*time.Second, equals("/?job="+jid))
 	waitFor(t, ctx, "the sink runs it", `document.querySelector('[data-testid=control-operator][data-task=sink]')?.value`, 10*time.Second, equals("upload:e2e-op"))
 	screenshot(t, ctx, "opeditor-playground")
+
+	// An operator that does real work per record, put on parse: parse
+	// turns red, the bottleneck.
+	must(t, ctx, chromedp.Navigate(base+"/operators/new?job="+jid+"&task=parse"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=opeditor-page]`)))
+	eval(t, ctx, fmt.Sprintf(`(()=>{const ta=document.querySelector('[data-testid=opeditor-source]'); ta.value=%q; ta.dispatchEvent(new Event('input')); return true})()`, slowMap))
+	typeInto(t, ctx, `[data-testid=opeditor-name]`, "e2e-slow")
+	click(t, ctx, `document.querySelector('[data-testid=opeditor-build]')`)
+	waitFor(t, ctx, "built", `document.querySelector('[data-testid=opeditor-ok]').hidden ? document.querySelector('[data-testid=opeditor-error]').textContent : document.querySelector('[data-testid=opeditor-ok] [data-field=built]').textContent`,
+		2*time.Minute, func(s string) bool { return strings.HasPrefix(s, "upload:e2e-slow is in your library") })
+	click(t, ctx, `document.querySelector('[data-testid=opeditor-use-button]')`)
+	waitFor(t, ctx, "back on the playground", `location.pathname + location.search`, 10*time.Second, equals("/?job="+jid))
+	waitFor(t, ctx, "parse is red", node("parse", "busy"), 30*time.Second, atLeast(95))
+	screenshot(t, ctx, "opeditor-parse-red")
 }
+
+// slowMap passes records on after a few milliseconds of arithmetic each.
+const slowMap = `package main
+
+import "flowlab/wasmops/sdk"
+
+func main() {}
+
+var sink uint64
+
+func init() {
+	sdk.MapValue(func(v []byte) []byte {
+		for i := range 3_000_000 {
+			sink = sink*6364136223846793005 + uint64(i)
+		}
+		return v
+	})
+}
+`
 
 // typeCode types text into the focused editor as keys. Enter and } are
 // keydowns only, which the editor handles itself: chromedp also sends the
