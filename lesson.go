@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"flowlab/host"
+	"flowlab/host/gobuild"
 	"flowlab/lessons"
 	"flowlab/runtime"
 	"flowlab/runtime/spec"
@@ -23,6 +24,7 @@ import (
 func lesson(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("lesson", flag.ContinueOnError)
 	timeout := fs.Duration("timeout", 60*time.Second, "how long a step's goal may take once its solution is applied")
+	goTool := fs.String("go", "", "the Go toolchain (`PATH` of its go command) that builds the operators lessons write in the editor; default: go on PATH")
 	if len(args) == 0 {
 		return errors.New("lesson: want list or verify [ID...]")
 	}
@@ -40,14 +42,16 @@ func lesson(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "verify":
-		return verifyLessons(ctx, all, fs.Args(), *timeout, stdout)
+		return verifyLessons(ctx, all, fs.Args(), *timeout, gobuild.NewConfig().WithGo(*goTool), stdout)
 	}
 	return fmt.Errorf("lesson: unknown subcommand %q: want list or verify", args[0])
 }
 
 // verifyLessons runs the chosen lessons (all without ids) at once, each
-// with its reference solution, and prints a line per lesson.
-func verifyLessons(ctx context.Context, all []*lessons.Lesson, ids []string, timeout time.Duration, stdout io.Writer) error {
+// with its reference solution, and prints a line per lesson. Operators that
+// a solution builds are built with gcfg, by a builder made when the first
+// is built: a lesson that builds none needs no Go toolchain.
+func verifyLessons(ctx context.Context, all []*lessons.Lesson, ids []string, timeout time.Duration, gcfg gobuild.Config, stdout io.Writer) error {
 	chosen := all
 	if len(ids) > 0 {
 		chosen = nil
@@ -64,13 +68,14 @@ func verifyLessons(ctx context.Context, all []*lessons.Lesson, ids []string, tim
 		return err
 	}
 	defer h.Close(context.WithoutCancel(ctx))
+	builder := sync.OnceValues(func() (*gobuild.Builder, error) { return gobuild.New(gcfg) })
 	results := make([]error, len(chosen))
 	took := make([]time.Duration, len(chosen))
 	var wg sync.WaitGroup
 	for i, l := range chosen {
 		wg.Go(func() {
 			start := time.Now()
-			results[i] = lessons.Verify(ctx, l, newLessonEnv(ctx, h), 2*time.Second, timeout)
+			results[i] = lessons.Verify(ctx, l, newLessonEnv(ctx, h, builder), 2*time.Second, timeout)
 			took[i] = time.Since(start).Round(100 * time.Millisecond)
 		})
 	}
@@ -103,12 +108,13 @@ func indexLesson(all []*lessons.Lesson, id string) int {
 type lessonEnv struct {
 	h       *host.Host
 	resolve runtime.Resolver
+	builder func() (*gobuild.Builder, error) // the build service, made on first use
 	mu      sync.Mutex
 	uploads map[string]*host.Module
 }
 
-func newLessonEnv(ctx context.Context, h *host.Host) *lessonEnv {
-	return &lessonEnv{h: h, resolve: h.Resolver(ctx, wasmops.FS, ""), uploads: map[string]*host.Module{}}
+func newLessonEnv(ctx context.Context, h *host.Host, builder func() (*gobuild.Builder, error)) *lessonEnv {
+	return &lessonEnv{h: h, resolve: h.Resolver(ctx, wasmops.FS, ""), builder: builder, uploads: map[string]*host.Module{}}
 }
 
 func (e *lessonEnv) Start(ctx context.Context, s *spec.Job) (lessons.Job, error) {
@@ -127,6 +133,41 @@ func (e *lessonEnv) Upload(ctx context.Context, name, source string) error {
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
+	return e.add(ctx, name, wasm)
+}
+
+// Build builds source with host/gobuild, as the playground's editor does,
+// and adds the module under name like an upload. Without a Go toolchain it
+// says so: the lesson cannot be verified then.
+func (e *lessonEnv) Build(ctx context.Context, name string, source []byte) error {
+	b, err := e.builder()
+	if errors.Is(err, gobuild.ErrNoToolchain) {
+		return fmt.Errorf("the lesson's solution builds an operator from Go source, which needs a Go toolchain "+
+			"(go on PATH, or lesson verify -go PATH): %w", err)
+	} else if err != nil {
+		return err
+	}
+	var res *gobuild.Result
+	for {
+		res, err = b.Build(ctx, source)
+		if !errors.Is(err, gobuild.ErrBusy) { // other lessons build too: wait for a turn
+			break
+		}
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return e.add(ctx, name, res.Wasm)
+}
+
+// add compiles a module and keeps it as upload:name, replacing one of the
+// same name for the jobs that set their operator to it from now on.
+func (e *lessonEnv) add(ctx context.Context, name string, wasm []byte) error {
 	m, err := e.h.Compile(ctx, name, wasm)
 	if err != nil {
 		return err

@@ -4,13 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
+	"flowlab/wasmops"
 )
+
+// operatorName is what an uploaded or built operator may be called, as the
+// playground accepts it.
+var operatorName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // Job is what a lesson needs of a running job: its metrics and the
 // controls a learner has in the playground.
@@ -33,10 +39,16 @@ type Env interface {
 	// Upload adds an operator under name, as a learner's upload would;
 	// source names a bundled one ("wasm:spin").
 	Upload(ctx context.Context, name, source string) error
+	// Build builds source, the main.go of a Go operator, and adds it under
+	// name, replacing one of the same name, as a learner's Build in the
+	// operator editor (POST /api/operators/build) would. Jobs that run the
+	// old one keep it until their task's operator is set again.
+	Build(ctx context.Context, name string, source []byte) error
 }
 
 // Action is one thing a learner does, as a reference solution lists it:
-// exactly one of its fields besides Task (and As, with Upload) is set.
+// exactly one of its fields besides Task (As, with Upload; Source or
+// Template, with Build) is set.
 type Action struct {
 	Task        string         `yaml:"task" json:"task,omitempty"`
 	Rate        *float64       `yaml:"rate" json:"rate,omitempty"`
@@ -50,8 +62,14 @@ type Action struct {
 	Answer      string         `yaml:"answer" json:"answer,omitempty"`
 	Upload      string         `yaml:"upload" json:"upload,omitempty"` // a bundled operator, "wasm:NAME"
 	As          string         `yaml:"as" json:"as,omitempty"`         // the upload's name
-	Continue    bool           `yaml:"continue" json:"continue,omitempty"`
-	Open        string         `yaml:"open" json:"open,omitempty"` // a view of Task the learner opens: one of Views
+	// Build is the name of an operator the learner writes in the operator
+	// editor and builds as upload:NAME: from Source, the Go source of its
+	// main.go, or from Template, one of wasmops.TemplateNames.
+	Build    string `yaml:"build" json:"build,omitempty"`
+	Source   string `yaml:"source" json:"source,omitempty"`
+	Template string `yaml:"template" json:"template,omitempty"`
+	Continue bool   `yaml:"continue" json:"continue,omitempty"`
+	Open     string `yaml:"open" json:"open,omitempty"` // a view of Task the learner opens: one of Views
 }
 
 // String describes the action as a learner would do it.
@@ -83,6 +101,10 @@ func (a Action) String() string {
 		return fmt.Sprintf("answer %s", a.Answer)
 	case a.Upload != "":
 		return fmt.Sprintf("upload %s as %s", a.Upload, a.As)
+	case a.Build != "" && a.Template != "":
+		return fmt.Sprintf("build the template %s as upload:%s in the operator editor", a.Template, a.Build)
+	case a.Build != "":
+		return fmt.Sprintf("build upload:%s in the operator editor", a.Build)
 	case a.Continue:
 		return "press Continue"
 	case a.Open != "":
@@ -93,9 +115,15 @@ func (a Action) String() string {
 
 // check reports what is wrong with an action for the lesson's job.
 func (a Action) check(s *spec.Job) error {
+	switch {
+	case a.As != "" && a.Upload == "":
+		return errors.New("as names an upload: it goes with upload")
+	case (a.Source != "" || a.Template != "") && a.Build == "":
+		return errors.New("source and template are what build builds: they go with build: NAME")
+	}
 	set := 0
 	for _, b := range []bool{a.Rate != nil, a.Cost != nil, a.Parallelism != 0, a.Config != nil, a.Operator != "",
-		a.Paused != nil, a.Window != nil, a.Pick != "", a.Answer != "", a.Upload != "", a.Continue, a.Open != ""} {
+		a.Paused != nil, a.Window != nil, a.Pick != "", a.Answer != "", a.Upload != "", a.Build != "", a.Continue, a.Open != ""} {
 		if b {
 			set++
 		}
@@ -111,6 +139,14 @@ func (a Action) check(s *spec.Job) error {
 		return fmt.Errorf("no task %q to pick in the lesson's job", a.Pick)
 	case a.Upload != "" && a.As == "":
 		return errors.New("an upload needs a name: as")
+	case a.Build != "" && !operatorName.MatchString(a.Build):
+		return fmt.Errorf("cannot build %q: name the operator with 1 to 64 letters, digits, - or _, starting with a letter or digit (no upload: prefix)", a.Build)
+	case a.Build != "" && (a.Source == "") == (a.Template == ""):
+		return fmt.Errorf("build %s needs one of source (the Go source) or template (one of %s)", a.Build, strings.Join(wasmops.TemplateNames(), ", "))
+	case a.Template != "":
+		if _, err := wasmops.Template(a.Template); err != nil {
+			return fmt.Errorf("build %s: %w", a.Build, err)
+		}
 	case a.Open != "" && !slices.Contains(Views, a.Open):
 		return fmt.Errorf("cannot open %q: want one of %s", a.Open, strings.Join(Views, ", "))
 	case a.Open != "" && s.TaskIndex(a.Task) < 0:
@@ -148,7 +184,19 @@ func (a Action) Apply(ctx context.Context, env Env, j Job, l *Learner) error {
 		if err := env.Upload(ctx, a.As, a.Upload); err != nil {
 			return err
 		}
-		l.Uploaded = append(l.Uploaded, a.As)
+		l.uploaded(a.As)
+	case a.Build != "":
+		src := []byte(a.Source)
+		if a.Template != "" {
+			var err error
+			if src, err = wasmops.Template(a.Template); err != nil {
+				return err
+			}
+		}
+		if err := env.Build(ctx, a.Build, src); err != nil {
+			return err
+		}
+		l.uploaded(a.Build)
 	case a.Continue:
 		l.Continued = true
 	case a.Open != "":
@@ -157,4 +205,11 @@ func (a Action) Apply(ctx context.Context, env Env, j Job, l *Learner) error {
 		}
 	}
 	return nil
+}
+
+// uploaded counts an operator the learner uploaded or built, once.
+func (l *Learner) uploaded(name string) {
+	if !slices.Contains(l.Uploaded, name) {
+		l.Uploaded = append(l.Uploaded, name)
+	}
 }

@@ -67,6 +67,7 @@ type fakeEnv struct{}
 
 func (fakeEnv) Start(ctx context.Context, _ *spec.Job) (Job, error) { return startFake(ctx), nil }
 func (fakeEnv) Upload(context.Context, string, string) error        { return nil }
+func (fakeEnv) Build(context.Context, string, []byte) error         { return nil }
 
 // A step that asks the learner to look at something whose goal holds as
 // the job starts must wait for Continue: Verify solves it with its
@@ -116,6 +117,7 @@ func (e profiledEnv) Start(ctx context.Context, _ *spec.Job) (Job, error) {
 	return profiledJob{startFake(ctx), e.fakeProfiler}, nil
 }
 func (profiledEnv) Upload(context.Context, string, string) error { return nil }
+func (profiledEnv) Build(context.Context, string, []byte) error  { return nil }
 
 // Verify checks a lesson's claims about flame graphs against the job's
 // own, and a lesson that reads them needs a job that answers them.

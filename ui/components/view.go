@@ -227,9 +227,10 @@ func windowValue(windowMs, tickMs int64) string {
 type OperatorEditorPage struct {
 	Nav          Nav
 	Templates    []OperatorTemplate
-	Unavailable  string     // why the server cannot build operators; "" if it can
-	MaxSourceKiB int        // the largest source a build takes
-	Job          *EditorJob // the job a built operator may run in at once; nil if none
+	Unavailable  string      // why the server cannot build operators; "" if it can
+	MaxSourceKiB int         // the largest source a build takes
+	Job          *EditorJob  // the job a built operator may run in at once; nil if none
+	Lesson       *LessonCard // the lesson to link back to; nil if none
 }
 
 // OperatorTemplate is a source the operator editor starts from.
@@ -242,6 +243,7 @@ type EditorJob struct {
 	ID, Name string
 	Tasks    []EditorTask // the tasks that run an operator (not sources)
 	Task     string       // the task selected first, "" for the first one
+	Lesson   string       // the lesson whose job it is, where Use it returns; "" for the playground
 }
 
 // EditorTask is a task of an EditorJob and the operator it runs.

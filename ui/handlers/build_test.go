@@ -278,3 +278,46 @@ func TestServer_OperatorEditorPage(t *testing.T) {
 	_, data = c.do("GET", "/operators", "", nil)
 	assert.Contains(t, string(data), `href="/operators/new"`)
 }
+
+// A build in the editor counts for a lesson like an upload: the operator is
+// in the learner's library, and "uploaded" holds.
+func TestServer_Lesson_Build(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)).WithBuilder(newFakeBuilder()))
+	c := newClient(t, srv)
+	c.openLesson("2-upload")
+	require.Eventually(t, func() bool { return c.progress("2-upload").State == "RUNNING" }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 0, c.progress("2-upload").Step)
+
+	res, data := c.build("mine", "package main // ERROR\n")
+	require.Equal(t, http.StatusBadRequest, res.StatusCode, string(data))
+	time.Sleep(50 * time.Millisecond)
+	assert.False(t, c.progress("2-upload").Done, "a build that failed uploads nothing")
+
+	res, data = c.build("mine", "package main\n")
+	require.Equal(t, http.StatusCreated, res.StatusCode, string(data))
+	require.Eventually(t, func() bool { return c.progress("2-upload").Done }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []string{"mine"}, c.progress("2-upload").Learner.Uploaded)
+}
+
+// The editor linked from a lesson (?lesson=ID) offers the lesson's job, and
+// Use it returns to the lesson; the page links back to it.
+func TestServer_OperatorEditorPage_Lesson(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)).WithBuilder(newFakeBuilder()))
+	c := newClient(t, srv)
+	lessonJob, _ := c.openLesson("1-test")
+	other := c.start(testSpec) // newer: the editor would offer it without ?lesson=
+
+	_, data := c.do("GET", "/operators/new?lesson=1-test&task=sink", "", nil)
+	page := string(data)
+	assert.Contains(t, page, `data-testid="opeditor-use" data-jid="`+lessonJob+`" data-return="/lessons/1-test"`)
+	assert.Contains(t, page, `<option value="sink" selected>`)
+	assert.Contains(t, page, "Use it and go back to the lesson")
+	assert.Contains(t, page, `data-testid="back-to-lesson" href="/lessons/1-test"`)
+
+	// Another job: Use it opens its playground, the way back to the lesson stays.
+	_, data = c.do("GET", "/operators/new?job="+other+"&task=sink", "", nil)
+	page = string(data)
+	assert.Contains(t, page, `data-testid="opeditor-use" data-jid="`+other+`" data-return="/?job=`+other+`"`)
+	assert.Contains(t, page, "Use it and open the playground")
+	assert.Contains(t, page, `data-testid="back-to-lesson" href="/lessons/1-test"`)
+}

@@ -282,8 +282,10 @@ func (s *Server) operatorsPage(w http.ResponseWriter, r *http.Request) {
 
 // operatorEditorPage is GET /operators/new: an editor for one Go file that
 // builds it into upload:NAME (POST /api/operators/build), then offers to run
-// it in a task of the job ?job=JID (else the session's newest running job),
-// the task ?task=NAME selected.
+// it in a task of the job ?job=JID (else the job of the lesson ?lesson=ID
+// that the session runs, else the session's newest running job), the task
+// ?task=NAME selected. Run in a lesson's job, Use it returns to the lesson;
+// the page links back to the lesson as the Operators page does.
 func (s *Server) operatorEditorPage(w http.ResponseWriter, r *http.Request) {
 	sess := s.lookup(r)
 	page := components.OperatorEditorPage{Nav: s.nav(sess, "operators", ""), MaxSourceKiB: MaxSourceSize >> 10}
@@ -293,9 +295,17 @@ func (s *Server) operatorEditorPage(w http.ResponseWriter, r *http.Request) {
 	for _, t := range s.templates() {
 		page.Templates = append(page.Templates, components.OperatorTemplate{Name: t.Name, Source: t.Source})
 	}
+	lesson := s.lessonToReturnTo(sess, r)
+	if lesson != nil {
+		c := lessonCard(lesson)
+		page.Lesson = &c
+	}
 	var j *job
 	if jid := r.URL.Query().Get("job"); jid != "" {
 		j = s.jobOf(sess, jid)
+	}
+	if j == nil && lesson != nil {
+		j = s.lessonJob(sess, lesson.ID)
 	}
 	if j == nil || !s.isRunning(j) {
 		j = s.newestRunning(sess)
@@ -303,6 +313,9 @@ func (s *Server) operatorEditorPage(w http.ResponseWriter, r *http.Request) {
 	if j != nil {
 		snap := j.rt.Snapshot()
 		ej := &components.EditorJob{ID: j.id, Name: snap.Name}
+		if lesson != nil && s.lessonJob(sess, lesson.ID) == j {
+			ej.Lesson = lesson.ID
+		}
 		for _, v := range snap.Vertices {
 			if v.Rate == nil { // a source's operator is its generator
 				ej.Tasks = append(ej.Tasks, components.EditorTask{Name: v.Name, Operator: v.Operator})
@@ -316,6 +329,19 @@ func (s *Server) operatorEditorPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	render(w, r, http.StatusOK, components.OperatorEditor(page))
+}
+
+// lessonJob is the job of the session's run of lesson id, nil if none.
+func (s *Server) lessonJob(sess *session, id string) *job {
+	if sess == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if run := sess.lessons[id]; run != nil {
+		return run.job
+	}
+	return nil
 }
 
 func (s *Server) isRunning(j *job) bool {

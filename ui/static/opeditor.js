@@ -304,7 +304,7 @@
       useButton.disabled = true;
       try {
         await api('PATCH', '/api/jobs/' + encodeURIComponent(jid), { task, operator });
-        location.href = '/?job=' + encodeURIComponent(jid);
+        location.href = use.dataset.return || '/?job=' + encodeURIComponent(jid);
       } catch (e) {
         fail(e.message);
         useButton.disabled = false;
