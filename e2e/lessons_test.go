@@ -185,7 +185,7 @@ func waitStep(t *testing.T, ctx context.Context, step int, timeout time.Duration
 
 func waitDone(t *testing.T, ctx context.Context) {
 	t.Helper()
-	waitFor(t, ctx, "lesson done", `!document.querySelector('[data-testid=lesson-done]').hidden`, 45*time.Second, equals("true"))
+	waitFor(t, ctx, "lesson done", `!document.querySelector('[data-testid=lesson-done]').hidden`, 90*time.Second, equals("true"))
 }
 
 // answer clicks a choice of the question on screen.

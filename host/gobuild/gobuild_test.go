@@ -235,12 +235,8 @@ func init() {
 
 // The temporary module is removed after a build, whether it worked or not.
 func TestBuilder_Build_RemovesItsModule(t *testing.T) {
-	dir := t.TempDir()
-	b, err := New(NewConfig().WithCacheDir(dir))
-	if errors.Is(err, ErrNoToolchain) {
-		t.Skipf("no Go toolchain: %v", err)
-	}
-	require.NoError(t, err)
+	b := newBuilder(t, NewConfig())
+	dir := sharedCache()
 	for _, src := range []string{okSource, strings.Replace(okSource, "return v", "return w", 1)} {
 		_, err := b.Build(context.Background(), []byte(src))
 		_ = err
