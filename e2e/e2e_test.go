@@ -108,6 +108,7 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(cancelAlloc)
 	ctx, cancelTab := chromedp.NewContext(ctx)
 	t.Cleanup(cancelTab)
+	t.Cleanup(func() { stopJobs(ctx) })
 	must(t, ctx, chromedp.EmulateViewport(1440, 900))
 	return ctx
 }
@@ -120,6 +121,17 @@ func must(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp
 }
 
 // eval evaluates a JavaScript expression to a string.
+// stopJobs cancels the jobs of the browser's session: the tests share one
+// server, and a job left running (a Wasm operator spinning on both cores)
+// would slow every test after it.
+func stopJobs(ctx context.Context) {
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(baseURL+"/lessons")); err != nil {
+		return
+	}
+	_, _ = chromedp.Run(ctx, chromedp.Evaluate[int](`fetch('/jobs').then((r) => r.json())
+		.then((j) => Promise.all(j.jobs.map((x) => fetch('/api/jobs/' + x.id, {method: 'DELETE'})))).then((rs) => rs.length)`, chromedp.EvalAwaitPromise))
+}
+
 func eval(t *testing.T, ctx context.Context, js string) string {
 	t.Helper()
 	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(`+js+`)`))
