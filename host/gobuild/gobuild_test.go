@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"flowlab/host"
+	"flowlab/host/internal/diskcache"
 	flowruntime "flowlab/runtime"
 	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
@@ -400,8 +401,8 @@ func TestBuilder_Build_TrimsCache(t *testing.T) {
 	for range 6 {
 		_, err := b.Build(context.Background(), []byte(okSource))
 		require.NoError(t, err)
-		assert.LessOrEqual(t, b.cacheSize(), int64(100<<10))
+		assert.LessOrEqual(t, diskcache.Size(b.gocache), int64(100<<10))
 		time.Sleep(10 * time.Millisecond) // distinct modification times
 	}
-	assert.Positive(t, b.cacheSize())
+	assert.Positive(t, diskcache.Size(b.gocache))
 }
