@@ -68,15 +68,16 @@ func glob(pattern string) *regexp.Regexp {
 	return regexp.MustCompile(`^` + q + `$`)
 }
 
-// inclusive is the number of samples with a frame named name on their
-// stack: the values of its outermost nodes (a recursive frame counts once).
-func inclusive(n *runtime.FlameNode, name string) int {
-	if n.Name == name {
+// inclusive is the number of samples with a frame that match accepts on
+// their stack: the values of the outermost such nodes (a recursive frame
+// counts once).
+func inclusive(n *runtime.FlameNode, match func(name string) bool) int {
+	if match(n.Name) {
 		return n.Value
 	}
 	total := 0
 	for _, c := range n.Children {
-		total += inclusive(c, name)
+		total += inclusive(c, match)
 	}
 	return total
 }
@@ -98,7 +99,7 @@ func hottest(root *runtime.FlameNode, pattern *regexp.Regexp) string {
 	walk(root)
 	best, most, tie := "", 0, false
 	for _, name := range names {
-		switch v := inclusive(root, name); {
+		switch v := inclusive(root, func(s string) bool { return s == name }); {
 		case v > most:
 			best, most, tie = name, v, false
 		case v == most:
@@ -114,20 +115,9 @@ func hottest(root *runtime.FlameNode, pattern *regexp.Regexp) string {
 // share is the percentage of the graph's samples with a frame matching
 // pattern on their stack (the root, the graph itself, does not count).
 func share(root *runtime.FlameNode, pattern *regexp.Regexp) float64 {
-	var through func(n *runtime.FlameNode) int
-	through = func(n *runtime.FlameNode) int {
-		if pattern.MatchString(n.Name) {
-			return n.Value
-		}
-		total := 0
-		for _, c := range n.Children {
-			total += through(c)
-		}
-		return total
-	}
 	total := 0
 	for _, c := range root.Children {
-		total += through(c)
+		total += inclusive(c, pattern.MatchString)
 	}
 	return 100 * float64(total) / float64(root.Value)
 }
