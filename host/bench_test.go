@@ -155,7 +155,7 @@ func newGuest(b *testing.B, wasm []byte) *guest {
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	g := &guest{}
 	hb := rt.NewHostModuleBuilder(importModule)
-	for _, name := range importNames() {
+	for _, name := range importNames {
 		sig := importSignatures[name]
 		fn := func(_ context.Context, stack []uint64) {
 			if len(sig.results) > 0 {

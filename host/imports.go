@@ -25,14 +25,15 @@ var importSignatures = map[string]signature{
 	"state_put": {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
 }
 
-func importNames() []string {
+// importNames are the names of the flowlab imports, sorted.
+var importNames = func() []string {
 	names := make([]string, 0, len(importSignatures))
 	for name := range importSignatures {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	return names
-}
+}()
 
 var importFuncs = map[string]func(*instance, []uint64){
 	"emit":      (*instance).emit,
@@ -48,7 +49,7 @@ var importFuncs = map[string]func(*instance, []uint64){
 // the calling instance in the context of the call (see callContext).
 func instantiateImports(ctx context.Context, rt wazero.Runtime) error {
 	b := rt.NewHostModuleBuilder(importModule)
-	for i, name := range importNames() {
+	for i, name := range importNames {
 		fn, sig := importFuncs[name], importSignatures[name]
 		if name == "emit" { // once per output record: without the indirect call
 			fn = nil

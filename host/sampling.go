@@ -82,7 +82,7 @@ func (s *sampling) flush(frames []runtime.Frame) {
 	for _, r := range reqs {
 		f := frames
 		if r.hostCall > 0 && len(frames) > 0 {
-			f = append(slices.Clip(frames), runtime.Frame{Name: importModule + "." + importNames()[r.hostCall-1], Kind: runtime.FrameHost})
+			f = append(slices.Clip(frames), runtime.Frame{Name: importModule + "." + importNames[r.hostCall-1], Kind: runtime.FrameHost})
 		}
 		r.deliver(f)
 	}

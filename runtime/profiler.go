@@ -29,7 +29,13 @@ type taskProfiler struct {
 type profileRound struct {
 	start, last time.Time
 	trees       stackTrees
-	pending     []*stackSample // waiting for an operator's frames
+	pending     []*stackSample          // waiting for an operator's frames
+	graphs      map[graphKey]*FlameNode // of a completed round, as asked for: it changes no more
+}
+
+type graphKey struct {
+	subtask int
+	typ     GraphType
 }
 
 func newRound(now time.Time) *profileRound {
@@ -71,22 +77,25 @@ func (t *stackTrees) add(s *stackSample) {
 		n = &stackNode{frame: Frame{"root", FrameRuntime}}
 		t.roots[s.subtask] = n
 	}
-	for _, f := range s.frames() {
-		c := n.child(f)
-		if c == nil && t.nodes >= MaxStackNodes {
-			// At most one such frame under each frame kept: the trees
-			// stay under twice the limit.
-			f = Frame{frameTruncated, FrameRuntime}
-			c = n.child(f)
-		}
-		if c == nil {
-			c = &stackNode{frame: f}
-			n.children = append(n.children, c)
-			t.nodes++
-		}
-		n = c
-		if f.Name == frameTruncated {
-			break
+frames:
+	for _, part := range [...][]Frame{s.outer, s.guest, s.inner} {
+		for _, f := range part {
+			c := n.child(f)
+			if c == nil && t.nodes >= MaxStackNodes {
+				// At most one such frame under each frame kept: the trees
+				// stay under twice the limit.
+				f = Frame{frameTruncated, FrameRuntime}
+				c = n.child(f)
+			}
+			if c == nil {
+				c = &stackNode{frame: f}
+				n.children = append(n.children, c)
+				t.nodes++
+			}
+			n = c
+			if f.Name == frameTruncated {
+				break frames
+			}
 		}
 	}
 	if s.offCPU() {
@@ -265,6 +274,7 @@ func (j *Job) checkProfile(task string, subtask int) error {
 // starts sampling the task and answers what there is; later ones answer
 // the latest completed round (a new one every ProfileRound) while sampling
 // goes on for ProfileIdle after the last request. subtask -1 merges all.
+// A graph may be shared with other callers: it must not be modified.
 func (j *Job) FlameGraph(task string, subtask int, typ GraphType) (*FlameGraph, error) {
 	if typ != GraphFull && typ != GraphOnCPU && typ != GraphOffCPU {
 		return nil, fmt.Errorf("flame graph type %q: want %s, %s or %s", typ, GraphFull, GraphOnCPU, GraphOffCPU)
@@ -284,17 +294,23 @@ func (j *Job) FlameGraph(task string, subtask int, typ GraphType) (*FlameGraph, 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.asked = time.Now()
-	r, end := p.latest, p.current.last
-	if r == nil {
-		r = p.current // the first round is not complete: what there is
-	} else {
-		end = r.last
-	}
-	root := flame(r.trees.roots, subtask, typ)
-	if root == nil || root.Value == 0 && r == p.current {
+	r := p.latest
+	if r == nil { // the first round is not complete: what there is
+		if root := flame(p.current.trees.roots, subtask, typ); root.Value > 0 {
+			return &FlameGraph{EndTimestamp: p.current.last.UnixMilli(), Data: root}, nil
+		}
 		return &FlameGraph{EndTimestamp: GraphWaiting}, nil
 	}
-	return &FlameGraph{EndTimestamp: end.UnixMilli(), Data: root}, nil
+	// A page polls, and a lesson's goals ask at every snapshot: each graph
+	// of a completed round is merged once.
+	key := graphKey{subtask, typ}
+	if r.graphs == nil {
+		r.graphs = map[graphKey]*FlameNode{}
+	}
+	if r.graphs[key] == nil {
+		r.graphs[key] = flame(r.trees.roots, subtask, typ)
+	}
+	return &FlameGraph{EndTimestamp: r.last.UnixMilli(), Data: r.graphs[key]}, nil
 }
 
 // Record samples a task for d (or until ctx is done or the job ends) and
@@ -325,7 +341,7 @@ func (j *Job) Record(ctx context.Context, task string, subtask int, d time.Durat
 }
 
 // flame merges the trees of the subtasks asked for into a flame graph of
-// the samples of one type; nil if there are no trees.
+// the samples of one type.
 func flame(trees map[int]*stackNode, subtask int, typ GraphType) *FlameNode {
 	root := &FlameNode{Name: "root", Kind: FrameRuntime.String(), Children: []*FlameNode{}}
 	for i, t := range trees {

@@ -44,11 +44,6 @@ type stackSample struct {
 	wantsGuest   bool // the operator was asked for its frames
 }
 
-func (s *stackSample) frames() []Frame {
-	f := make([]Frame, 0, len(s.outer)+len(s.guest)+len(s.inner))
-	return append(append(append(f, s.outer...), s.guest...), s.inner...)
-}
-
 // offCPU reports whether the sample is a wait.
 func (s *stackSample) offCPU() bool {
 	f := s.inner
