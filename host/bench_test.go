@@ -25,9 +25,9 @@ import (
 // Compare BenchmarkPipeline with runtime's BenchmarkPipeline/parallelism=1:
 // the map=passthrough case here is the same job.
 
-// maps are the map operators of BenchmarkPipeline: the built-in, then the
+// mapOps are the map operators of BenchmarkPipeline: the built-in, then the
 // bundled upper-casers in Go (SDK), C and WAT.
-var maps = []string{runtime.OpPassthrough, "wasm:upper", "wasm:c-upper", "wasm:wat-upper"}
+var mapOps = []string{runtime.OpPassthrough, "wasm:upper", "wasm:c-upper", "wasm:wat-upper"}
 
 // BenchmarkPipeline measures records per second through generator ->
 // MAP -> discard, 16-byte values, with a network exchange (rebalance) in front
@@ -36,12 +36,12 @@ var maps = []string{runtime.OpPassthrough, "wasm:upper", "wasm:c-upper", "wasm:w
 func BenchmarkPipeline(b *testing.B) {
 	ctx := context.Background()
 	h := cachedHost(b, NewConfig())
-	for _, name := range maps[1:] {
+	for _, name := range mapOps[1:] {
 		compileBundled(b, h, name[len(BundledPrefix):]) // compiled once, outside the timings
 	}
 	resolve := h.Resolver(ctx, wasmops.FS, "")
 	for _, size := range []string{"1kb", "8kb", "32kb"} {
-		for _, op := range maps {
+		for _, op := range mapOps {
 			b.Run(fmt.Sprintf("buffer=%s/map=%s", size, op), func(b *testing.B) {
 				s, err := spec.Parse(fmt.Appendf(nil, `
 name: bench
@@ -281,12 +281,12 @@ func BenchmarkInstantiate(b *testing.B) {
 func BenchmarkProfiled(b *testing.B) {
 	ctx := context.Background()
 	h := cachedHost(b, NewConfig())
-	for _, name := range maps[1:] {
+	for _, name := range mapOps[1:] {
 		compileBundled(b, h, name[len(BundledPrefix):])
 	}
 	compileBundled(b, h, "hotspot")
 	resolve := h.Resolver(ctx, wasmops.FS, "")
-	for _, op := range append(maps[1:], "wasm:hotspot") {
+	for _, op := range append(mapOps[1:], "wasm:hotspot") {
 		for _, profiled := range []bool{false, true} {
 			b.Run(fmt.Sprintf("map=%s/profiled=%v", op, profiled), func(b *testing.B) {
 				s, err := spec.Parse(fmt.Appendf(nil, `

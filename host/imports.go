@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -26,14 +27,7 @@ var importSignatures = map[string]signature{
 }
 
 // importNames are the names of the flowlab imports, sorted.
-var importNames = func() []string {
-	names := make([]string, 0, len(importSignatures))
-	for name := range importSignatures {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}()
+var importNames = slices.Sorted(maps.Keys(importSignatures))
 
 var importFuncs = map[string]func(*instance, []uint64){
 	"emit":      (*instance).emit,
