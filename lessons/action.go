@@ -200,11 +200,16 @@ func (a Action) Apply(ctx context.Context, env Env, j Job, l *Learner) error {
 	case a.Continue:
 		l.Continued = true
 	case a.Open != "":
-		if key := a.Task + "/" + a.Open; !slices.Contains(l.Opened, key) {
-			l.Opened = append(l.Opened, key)
-		}
+		l.opened(a.Task, a.Open)
 	}
 	return nil
+}
+
+// opened notes a view the learner opened for a task, once.
+func (l *Learner) opened(task, view string) {
+	if key := task + "/" + view; !slices.Contains(l.Opened, key) {
+		l.Opened = append(l.Opened, key)
+	}
 }
 
 // uploaded counts an operator the learner uploaded or built, once.

@@ -29,9 +29,7 @@ func (t *Tracker) Open(task, view string) error {
 	if err := checkOpen(t.lesson, task, view); err != nil {
 		return err
 	}
-	if key := task + "/" + view; !slices.Contains(t.Learner.Opened, key) {
-		t.Learner.Opened = append(t.Learner.Opened, key)
-	}
+	t.Learner.opened(task, view)
 	return nil
 }
 

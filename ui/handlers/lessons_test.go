@@ -444,3 +444,19 @@ func TestServer_Operators_BackToLesson(t *testing.T) {
 	require.Eventually(t, func() bool { return c.progress("2-upload").Done }, 10*time.Second, 10*time.Millisecond)
 	assert.Empty(t, back("/operators"), "done: nothing to go back to")
 }
+
+// What the learner opens is recorded for opened(TASK, VIEW); a task or a
+// view that does not exist, or a body that is not JSON, is refused.
+func TestServer_Lesson_Open(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample("").WithLessons(testLessons(t)))
+	c := newClient(t, srv)
+	c.openLesson("1-test")
+	code, p, body := c.lessonPost("1-test", "open", `{"task": "sink", "view": "flamegraph"}`)
+	require.Equal(t, http.StatusOK, code, string(body))
+	assert.Equal(t, []string{"sink/flamegraph"}, p.Learner.Opened)
+	for _, bad := range []string{`{"task": "nope", "view": "metrics"}`, `{"task": "sink", "view": "nope"}`, `{"task": `, strings.Repeat("x", 1<<20)} {
+		code, _, body := c.lessonPost("1-test", "open", bad)
+		assert.Equal(t, http.StatusBadRequest, code, "%.40s: %s", bad, body)
+	}
+	assert.Equal(t, []string{"sink/flamegraph"}, c.progress("1-test").Learner.Opened)
+}
