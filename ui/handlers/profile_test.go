@@ -2,13 +2,17 @@ package handlers
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/pprof/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"flowlab/runtime"
 )
 
 type flameNode struct {
@@ -73,4 +77,45 @@ func TestProfile_Pprof(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, bad)
 		assert.Contains(t, string(body), "=", bad)
 	}
+}
+
+// At most runtime.MaxProfiledTasks tasks of a job are sampled at once, and
+// at most maxProfilesRunning pprof recordings run in the server: beyond,
+// 429 with the limit.
+func TestProfile_Limits(t *testing.T) {
+	s, srv := newTestServer(t, NewConfig().WithDefaultExample(""))
+	c := newClient(t, srv)
+	yaml := "name: many\ntasks:\n  - {name: t0, operator: generator, config: {rate: 100}}\n"
+	for i := 1; i <= runtime.MaxProfiledTasks; i++ {
+		yaml += fmt.Sprintf("  - {name: t%d, operator: passthrough}\n", i)
+	}
+	jid := c.start(yaml)
+	for i := range runtime.MaxProfiledTasks {
+		var g flameGraph
+		require.Equal(t, http.StatusOK, c.getJSON(fmt.Sprintf("/jobs/%s/vertices/t%d/flamegraph", jid, i), &g))
+	}
+	var e errorsBody
+	assert.Equal(t, http.StatusTooManyRequests, c.getJSON(fmt.Sprintf("/jobs/%s/vertices/t%d/flamegraph", jid, runtime.MaxProfiledTasks), &e))
+	assert.Contains(t, e.Errors[0], "at most 4 tasks of a job are profiled at once")
+
+	// maxProfilesRunning recordings of the tasks already sampled hold
+	// their places; one more is refused at once.
+	var wg sync.WaitGroup
+	for i := range maxProfilesRunning {
+		wg.Go(func() {
+			res, body := c.do("GET", fmt.Sprintf("/jobs/%s/vertices/t%d/profile?seconds=3", jid, i%runtime.MaxProfiledTasks), "", nil)
+			assert.Equal(t, http.StatusOK, res.StatusCode, string(body))
+		})
+	}
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.profiles == maxProfilesRunning
+	}, 2*time.Second, time.Millisecond)
+	res, body := c.do("GET", "/jobs/"+jid+"/vertices/t0/profile?seconds=1", "", nil)
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	assert.Contains(t, string(body), "8 profiles are being recorded")
+	wg.Wait()
+	res, body = c.do("GET", "/jobs/"+jid+"/vertices/t0/profile?seconds=1", "", nil)
+	assert.Equal(t, http.StatusOK, res.StatusCode, "places free again: %s", body)
 }
