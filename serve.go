@@ -133,22 +133,26 @@ type builder struct{ b *gobuild.Builder }
 
 func (b builder) Available() error { return b.b.Available() }
 
-func (b builder) Build(ctx context.Context, source []byte) ([]byte, time.Duration, error) {
+func (b builder) Build(ctx context.Context, source []byte) (*handlers.Built, error) {
 	res, err := b.b.Build(ctx, source)
 	var ge *gobuild.Error
 	switch {
 	case errors.Is(err, gobuild.ErrBusy):
-		return nil, 0, handlers.ErrBuilderBusy
+		return nil, handlers.ErrBuilderBusy
 	case errors.As(err, &ge):
-		be := &handlers.BuildError{}
-		for _, d := range ge.Errors {
-			be.Diagnostics = append(be.Diagnostics, handlers.Diagnostic{Line: d.Line, Column: d.Column, Message: d.Message})
-		}
-		return nil, 0, be
+		return nil, &handlers.BuildError{Diagnostics: diagnostics(ge.Errors)}
 	case err != nil:
-		return nil, 0, err
+		return nil, err
 	}
-	return res.Wasm, res.Duration, nil
+	return &handlers.Built{Wasm: res.Wasm, Took: res.Duration, Hints: diagnostics(res.Warnings)}, nil
+}
+
+func diagnostics(ds []gobuild.Diagnostic) []handlers.Diagnostic {
+	var out []handlers.Diagnostic
+	for _, d := range ds {
+		out = append(out, handlers.Diagnostic{Line: d.Line, Column: d.Column, Message: d.Message})
+	}
+	return out
 }
 
 func (builder) Templates() []handlers.Template {

@@ -26,15 +26,13 @@ var ErrNoToolchain = errors.New("no Go toolchain found: building operators from 
 // Builder builds operators; it is safe for concurrent use. A nil *Builder
 // builds nothing: Available and Build return ErrNoToolchain.
 type Builder struct {
-	cfg     Config
-	goBin   string // absolute path of the go command
-	goRoot  string
-	version string // go version, as `go env GOVERSION` says
-	work    string // temporary modules
-	gocache string
-	modache string
-	sem     chan struct{}
-	trim    sync.RWMutex // builds hold it shared, trimming the cache exclusive
+	cfg      Config
+	goBin    string // absolute path of the go command
+	work     string // temporary modules
+	gocache  string
+	modcache string
+	sem      chan struct{}
+	trim     sync.RWMutex // builds hold it shared, trimming the cache exclusive
 }
 
 // Result is a built module.
@@ -75,14 +73,14 @@ func New(cfg Config) (*Builder, error) {
 		return nil, fmt.Errorf("%w: %v", ErrNoToolchain, err)
 	}
 	b := &Builder{
-		cfg:     cfg,
-		goBin:   found,
-		work:    filepath.Join(cfg.cacheDir, "work"),
-		gocache: filepath.Join(cfg.cacheDir, "gobuild-cache"),
-		modache: filepath.Join(cfg.cacheDir, "modcache"),
-		sem:     make(chan struct{}, cfg.maxConcurrent),
+		cfg:      cfg,
+		goBin:    found,
+		work:     filepath.Join(cfg.cacheDir, "work"),
+		gocache:  filepath.Join(cfg.cacheDir, "gobuild-cache"),
+		modcache: filepath.Join(cfg.cacheDir, "modcache"),
+		sem:      make(chan struct{}, cfg.maxConcurrent),
 	}
-	for _, dir := range []string{b.work, b.gocache, b.modache} {
+	for _, dir := range []string{b.work, b.gocache, b.modcache} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("gobuild: %w", err)
 		}
@@ -105,7 +103,6 @@ func New(cfg Config) (*Builder, error) {
 	if err != nil || len(lines) != 2 {
 		return nil, fmt.Errorf("%w: %s env GOROOT: %v %s", ErrNoToolchain, b.goBin, err, bytes.TrimSpace(out))
 	}
-	b.goRoot, b.version = lines[0], lines[1]
 	return b, nil
 }
 
@@ -118,14 +115,6 @@ func (b *Builder) Available() error {
 		return fmt.Errorf("%w: %v", ErrNoToolchain, err)
 	}
 	return nil
-}
-
-// Version is the Go version that builds, such as "go1.26.8".
-func (b *Builder) Version() string {
-	if b == nil {
-		return ""
-	}
-	return b.version
 }
 
 // env is the go command's whole environment: wasip1, no cgo, no network, no
@@ -141,7 +130,7 @@ func (b *Builder) env(home string) []string {
 		"GOWORK=off",
 		"GOSUMDB=off",
 		"GOCACHE=" + b.gocache,
-		"GOMODCACHE=" + b.modache,
+		"GOMODCACHE=" + b.modcache,
 		"HOME=" + home,
 		"PATH=" + filepath.Dir(b.goBin),
 		"GOENV=off",

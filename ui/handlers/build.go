@@ -20,11 +20,10 @@ type Builder interface {
 	// nil when builds can run.
 	Available() error
 	// Build builds source, a package main for GOOS=wasip1 that imports
-	// flowlab/wasmops/sdk, into a module, and says how long it took.
-	// Compile errors are a *BuildError; ErrBuilderBusy when too many builds
-	// run; any other error refuses the source (a limit, a timeout) in plain
-	// words.
-	Build(ctx context.Context, source []byte) (wasm []byte, took time.Duration, err error)
+	// flowlab/wasmops/sdk, into a module. Compile errors are a
+	// *BuildError; ErrBuilderBusy when too many builds run; any other error
+	// refuses the source (a limit, a timeout) in plain words.
+	Build(ctx context.Context, source []byte) (*Built, error)
 	// Templates are the sources the editor offers to start from.
 	Templates() []Template
 }
@@ -33,6 +32,13 @@ type Builder interface {
 type Template struct {
 	Name   string `json:"name"`
 	Source string `json:"source"`
+}
+
+// Built is a build that worked.
+type Built struct {
+	Wasm  []byte
+	Took  time.Duration
+	Hints []Diagnostic // what did not stop the build, such as the size fmt adds
 }
 
 // BuildError is a build that failed with the compiler's diagnostics.
@@ -82,7 +88,8 @@ type buildRequest struct {
 // and how long the build took.
 type builtJSON struct {
 	operatorJSON
-	BuildMs int64 `json:"buildMs"`
+	BuildMs int64    `json:"buildMs"`
+	Hints   []string `json:"hints,omitempty"` // "main.go:4:2: hint: ..."
 }
 
 // noBuilder says what to do on a server that cannot build.
@@ -160,12 +167,13 @@ func (s *Server) buildOperator(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, err)
 		return
 	}
-	wasm, took, err := s.cfg.builder.Build(r.Context(), []byte(req.Source))
+	built, err := s.cfg.builder.Build(r.Context(), []byte(req.Source))
 	if err != nil {
 		s.uploadDone(sess)
 		s.buildError(w, err)
 		return
 	}
+	wasm := built.Wasm
 	if int64(len(wasm)) > s.cfg.uploadSize {
 		s.uploadDone(sess)
 		writeErrors(w, http.StatusBadRequest, fmt.Sprintf("the built module has %s, more than the limit of %s for an upload",
@@ -177,8 +185,12 @@ func (s *Server) buildOperator(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.log.Info("operator built", "name", name, "bytes", len(wasm), "took", took)
-	writeJSON(w, http.StatusCreated, builtJSON{operatorJSON: u.json(), BuildMs: took.Milliseconds()})
+	s.log.Info("operator built", "name", name, "bytes", len(wasm), "took", built.Took)
+	answer := builtJSON{operatorJSON: u.json(), BuildMs: built.Took.Milliseconds()}
+	for _, h := range built.Hints {
+		answer.Hints = append(answer.Hints, h.String())
+	}
+	writeJSON(w, http.StatusCreated, answer)
 }
 
 // buildError answers a failed build: 400 with each diagnostic's place for

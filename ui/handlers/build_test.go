@@ -31,21 +31,21 @@ func newFakeBuilder() *fakeBuilder {
 
 func (b *fakeBuilder) Available() error { return b.unavailable }
 
-func (b *fakeBuilder) Build(ctx context.Context, source []byte) ([]byte, time.Duration, error) {
+func (b *fakeBuilder) Build(ctx context.Context, source []byte) (*Built, error) {
 	src := string(source)
 	if strings.Contains(src, "WAIT") {
 		b.started <- struct{}{}
 		select {
 		case <-b.release:
 		case <-ctx.Done():
-			return nil, 0, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 	switch {
 	case strings.Contains(src, "BUSY"):
-		return nil, 0, ErrBuilderBusy
+		return nil, ErrBuilderBusy
 	case strings.Contains(src, "REFUSE"):
-		return nil, 0, errors.New("the build took longer than the limit of 1m0s")
+		return nil, errors.New("the build took longer than the limit of 1m0s")
 	}
 	be := &BuildError{}
 	for i, line := range strings.Split(src, "\n") {
@@ -54,9 +54,13 @@ func (b *fakeBuilder) Build(ctx context.Context, source []byte) ([]byte, time.Du
 		}
 	}
 	if len(be.Diagnostics) > 0 {
-		return nil, 0, be
+		return nil, be
 	}
-	return []byte("\x00asm\x01\x00\x00\x00built"), 1500 * time.Millisecond, nil
+	built := &Built{Wasm: []byte("\x00asm\x01\x00\x00\x00built"), Took: 1500 * time.Millisecond}
+	if strings.Contains(src, `"fmt"`) {
+		built.Hints = []Diagnostic{{Line: 3, Column: 8, Message: "hint: fmt adds about 0.4 MB"}}
+	}
+	return built, nil
 }
 
 func (b *fakeBuilder) Templates() []Template {
@@ -87,6 +91,14 @@ func TestServer_BuildOperator(t *testing.T) {
 	assert.Equal(t, "upload", op.Kind)
 	assert.Equal(t, len("\x00asm\x01\x00\x00\x00built"), op.Size)
 	assert.Equal(t, int64(1500), op.BuildMs)
+	assert.NotContains(t, string(data), `"hints"`, "none for this source")
+
+	// What did not stop the build comes with it, placed.
+	res, data = c.build("withfmt", "package main\n\nimport \"fmt\"\n")
+	require.Equal(t, http.StatusCreated, res.StatusCode, string(data))
+	var hinted struct{ Hints []string }
+	require.NoError(t, json.Unmarshal(data, &hinted))
+	assert.Equal(t, []string{"main.go:3:8: hint: fmt adds about 0.4 MB"}, hinted.Hints)
 
 	// It is in the session's library, and a job may run it.
 	var list struct{ Operators []operatorJSON }

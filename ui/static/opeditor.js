@@ -260,6 +260,14 @@
       status.textContent = `Built in ${(op.buildMs / 1000).toFixed(1)} s`;
       $('[data-field=built]', okBox).textContent =
         `${op.name} is in your library (${sizeText(op.size)}, built in ${(op.buildMs / 1000).toFixed(1)} s).`;
+      // Hints that did not stop the build (the size fmt adds, say).
+      const hints = $('[data-field=hints]', okBox);
+      hints.replaceChildren(...(op.hints || []).map((h) => {
+        const li = document.createElement('li');
+        li.textContent = h;
+        return li;
+      }));
+      hints.hidden = !(op.hints && op.hints.length);
       const specName = $('[data-field=spec-name]', okBox);
       if (specName) specName.textContent = 'operator: ' + op.name;
       okBox.dataset.operator = op.name;
