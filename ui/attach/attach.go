@@ -23,6 +23,16 @@
 // subtasks are polled: a vertex with more shows its full parallelism, but its
 // colors, levels and skew are those of these 128.
 //
+// A snapshot's fields come from: Name, State (Flink's job status, as is),
+// vertex names (chained operators as Flink shows them, "Source: X -> Map")
+// and parallelism from the job details; Edges from its plan (ship_strategy
+// lowercased: HASH is hash); Since from the last switch to RUNNING, the
+// start of the current attempt; Restarts from numRestarts and Failure from
+// the first line of the last exception; Timestamp from this machine's clock when the
+// poll ended; WindowMs, the window of the time metrics, is 5 s for Flink up
+// to 1.16 and 60 s since 1.17 (DESIGN.md section 2), a Flowlab's own for a
+// Flowlab. Each vertex is built by metrics.NewVertex.
+//
 // What Flink does not say is left unknown: a busy time Flink does not answer
 // (a legacy source's, or any before Flink's metric fetcher first ran) is NaN,
 // shown as N/A; Flink 1.13 to 1.15 have no accumulated times in their vertex

@@ -39,6 +39,23 @@ func TestParseHeader_Errors(t *testing.T) {
 	assert.EqualError(t, err, `header "Authorization Bearer abc": want "Name: value", e.g. "Authorization: Bearer TOKEN"`)
 }
 
+func TestParseVersion(t *testing.T) {
+	for in, want := range map[string]version{
+		"1.13.6": {1, 13}, "1.20-SNAPSHOT": {1, 20}, "2.0-preview1": {2, 0}, "2.1.0": {2, 1}, "1.9": {1, 9},
+	} {
+		got, ok := parseVersion(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "<unknown>", "1", "v1.19", "1.x"} {
+		_, ok := parseVersion(in)
+		assert.False(t, ok, in)
+	}
+	assert.Equal(t, int64(5000), version{1, 16}.windowMs())
+	assert.Equal(t, int64(60000), version{1, 17}.windowMs())
+	assert.Equal(t, int64(60000), version{2, 0}.windowMs())
+}
+
 func TestConfig_WithInterval(t *testing.T) {
 	assert.Equal(t, time.Second, NewConfig("http://x").interval, "the default")
 	assert.Equal(t, 3*time.Second, NewConfig("http://x").WithInterval(3*time.Second).interval)

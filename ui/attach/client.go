@@ -21,16 +21,15 @@ import (
 // client sends the GET requests of one cluster, within the bounds of its
 // Config. It is safe for concurrent use.
 type client struct {
-	base     string // scheme, host and path prefix, without a trailing slash or credentials
-	shown    string // base as Status shows it: with the user, without the password
-	hc       *http.Client
-	headers  []header
-	user     *url.Userinfo // basic auth, unless headers carry an Authorization
-	sem      chan struct{} // a slot per request in flight
-	maxBody  int64
-	timeout  time.Duration
-	maxURL   int
-	requests func(path string) // if set, called with each request's path (tests)
+	base    string // scheme, host and path prefix, without a trailing slash or credentials
+	shown   string // base as Status shows it: with the user, without the password
+	hc      *http.Client
+	headers []header
+	user    *url.Userinfo // basic auth, unless headers carry an Authorization
+	sem     chan struct{} // a slot per request in flight
+	maxBody int64
+	timeout time.Duration
+	maxURL  int
 }
 
 func newClient(cfg Config) (*client, error) {
@@ -195,9 +194,6 @@ func (c *client) get(ctx context.Context, path string, v any) error {
 		return &answerError{path: path, err: ctx.Err()}
 	}
 	defer func() { <-c.sem }()
-	if c.requests != nil {
-		c.requests(path)
-	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)

@@ -20,6 +20,9 @@ import (
 // the others show their name, parallelism and edges, with no metrics.
 const maxVertices = 100
 
+// maxFailure is the most bytes of a failure's message a snapshot keeps.
+const maxFailure = 1000
+
 // Status is how the attachment to a cluster stands.
 type Status struct {
 	URL       string        // the cluster's address, without its password
@@ -424,13 +427,15 @@ func (c *Cluster) failures(ctx context.Context, base string, j *Job, state strin
 	if c.cl.get(ctx, base+"/metrics?get=numRestarts", &list) == nil {
 		for _, m := range list {
 			if x, ok := metricText(m.Value); ok && m.ID == "numRestarts" {
-				if int(x) > j.restarts {
-					j.restarts, j.failure = int(x), ""
+				if n := int(min(count(x), 1<<31)); n > j.restarts {
+					j.restarts, j.failure = n, ""
 				}
 			}
 		}
 	}
-	if j.failure == "" && (j.restarts > 0 || state == metrics.StateFailed) {
+	key := fmt.Sprint(j.restarts, state)
+	if j.failure == "" && (j.restarts > 0 || state == metrics.StateFailed) && key != j.asked {
+		j.asked = key
 		var ex struct {
 			Root    string `json:"root-exception"`
 			History struct {
@@ -445,6 +450,9 @@ func (c *Cluster) failures(ctx context.Context, base string, j *Job, state strin
 				root = ex.History.Entries[0].Stacktrace
 			}
 			j.failure, _, _ = strings.Cut(strings.TrimSpace(root), "\n")
+			if len(j.failure) > maxFailure {
+				j.failure = strings.ToValidUTF8(j.failure[:maxFailure], "") + "..."
+			}
 		}
 	}
 	return j.restarts, j.failure
@@ -465,6 +473,7 @@ type Job struct {
 	answered map[string]map[string]bool // by vertex id, the metric names that answered last time
 	restarts int
 	failure  string
+	asked    string // restarts and state when the failure was last asked for
 }
 
 func newJob(id string, start time.Time) *Job {

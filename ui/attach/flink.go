@@ -305,10 +305,17 @@ func snapshot(d *jobDetails, p *plan, answers []vertexAnswers, x jobExtras, now 
 	if d.WindowMs != nil {
 		snap.WindowMs = *d.WindowMs
 	}
+	known := map[string]bool{}
+	for _, v := range d.Vertices {
+		known[v.ID] = true
+	}
 	operators := map[string]string{}
 	for _, n := range p.Nodes {
 		operators[n.ID] = n.Operator
 		for _, in := range n.Inputs {
+			if !known[in.ID] || !known[n.ID] { // a graph of the vertices there are
+				continue
+			}
 			snap.Edges = append(snap.Edges, metrics.Edge{Source: in.ID, Target: n.ID, Partitioning: strings.ToLower(in.ShipStrategy)})
 		}
 	}
