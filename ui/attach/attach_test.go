@@ -115,6 +115,8 @@ func TestDial_Errors(t *testing.T) {
 		want []string
 	}{
 		{"bad url", NewConfig("localhost:8081"), []string{`url "localhost:8081": want http://HOST:PORT`}},
+		{"bad url with a password", NewConfig("ftp://ops:s3cret@flink:8081"), []string{`url "ftp://ops:xxxxx@flink:8081": want`}},
+		{"unparsable url", NewConfig("http://ops:s3cret@flink:port"), []string{`url: invalid port ":port"`}},
 		{"unreachable", NewConfig(gone.URL), []string{"cannot reach " + gone.URL, "connection refused"}},
 		{"html", NewConfig(serve(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -146,6 +148,7 @@ func TestDial_Errors(t *testing.T) {
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
 			}
+			assert.NotContains(t, err.Error(), "s3cret")
 		})
 	}
 }

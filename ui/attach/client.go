@@ -35,10 +35,14 @@ type client struct {
 func newClient(cfg Config) (*client, error) {
 	u, err := url.Parse(strings.TrimSpace(cfg.url))
 	if err != nil {
-		return nil, fmt.Errorf("url %q: %w", cfg.url, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
+		return nil, fmt.Errorf("url: %w", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("url %q: want http://HOST:PORT or https://HOST:PORT, the address of Flink's web UI", cfg.url)
+		return nil, fmt.Errorf("url %q: want http://HOST:PORT or https://HOST:PORT, the address of Flink's web UI", u.Redacted())
 	}
 	c := &client{
 		headers: cfg.headers, sem: make(chan struct{}, cfg.maxConcurrent),
