@@ -21,7 +21,11 @@ import (
 	"flowlab/runtime/spec"
 	"flowlab/ui/attach"
 	"flowlab/ui/handlers"
+	"flowlab/ui/hub"
 )
+
+// A Job feeds the playground's websocket frames as a Flowlab job does.
+var _ hub.Source = (*attach.Job)(nil)
 
 // engine runs real jobs of built-in operators and keeps them, so that a
 // test can compare a job's own snapshots with the attached ones.
