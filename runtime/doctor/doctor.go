@@ -12,6 +12,7 @@ package doctor
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"time"
 
 	"flowlab/runtime/metrics"
@@ -144,6 +145,11 @@ func diagnose(s *metrics.Job, sr *series) []Finding {
 	fs = append(fs, g.skews()...)
 	fs = append(fs, g.legacySources()...)
 	if f, ok := sr.varyingLoad(g); ok {
+		for i := range fs {
+			if fs[i].Kind == Bottleneck && slices.Contains(f.Tasks, fs[i].Tasks[0]) {
+				fs[i].Advice += " But its load varies (see the varying-load finding): averages name it, and the bottleneck moves."
+			}
+		}
 		fs = append(fs, f)
 	}
 	if len(fs) == 0 {

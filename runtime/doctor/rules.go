@@ -193,7 +193,7 @@ func (g *graph) bottlenecks() []Finding {
 		fmt.Fprintf(&advice, "%s is busy while %s upstream wait%s for it: the first busy task after the backpressured ones is the one that cannot keep up. ",
 			c.name(), join(black), plural(len(black), "s", ""))
 		if len(hot) < len(c.v.Subtasks) && len(c.v.Subtasks) > 1 {
-			fmt.Fprintf(&advice, "Only %d of its %d subtasks are busy: see the skew finding; more parallelism will not help then. ", len(hot), len(c.v.Subtasks))
+			fmt.Fprintf(&advice, "Only %d of its %d subtasks %s busy: see the skew finding; more parallelism will not help then. ", len(hot), len(c.v.Subtasks), plural(len(hot), "is", "are"))
 		} else {
 			advice.WriteString("Make it faster (its flame graph shows where the time goes: per-record work, serialization, GC, a slow external system) or give it more parallelism. ")
 		}
@@ -304,7 +304,7 @@ func (g *graph) skews() []Finding {
 		mb, mr := median(coldBusy), median(coldRate)
 		f.Evidence = append(f.Evidence,
 			Evidence{Task: t.name(), Metric: "busyTimeMsPerSecond", Value: mb,
-				Text: fmt.Sprintf("its %d other subtask%s busy %s ms/s (median)", len(cold), plural(len(cold), "s", ""), ms(mb))},
+				Text: fmt.Sprintf("its %d other subtask%s busy %s ms/s (median)", len(cold), plural(len(cold), "", "s"), ms(mb))},
 			Evidence{Task: t.name(), Metric: "numRecordsInPerSecond", Value: mr,
 				Text: fmt.Sprintf("they take %.0f records/s (median)", mr)},
 			Evidence{Task: t.name(), Metric: "dataSkew", Value: t.v.DataSkew, Text: fmt.Sprintf("%s data skew %.0f%%", t.name(), t.v.DataSkew)})

@@ -14,7 +14,7 @@ const defaultHistory = 2 * time.Minute
 
 // series is the compact history the varying load is read from: per task,
 // its busy time in each interval between two snapshots of the current
-// attempt, at least resolution long.
+// attempt, intervals shorter than resolution merged.
 type series struct {
 	span    int64    // ms of history kept
 	ids     []string // vertex ids of the snapshots, in order
@@ -75,7 +75,7 @@ func (sr *series) add(s *metrics.Job) {
 		}
 		cur.busy[i] = float32(b)
 	}
-	if n := len(sr.samples); n > 0 && sr.samples[n-1].to == cur.from && sr.samples[n-1].to-sr.samples[n-1].from < resolution.Milliseconds() {
+	if n := len(sr.samples); n > 0 && sr.samples[n-1].to == cur.from && cur.to-sr.samples[n-1].from <= resolution.Milliseconds() {
 		last := &sr.samples[n-1]
 		w0, w1 := float32(last.to-last.from), float32(cur.to-cur.from)
 		for i, b := range cur.busy {
@@ -94,9 +94,13 @@ func (sr *series) add(s *metrics.Job) {
 	for drop < len(sr.samples) && sr.samples[drop].to < s.Timestamp-sr.span {
 		drop++
 	}
-	drop = max(drop, len(sr.samples)-int(sr.span/resolution.Milliseconds())-2)
+	drop = max(drop, len(sr.samples)-maxSamples(sr.span))
 	sr.samples = slices.Delete(sr.samples, 0, drop)
 }
+
+// maxSamples bounds the samples of span ms: merged up to resolution, two
+// consecutive ones span more than it.
+func maxSamples(span int64) int { return int(2*span/resolution.Milliseconds()) + 2 }
 
 // accumulated tells whether a subtask reports accumulated times (Flink
 // 1.16+, Flowlab) rather than leaving them zero or unknown.
@@ -173,10 +177,10 @@ type swing struct {
 	periodMs int64
 }
 
-// period finds the period of xs by autocorrelation: after the first lag at
-// which it turns negative, the shortest lag that comes within 90% of the
-// highest peak, if that peak is at least minAutocorr and the series holds
-// 2.5 periods.
+// period finds the period of xs, in steps, by autocorrelation: after the
+// first lag at which it turns negative, the shortest lag that comes within
+// 90% of the highest peak, if that peak is at least minAutocorr and the
+// series holds 2.5 periods; 0 if there is none.
 func period(xs []float64) (lag int, r float64) {
 	n := len(xs)
 	var mean float64
