@@ -123,22 +123,24 @@ func Diagnose(history []*metrics.Job) []Finding {
 	if n := len(history); n > 0 && history[n-1] != nil && !ended(history[n-1].State) {
 		last = history[n-1] // a verdict on the newest, or none if it is not running
 	}
-	return diagnose(last, sr)
+	fs, _ := diagnose(last, sr)
+	return fs
 }
 
 func ended(state string) bool {
 	return state == metrics.StateFinished || state == metrics.StateCanceled || state == metrics.StateFailed
 }
 
-// diagnose judges s, a snapshot of sr's current attempt.
-func diagnose(s *metrics.Job, sr *series) []Finding {
-	fs := []Finding{}
+// diagnose judges s, a snapshot of sr's current attempt; judged is false
+// when s gives no verdict at all (not running, paused, too little data).
+func diagnose(s *metrics.Job, sr *series) (fs []Finding, judged bool) {
+	fs = []Finding{}
 	if s == nil || s.State != metrics.StateRunning || s.Paused || (s.Since > 0 && s.Timestamp-s.Since < minData) {
-		return fs
+		return fs, false
 	}
 	g := newGraph(s)
 	if len(g.tasks) == 0 {
-		return fs
+		return fs, false
 	}
 	fs = append(fs, g.bottlenecks()...)
 	fs = append(fs, g.networks()...)
@@ -167,7 +169,7 @@ func diagnose(s *metrics.Job, sr *series) []Finding {
 		}
 	}
 	sortFindings(fs)
-	return fs
+	return fs, true
 }
 
 // key is a finding's identity while Doctor holds it: its kind and main

@@ -39,7 +39,9 @@ func (c Config) WithHistory(d time.Duration) Config {
 // plus the latest snapshot). A finding (identified by its kind and main
 // tasks) is reported once it has held for the hold time and kept until it
 // has been gone as long, so that a panel does not flicker; its Since is when
-// it first held. When the job ends (FINISHED, CANCELED, FAILED), Findings
+// it first held. Snapshots without a verdict (RESTARTING, paused, the first
+// second of an attempt) change nothing: time without a verdict does not
+// count as gone. When the job ends (FINISHED, CANCELED, FAILED), Findings
 // keeps what it reported, or the last verdict if it reported nothing yet.
 // Observe from one goroutine; Findings from any.
 type Doctor struct {
@@ -84,11 +86,20 @@ func (d *Doctor) Observe(s *metrics.Job) {
 	}
 	d.ended = false
 	d.sr.add(s)
-	verdict := diagnose(s, d.sr)
+	verdict, judged := diagnose(s, d.sr)
+	now, hold := s.Timestamp, d.cfg.hold.Milliseconds()
+	if !judged {
+		// No verdict (restarting, paused, the first second of an attempt):
+		// what is held stays, and the time without a verdict does not count
+		// as gone.
+		for _, h := range d.held {
+			h.seen = max(h.seen, now)
+		}
+		return
+	}
 	if len(verdict) > 0 {
 		d.last = verdict
 	}
-	now, hold := s.Timestamp, d.cfg.hold.Milliseconds()
 	for _, f := range verdict {
 		k := f.key()
 		h := d.held[k]

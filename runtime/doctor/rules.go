@@ -176,8 +176,7 @@ func (g *graph) bottlenecks() []Finding {
 				fmt.Sprintf("%s busy %s ms/s", subName(c, k), ms(subBusy(&c.v.Subtasks[k])))))
 		}
 		if in, k := c.maxSub(subInPool); k >= 0 {
-			f.Evidence = append(f.Evidence, subEvidence(c, k, "buffers.inPoolUsage", in,
-				fmt.Sprintf("%s input buffers %s full", subName(c, k), pct(in))))
+			f.Evidence = append(f.Evidence, subEvidence(c, k, "buffers.inPoolUsage", in, usageText(c, k, "input", in)))
 		}
 		var black []string
 		for _, i := range g.blackChain(c) {
@@ -433,6 +432,9 @@ func subName(t *task, k int) string {
 }
 
 func usageText(t *task, k int, side string, u float64) string {
+	if math.IsNaN(u) {
+		return fmt.Sprintf("%s %s buffer usage unknown", t.name(), side)
+	}
 	return fmt.Sprintf("%s %s buffers %s full", subName(t, k), side, pct(u))
 }
 
