@@ -241,6 +241,9 @@ func TestDiagnose_Skew(t *testing.T) {
 		t.Run(test.name, func(t *testing.T) {
 			fs := doctor.Diagnose(steady(test.tasks, "source->count"))
 			require.Equal(t, test.want, kinds(fs))
+			if test.want[0] == doctor.Bottleneck {
+				assert.Equal(t, test.subtasks != nil, strings.Contains(fs[0].Advice, "see the skew finding"), fs[0].Advice)
+			}
 			if test.subtasks == nil {
 				return
 			}
@@ -595,6 +598,7 @@ func TestDoctor_Findings_Ended(t *testing.T) {
 				d.Observe(slowSink(at, true))
 			}
 			d.Observe(end(slowSink(at, false), metrics.StateCanceled))
+			require.NotNil(t, d.Findings())
 			assert.Equal(t, test.want, kinds(d.Findings()))
 			for range 100 {
 				at += 100

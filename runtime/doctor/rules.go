@@ -16,6 +16,7 @@ type graph struct {
 	s     *metrics.Job
 	tasks []*task
 	edges []edge
+	cands []*task // the bottleneck candidates
 }
 
 type task struct {
@@ -61,6 +62,7 @@ func newGraph(s *metrics.Job) *graph {
 		g.tasks[from].out = append(g.tasks[from].out, to)
 		g.tasks[to].in = append(g.tasks[to].in, from)
 	}
+	g.cands = g.candidates()
 	return g
 }
 
@@ -164,7 +166,7 @@ func (g *graph) candidates() []*task {
 
 // bottlenecks: "the red after the black".
 func (g *graph) bottlenecks() []Finding {
-	cs := g.candidates()
+	cs := slices.Clone(g.cands)
 	slices.SortStableFunc(cs, func(a, b *task) int { return cmp.Compare(b.busy, a.busy) })
 	var fs []Finding
 	for _, c := range cs {
@@ -191,8 +193,9 @@ func (g *graph) bottlenecks() []Finding {
 		var advice strings.Builder
 		fmt.Fprintf(&advice, "%s is busy while %s upstream wait%s for it: the first busy task after the backpressured ones is the one that cannot keep up. ",
 			c.name(), join(black), plural(len(black), "s", ""))
-		if len(hot) < len(c.v.Subtasks) && len(c.v.Subtasks) > 1 {
-			fmt.Fprintf(&advice, "Only %d of its %d subtasks %s busy: see the skew finding; more parallelism will not help then. ", len(hot), len(c.v.Subtasks), plural(len(hot), "is", "are"))
+		if skewHot, _, ok := c.skewed(); ok {
+			fmt.Fprintf(&advice, "Only %d of its %d subtasks %s busy: see the skew finding; more parallelism will not help then. ",
+				len(skewHot), len(c.v.Subtasks), plural(len(skewHot), "is", "are"))
 		} else {
 			advice.WriteString("Make it faster (its flame graph shows where the time goes: per-record work, serialization, GC, a slow external system) or give it more parallelism. ")
 		}
@@ -209,14 +212,13 @@ func (g *graph) bottlenecks() []Finding {
 // with full output buffers, before a receiver that is neither busy nor
 // backpressured, with empty input buffers: the link between them is slow.
 func (g *graph) networks() []Finding {
-	cs := g.candidates()
 	var fs []Finding
 	for _, b := range g.tasks {
 		if b.bp <= backpressured {
 			continue
 		}
 		down := g.reach([]int{b.i}, outs, func(t *task) bool { return t.bp > waiting })
-		if slices.ContainsFunc(cs, func(c *task) bool { return slices.Contains(down, c.i) }) {
+		if slices.ContainsFunc(g.cands, func(c *task) bool { return slices.Contains(down, c.i) }) {
 			continue // a bottleneck downstream explains it
 		}
 		for _, e := range g.edges {
@@ -260,32 +262,15 @@ func (g *graph) networks() []Finding {
 	return fs
 }
 
-// skews: one or few subtasks busy while at least as many siblings work at
-// most half as much.
+// skews: one or few subtasks busy while their siblings idle.
 func (g *graph) skews() []Finding {
 	var fs []Finding
 	for _, t := range g.tasks {
-		p := len(t.v.Subtasks)
-		if p < 2 || !t.isBusy() {
-			continue
-		}
-		var hot, cold []int
-		for k := range t.v.Subtasks {
-			b := subBusy(&t.v.Subtasks[k])
-			switch {
-			case b > busy && b > t.busy/2:
-				hot = append(hot, k)
-			case b <= t.busy/2:
-				cold = append(cold, k)
-			}
-		}
-		if len(hot) == 0 || 2*len(hot) > p || 2*len(cold) < p {
+		hot, cold, ok := t.skewed()
+		if !ok {
 			continue
 		}
 		f := Finding{Kind: Skew, Tasks: []string{t.name()}}
-		slices.SortStableFunc(hot, func(a, b int) int {
-			return cmp.Compare(subBusy(&t.v.Subtasks[b]), subBusy(&t.v.Subtasks[a]))
-		})
 		var names []string
 		for _, k := range hot {
 			s := &t.v.Subtasks[k]
@@ -316,6 +301,29 @@ func (g *graph) skews() []Finding {
 	}
 	slices.SortStableFunc(fs, func(a, b Finding) int { return cmp.Compare(b.Evidence[0].Value, a.Evidence[0].Value) })
 	return fs
+}
+
+// skewed tells whether t is busy in a few subtasks while its siblings idle:
+// hot ones (busy, and above half the busiest; hottest first) are at most
+// half, and cold ones (at most half the busiest) at least half of them.
+func (t *task) skewed() (hot, cold []int, ok bool) {
+	p := len(t.v.Subtasks)
+	if p < 2 || !t.isBusy() {
+		return nil, nil, false
+	}
+	for k := range t.v.Subtasks {
+		b := subBusy(&t.v.Subtasks[k])
+		switch {
+		case b > busy && b > t.busy/2:
+			hot = append(hot, k)
+		case b <= t.busy/2:
+			cold = append(cold, k)
+		}
+	}
+	slices.SortStableFunc(hot, func(a, b int) int {
+		return cmp.Compare(subBusy(&t.v.Subtasks[b]), subBusy(&t.v.Subtasks[a]))
+	})
+	return hot, cold, len(hot) > 0 && 2*len(hot) <= p && 2*len(cold) >= p
 }
 
 // legacySources: a source whose busy time is unknown may hide the bottleneck.
