@@ -468,6 +468,7 @@ func TestDiagnose_VaryingLoad(t *testing.T) {
 		{"too few periods", wave(100, 15_000, square(8000), nil), 0},
 		{"too short a period", wave(100, 40_000, square(1000), nil), 0},
 		{"steady", wave(100, 40_000, func(int64) float64 { return 1000 }, nil), 0},
+		{"a step (a rate changed once)", wave(100, 40_000, func(at int64) float64 { return float64(at/20_000) * 1000 }, nil), 0},
 		{"noise", wave(100, 40_000, func(at int64) float64 { return noise[at/100%1000] }, nil), 0},
 		{"a small swing", wave(100, 40_000, func(at int64) float64 { return 400 + square(8000)(at)/5 }, nil), 0},
 	} {
