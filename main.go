@@ -29,6 +29,8 @@ import (
 
 	"flowlab/host"
 	"flowlab/runtime"
+	"flowlab/runtime/doctor"
+	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
 	uiterm "flowlab/ui/term"
 	"flowlab/wasmops"
@@ -48,6 +50,8 @@ const usage = `usage: flowlab COMMAND [flags]
 
 commands:
   serve [-addr HOST:PORT] [-go PATH]     the playground (the default command)
+  attach [-addr HOST:PORT] [-interval D] [-header 'K: V']... [-ca FILE] URL
+                                         the playground, showing a Flink cluster's jobs read-only
   run -job FILE [-duration D] [-json]   run a job headless and show its metrics
       [-profile TASK -profile-out FILE]  and write a pprof profile of a task
   lesson list                            list the guided lessons
@@ -62,6 +66,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	switch args[1] {
 	case "serve":
 		return serve(ctx, args[2:], stdout)
+	case "attach":
+		return attachCluster(ctx, args[2:], stdout)
 	case "run":
 		return runJob(ctx, args[2:], stdout)
 	case "lesson":
@@ -126,6 +132,7 @@ func runJob(ctx context.Context, args []string, stdout io.Writer) error {
 	if *duration > 0 {
 		stop = time.After(*duration)
 	}
+	doc := doctor.New()
 	f, isFile := stdout.(*os.File)
 	var live *uiterm.Live
 	if isFile && term.IsTerminal(int(f.Fd())) && !*asJSON {
@@ -135,6 +142,7 @@ wait:
 	for {
 		select {
 		case <-job.Updated():
+			doc.Observe(job.Snapshot())
 			if live != nil {
 				live.Draw(job.Snapshot())
 			}
@@ -148,6 +156,7 @@ wait:
 	job.Cancel()
 	<-job.Done()
 	snap := job.Snapshot()
+	diagnosis := doc.Findings()
 	if *profTask != "" {
 		if err := writeProfile(<-recorded, cmp.Or(*profOut, *profTask+".pb.gz")); err != nil {
 			return err
@@ -157,18 +166,27 @@ wait:
 	case *asJSON:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(snap); err != nil {
+		if err := enc.Encode(runResult{snap, diagnosis}); err != nil {
 			return err
 		}
 	case live != nil:
 		live.Draw(snap)
+		uiterm.Diagnosis(stdout, diagnosis)
 	default:
 		uiterm.Table(stdout, snap, uiterm.NoColor)
+		uiterm.Diagnosis(stdout, diagnosis)
 	}
 	if err := job.Err(); err != nil {
 		return fmt.Errorf("job %q failed: %w", snap.Name, err)
 	}
 	return nil
+}
+
+// runResult is what `flowlab run -json` prints: the last snapshot and the
+// doctor's findings.
+type runResult struct {
+	*metrics.Job
+	Diagnosis []doctor.Finding `json:"diagnosis"`
 }
 
 // writeProfile writes a recording as a gzipped pprof profile.

@@ -19,6 +19,7 @@ import (
 	"flowlab/lessons"
 	"flowlab/runtime"
 	"flowlab/runtime/spec"
+	"flowlab/ui/attach"
 	"flowlab/ui/handlers"
 	"flowlab/wasmops"
 )
@@ -26,14 +27,34 @@ import (
 // serve is `flowlab serve`: the playground, until ctx is done.
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
-	example := fs.String("example", "slow-sink", "the example job (examples/`NAME`.yaml) the playground starts when a browser session runs none")
-	goTool := fs.String("go", "", "the Go toolchain (`PATH` of its go command) that builds operators written in the page; default: go on PATH")
-	memory := byteSize(defaultMemory())
-	fs.Var(&memory, "memory", "the memory all running jobs together may reserve (`SIZE`, like 8GiB; default half the machine's)")
+	o := playgroundFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	return o.serve(ctx, stdout, nil)
+}
+
+// playgroundOptions are the flags of the playground's server.
+type playgroundOptions struct {
+	addr, example, goTool *string
+	memory                *byteSize
+}
+
+func playgroundFlags(fs *flag.FlagSet) playgroundOptions {
+	memory := byteSize(defaultMemory())
+	fs.Var(&memory, "memory", "the memory all running jobs together may reserve (`SIZE`, like 8GiB; default half the machine's)")
+	return playgroundOptions{
+		addr:    fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`"),
+		example: fs.String("example", "slow-sink", "the example job (examples/`NAME`.yaml) the playground starts when a browser session runs none"),
+		goTool:  fs.String("go", "", "the Go toolchain (`PATH` of its go command) that builds operators written in the page; default: go on PATH"),
+		memory:  &memory,
+	}
+}
+
+// serve runs the playground until ctx is done; with a cluster, every
+// visitor also sees its jobs.
+func (o playgroundOptions) serve(ctx context.Context, stdout io.Writer, cluster *attach.Cluster) error {
+	addr, example, goTool, memory := o.addr, o.example, o.goTool, *o.memory
 	h, err := host.New(ctx, host.NewConfig())
 	if err != nil {
 		return err
@@ -56,6 +77,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	} else {
 		cfg = cfg.WithBuilder(builder{b})
 	}
+	if cluster != nil {
+		cfg = cfg.WithCluster(cluster)
+	}
 	ui := handlers.New(ctx, cfg, eng, log)
 	defer ui.Close()
 
@@ -64,7 +88,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := defaultLimits.server(ui)
-	fmt.Fprintf(stdout, "Flowlab playground: http://%s/\n", ln.Addr())
+	if cluster != nil {
+		st := cluster.Status()
+		fmt.Fprintf(stdout, "Flowlab, watching Flink %s at %s every %v: http://%s/\n", st.Version, st.URL, st.Interval, ln.Addr())
+	} else {
+		fmt.Fprintf(stdout, "Flowlab playground: http://%s/\n", ln.Addr())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(defaultLimits.listener(ln)) }()
 	select {

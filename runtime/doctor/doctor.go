@@ -132,14 +132,16 @@ func ended(state string) bool {
 }
 
 // diagnose judges s, a snapshot of sr's current attempt; judged is false
-// when s gives no verdict at all (not running, paused, too little data).
+// when s gives no verdict at all (not running, paused, too little data, or
+// a task with inputs whose busy time is unknown: a Flink cluster answers
+// NaN until its metric fetcher first ran; only a legacy source has none).
 func diagnose(s *metrics.Job, sr *series) (fs []Finding, judged bool) {
 	fs = []Finding{}
 	if s == nil || s.State != metrics.StateRunning || s.Paused || (s.Since > 0 && s.Timestamp-s.Since < minData) {
 		return fs, false
 	}
 	g := newGraph(s)
-	if len(g.tasks) == 0 {
+	if len(g.tasks) == 0 || slices.ContainsFunc(g.tasks, (*task).unknown) {
 		return fs, false
 	}
 	fs = append(fs, g.bottlenecks()...)

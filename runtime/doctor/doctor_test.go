@@ -401,6 +401,8 @@ func TestDiagnose_NoVerdict(t *testing.T) {
 			[]doctor.Kind{doctor.Bottleneck}},
 		{"ended without data", []*metrics.Job{with(running(100), func(s *metrics.Job) { s.State = metrics.StateFinished })}, []doctor.Kind{}},
 		{"no vertices", []*metrics.Job{job(5000, nil)}, []doctor.Kind{}},
+		{"a task's busy time unknown (Flink before its metric fetcher ran)", []*metrics.Job{
+			job(5000, []tk{task("source", st(math.NaN(), 0)), task("sink", st(math.NaN(), 0))}, "source->sink")}, []doctor.Kind{}},
 		{"an edge to nowhere", []*metrics.Job{job(5000, slow, "source->sink", "sink->nowhere", "nowhere->source")}, []doctor.Kind{doctor.Bottleneck}},
 	} {
 		t.Run(test.name, func(t *testing.T) {

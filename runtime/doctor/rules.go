@@ -68,6 +68,9 @@ func newGraph(s *metrics.Job) *graph {
 
 func (t *task) name() string { return t.v.Name }
 
+// unknown is true for a task with inputs whose busy time is not known yet.
+func (t *task) unknown() bool { return len(t.in) > 0 && math.IsNaN(t.busy) }
+
 // isBusy is true for a red task: busy above 500 ms/s (NaN is not).
 func (t *task) isBusy() bool { return t.busy > busy }
 

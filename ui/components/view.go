@@ -9,14 +9,16 @@ import (
 	"math"
 	"strings"
 
+	"flowlab/runtime/doctor"
 	"flowlab/ui/layout"
 )
 
 // Nav is what the sidebar shows: the page and the session's jobs.
 type Nav struct {
-	Active string // "playground", "lessons", "new", "operators"
-	JobID  string // the job on screen, if any
-	Jobs   []JobLink
+	Active  string // "playground", "lessons", "new", "operators"
+	JobID   string // the job on screen, if any
+	Jobs    []JobLink
+	Cluster []JobLink // the jobs of the Flink clusters the session sees
 }
 
 // JobLink is a job of the session in the sidebar.
@@ -30,6 +32,9 @@ type PlaygroundPage struct {
 	Job    *JobView   // nil when the session has no job to show
 	Start  *StartView // without a job: the job the page's script starts
 	Notice string     // why there is no job, or what happened
+	// Diagnosis is the doctor's findings on the job; nil shows no panel (a
+	// lesson's page: the doctor must not answer the lesson's questions).
+	Diagnosis []doctor.Finding
 }
 
 // StartView is a job the page's script starts (a GET starts none): it
@@ -48,7 +53,30 @@ type JobView struct {
 	WindowMs        int64
 	TickMs          int64
 	Graph           GraphView
-	Operators       []Operator // what a task may run instead: the session's uploads, built-ins, bundled
+	Operators       []Operator   // what a task may run instead: the session's uploads, built-ins, bundled
+	Cluster         *ClusterView // the Flink cluster a read-only job runs on; nil for the playground's own
+}
+
+// ClusterView is an attached Flink cluster.
+type ClusterView struct {
+	URL, Version, Interval string
+}
+
+// AttachPage is the form that follows a Flink cluster, and the clusters
+// followed.
+type AttachPage struct {
+	Nav      Nav
+	Clusters []ClusterStatus
+	Enabled  bool // the server lets sessions follow clusters
+}
+
+// ClusterStatus is a followed cluster and its jobs.
+type ClusterStatus struct {
+	ClusterView
+	Connected bool
+	Error     string
+	Server    bool // followed for every visitor (flowlab attach)
+	Jobs      []JobLink
 }
 
 // GraphView is a laid out job graph.

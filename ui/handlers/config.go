@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"flowlab/lessons"
+	"flowlab/ui/attach"
 )
 
 // The default memory limits of a job and of a session (WithMemoryLimits).
@@ -35,6 +36,8 @@ type Config struct {
 	history           time.Duration
 	lessons           []*lessons.Lesson
 	builder           Builder
+	cluster           *attach.Cluster
+	clusters          int
 }
 
 // NewConfig returns the default limits: 3 running jobs per session, 50
@@ -45,8 +48,8 @@ type Config struct {
 // per session and 4 GiB in all, a job nobody watched or changed for 10
 // minutes is canceled, a lesson's job no page watched for 5 minutes is
 // paused, a session unseen for 2 hours without running jobs is forgotten, at most 10000 sessions, the example "slow-sink" offered to a
-// session without a running job, 5 minutes of history per job, and no
-// lessons.
+// session without a running job, 5 minutes of history per job, at most 4
+// Flink clusters followed by sessions, and no lessons.
 func NewConfig() Config {
 	return Config{
 		jobsPerSession:    3,
@@ -66,6 +69,7 @@ func NewConfig() Config {
 		memServer:         4 << 30, // flowlab serve: half the machine's memory
 		defaultExample:    "slow-sink",
 		history:           5 * time.Minute,
+		clusters:          4,
 	}
 }
 
@@ -170,5 +174,21 @@ func (c Config) WithLessons(list []*lessons.Lesson) Config {
 // answers 503 and the page points to the upload.
 func (c Config) WithBuilder(b Builder) Config {
 	c.builder = b
+	return c
+}
+
+// WithCluster has every visitor see the jobs of a Flink cluster (flowlab
+// attach), read-only, beside their own. The server polls it until it is
+// closed. Default none.
+func (c Config) WithCluster(cl *attach.Cluster) Config {
+	c.cluster = cl
+	return c
+}
+
+// WithClusters sets how many Flink clusters the sessions may follow
+// together (each session one, through "Watch a Flink cluster"); 0 turns
+// the form off. Default 4.
+func (c Config) WithClusters(n int) Config {
+	c.clusters = max(n, 0)
 	return c
 }

@@ -27,15 +27,19 @@ var (
 		"FINISHED", "RESTARTING", "SUSPENDED", "RECONCILING"}
 )
 
-// sessionJobs is the jobs of a request's session, oldest first.
+// sessionJobs is the jobs of a request's session, oldest first, then
+// those of the clusters it sees, oldest first.
 func (s *Server) sessionJobs(r *http.Request) []*job {
 	sess := s.lookup(r)
-	if sess == nil {
-		return nil
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(sess.jobs)
+	var jobs []*job
+	if sess != nil {
+		jobs = slices.Clone(sess.jobs)
+	}
+	attached := s.clusterJobsLocked(sess)
+	slices.Reverse(attached)
+	return append(jobs, attached...)
 }
 
 // flinkJobs is GET /jobs: the session's jobs.
@@ -182,7 +186,7 @@ type flinkVertex struct {
 
 // jobSnapshot finds the request's job and its latest snapshot, or answers 404.
 func (s *Server) jobSnapshot(w http.ResponseWriter, r *http.Request) (*job, *metrics.Job) {
-	j := s.jobOf(s.lookup(r), r.PathValue("jid"))
+	j := s.visibleJob(r, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
 		return nil, nil
@@ -471,6 +475,10 @@ func (s *Server) flinkCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	if mode := r.URL.Query().Get("mode"); !strings.EqualFold(mode, "cancel") && mode != "" {
 		writeErrors(w, http.StatusBadRequest, fmt.Sprintf("mode %q is not supported: use mode=cancel", mode))
+		return
+	}
+	if j.cluster != nil {
+		writeError(w, http.StatusForbidden, errReadOnly)
 		return
 	}
 	if terminal(snap.State) && snap.State != metrics.StateCanceled {

@@ -175,12 +175,25 @@ type change struct {
 	Window      *string        `json:"window"`
 }
 
+// ownJob is the job {jid} of the request's session, which it may change;
+// if there is none, it answers why and returns nil.
+func (s *Server) ownJob(w http.ResponseWriter, r *http.Request) *job {
+	j := s.visibleJob(r, r.PathValue("jid"))
+	switch {
+	case j == nil:
+		writeErrors(w, http.StatusNotFound, "no such job")
+		return nil
+	case j.cluster != nil:
+		writeError(w, http.StatusForbidden, errReadOnly)
+		return nil
+	}
+	return j
+}
+
 // changeJob is PATCH /api/jobs/{jid}.
 func (s *Server) changeJob(w http.ResponseWriter, r *http.Request) {
-	sess := s.lookup(r)
-	j := s.jobOf(sess, r.PathValue("jid"))
+	j := s.ownJob(w, r)
 	if j == nil {
-		writeErrors(w, http.StatusNotFound, "no such job")
 		return
 	}
 	var c change
@@ -302,10 +315,8 @@ const cancelWait = time.Second
 // job ended within cancelWait, else 202 with the state CANCELING: an
 // operator that does not stop must not hold the request.
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
-	sess := s.lookup(r)
-	j := s.jobOf(sess, r.PathValue("jid"))
+	j := s.ownJob(w, r)
 	if j == nil {
-		writeErrors(w, http.StatusNotFound, "no such job")
 		return
 	}
 	j.rt.Cancel()
@@ -321,8 +332,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 
 // jobLogs is GET /api/jobs/{jid}/logs?task=NAME: the task's operator logs.
 func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
-	sess := s.lookup(r)
-	j := s.jobOf(sess, r.PathValue("jid"))
+	j := s.visibleJob(r, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
 		return
@@ -340,8 +350,7 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
 
 // jobFailures is GET /api/jobs/{jid}/failures.
 func (s *Server) jobFailures(w http.ResponseWriter, r *http.Request) {
-	sess := s.lookup(r)
-	j := s.jobOf(sess, r.PathValue("jid"))
+	j := s.visibleJob(r, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
 		return
@@ -351,6 +360,17 @@ func (s *Server) jobFailures(w http.ResponseWriter, r *http.Request) {
 		failures = []runtime.Failure{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"failures": failures})
+}
+
+// jobDiagnosis is GET /api/jobs/{jid}/diagnosis: the doctor's findings,
+// each having held for a few seconds (see runtime/doctor).
+func (s *Server) jobDiagnosis(w http.ResponseWriter, r *http.Request) {
+	j := s.visibleJob(r, r.PathValue("jid"))
+	if j == nil {
+		writeErrors(w, http.StatusNotFound, "no such job")
+		return
+	}
+	writeJSON(w, http.StatusOK, j.feed.Diagnosis())
 }
 
 // listExamples is GET /api/examples: the gallery.

@@ -43,7 +43,7 @@ func (s *Server) playgroundPage(w http.ResponseWriter, r *http.Request) {
 	page := components.PlaygroundPage{}
 	var j *job
 	if jid := r.URL.Query().Get("job"); jid != "" {
-		if j = s.jobOf(sess, jid); j == nil {
+		if j = s.visibleJob(r, jid); j == nil {
 			page.Nav = s.nav(sess, "playground", "")
 			page.Notice = "There is no such job in this browser session."
 			render(w, r, http.StatusNotFound, components.Playground(page, nil))
@@ -52,6 +52,9 @@ func (s *Server) playgroundPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if j == nil {
 		j = s.newestRunning(sess)
+	}
+	if j == nil {
+		j = s.newestAttached(sess)
 	}
 	if ex, ok := examples.Get(s.cfg.defaultExample); j == nil && ok {
 		page.Start = &components.StartView{
@@ -62,6 +65,7 @@ func (s *Server) playgroundPage(w http.ResponseWriter, r *http.Request) {
 		s.touch(j)
 		v := s.jobView(sess, j, graphOptions, nil)
 		page.Job = &v
+		page.Diagnosis = j.feed.Diagnosis()
 		page.Nav = s.nav(sess, "playground", j.id)
 	} else {
 		page.Nav = s.nav(sess, "playground", "")
@@ -89,18 +93,41 @@ func (s *Server) newestRunning(sess *session) *job {
 	return nil
 }
 
-// nav lists the session's jobs, newest first, for the sidebar.
+// newestAttached is the newest running job of the clusters a session sees,
+// else their newest job; nil if there is none.
+func (s *Server) newestAttached(sess *session) *job {
+	s.mu.Lock()
+	jobs := s.clusterJobsLocked(sess)
+	s.mu.Unlock()
+	for _, j := range jobs {
+		if !terminal(j.rt.Snapshot().State) {
+			return j
+		}
+	}
+	if len(jobs) > 0 {
+		return jobs[0]
+	}
+	return nil
+}
+
+// nav lists the session's jobs and those of the clusters it sees, newest
+// first, for the sidebar.
 func (s *Server) nav(sess *session, active, jid string) components.Nav {
 	nav := components.Nav{Active: active, JobID: jid}
-	if sess == nil {
-		return nav
-	}
 	s.mu.Lock()
-	jobs := slices.Clone(sess.jobs)
+	var jobs []*job
+	if sess != nil {
+		jobs = slices.Clone(sess.jobs)
+	}
+	attached := s.clusterJobsLocked(sess)
 	s.mu.Unlock()
 	for _, j := range slices.Backward(jobs) {
 		snap := j.rt.Snapshot()
 		nav.Jobs = append(nav.Jobs, components.JobLink{ID: j.id, Name: snap.Name, State: snap.State})
+	}
+	for _, j := range attached {
+		snap := j.rt.Snapshot()
+		nav.Cluster = append(nav.Cluster, components.JobLink{ID: j.id, Name: snap.Name, State: snap.State})
 	}
 	return nav
 }
@@ -113,6 +140,11 @@ func (s *Server) jobView(sess *session, j *job, o layout.Options, feet map[strin
 	v := components.JobView{
 		ID: j.id, Name: snap.Name, State: snap.State, Failure: snap.Failure, Paused: snap.Paused,
 		WindowMs: snap.WindowMs, TickMs: j.tickMs, Graph: graphView(snap, j.rt.Spec(), o, feet),
+	}
+	if j.cluster != nil {
+		st := j.cluster.c.Status()
+		v.Cluster = &components.ClusterView{URL: st.URL, Version: st.Version, Interval: st.Interval.String()}
+		return v
 	}
 	for _, op := range s.operators(sess) {
 		v.Operators = append(v.Operators, components.Operator{Name: op.Name, Kind: op.Kind})

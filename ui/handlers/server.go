@@ -75,6 +75,8 @@ type Server struct {
 	subtasks int             // subtasks of the running jobs
 	memory   int64           // bytes reserved by the running jobs' budgets
 	profiles int             // pprof profiles being recorded
+	cluster  *cluster        // the cluster every visitor sees (flowlab attach), if any
+	clusters int             // clusters followed by sessions
 
 	starts      *perClient // job starts, by client
 	newSessions *perClient // sessions started, by client
@@ -95,6 +97,9 @@ func New(ctx context.Context, cfg Config, eng Engine, log *slog.Logger) *Server 
 		newSessions: newPerClient(cfg.sessionRate),
 	}
 	s.upgrader = websocket.Upgrader{CheckOrigin: sameOrigin, ReadBufferSize: 512, WriteBufferSize: 16 << 10}
+	if cfg.cluster != nil {
+		s.cluster = s.follow(ctx, cfg.cluster)
+	}
 	s.routes()
 	go s.reap()
 	return s
@@ -107,6 +112,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /new", s.editorPage)
 	m.HandleFunc("GET /operators", s.operatorsPage)
 	m.HandleFunc("GET /operators/new", s.operatorEditorPage)
+	m.HandleFunc("GET /attach", s.attachPage)
 	m.HandleFunc("GET /lessons", s.lessonsPage)
 	m.HandleFunc("GET /lessons/{id}", s.lessonPage)
 
@@ -135,6 +141,10 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/jobs/{jid}", s.cancelJob)
 	m.HandleFunc("GET /api/jobs/{jid}/logs", s.jobLogs)
 	m.HandleFunc("GET /api/jobs/{jid}/failures", s.jobFailures)
+	m.HandleFunc("GET /api/jobs/{jid}/diagnosis", s.jobDiagnosis)
+	m.HandleFunc("GET /api/attach", s.attachedStatus)
+	m.HandleFunc("POST /api/attach", s.attachCluster)
+	m.HandleFunc("DELETE /api/attach", s.detachCluster)
 	m.HandleFunc("GET /api/examples", s.listExamples)
 	m.HandleFunc("POST /api/operators", s.uploadOperator)
 	m.HandleFunc("GET /api/operators", s.listOperators)
@@ -186,5 +196,16 @@ func (s *Server) Close() {
 		j.rt.Cancel()
 		<-j.rt.Done()
 		j.feed.Stop()
+	}
+	s.mu.Lock()
+	clusters := []*cluster{s.cluster}
+	for _, sess := range s.sessions {
+		clusters = append(clusters, sess.cluster)
+	}
+	s.mu.Unlock()
+	for _, cl := range clusters {
+		if cl != nil {
+			<-cl.done // s.ctx, done, has stopped its polling
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,13 +37,15 @@ type session struct {
 	building     bool                  // an operator is being built from source (POST /api/operators/build)
 	uploadBucket bucket                // every upload, new or replacing
 	memory       int64                 // bytes reserved by the budgets of its running jobs
+	cluster      *cluster              // the Flink cluster it follows, if any
 	starting     sync.Mutex            // held while a lesson starts, so that one request starts it
 }
 
 // job is a job of a session. Its mutable fields are guarded by Server.mu.
 type job struct {
 	id       string
-	sess     *session
+	sess     *session // nil for a job of a cluster
+	cluster  *cluster // the cluster whose job it is, read-only; nil for the playground's own
 	rt       Job
 	feed     *hub.Feed
 	started  time.Time
@@ -147,7 +150,8 @@ func (s *Server) evictSessionLocked() bool {
 // emptyLocked reports whether the session holds nothing: no jobs, starting
 // or not, no uploads, none being compiled, and no lessons.
 func (sess *session) emptyLocked() bool {
-	return len(sess.jobs) == 0 && sess.pending == 0 && len(sess.uploads) == 0 && sess.compiling == 0 && len(sess.lessons) == 0
+	return len(sess.jobs) == 0 && sess.pending == 0 && len(sess.uploads) == 0 && sess.compiling == 0 && len(sess.lessons) == 0 &&
+		sess.cluster == nil
 }
 
 func (s *Server) forgetSessionLocked(sess *session) {
@@ -159,7 +163,26 @@ func (s *Server) forgetSessionLocked(sess *session) {
 		close(r.stop)
 		delete(sess.lessons, id) // a request still holding sess starts afresh
 	}
+	s.detachLocked(sess)
 	delete(s.sessions, sess.id)
+}
+
+// clusterUnwatched is how long no page has watched any job of a cluster.
+func clusterUnwatched(cl *cluster, now time.Time) time.Duration {
+	least := time.Duration(math.MaxInt64)
+	for _, j := range cl.jobs {
+		least = min(least, j.feed.Unwatched(now))
+	}
+	return least
+}
+
+// detachLocked stops a session following its cluster, if it follows one.
+func (s *Server) detachLocked(sess *session) {
+	if sess.cluster != nil {
+		sess.cluster.cancel()
+		sess.cluster = nil
+		s.clusters--
+	}
 }
 
 // watched resumes a lesson's job that the reaper paused: a page watches it.
@@ -299,6 +322,9 @@ func (s *Server) reapOnce(now time.Time) {
 	for _, sess := range s.sessions {
 		if sess.runningLocked() == 0 && sess.compiling == 0 && now.Sub(sess.seen) > s.cfg.idleSession {
 			s.forgetSessionLocked(sess)
+		} else if cl := sess.cluster; cl != nil && now.Sub(sess.seen) > s.cfg.idleJob && clusterUnwatched(cl, now) > s.cfg.idleJob {
+			s.log.Info("detaching a cluster nobody watches", "url", cl.c.Status().URL)
+			s.detachLocked(sess)
 		}
 	}
 	s.starts.pruneLocked(now)

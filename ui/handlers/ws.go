@@ -25,8 +25,7 @@ func (s *Server) watchJob(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusForbidden, "websocket origin refused")
 		return
 	}
-	sess := s.lookup(r)
-	j := s.jobOf(sess, r.PathValue("jid"))
+	j := s.visibleJob(r, r.PathValue("jid"))
 	if j == nil {
 		writeErrors(w, http.StatusNotFound, "no such job")
 		return

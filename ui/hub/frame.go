@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"flowlab/runtime/doctor"
 	"flowlab/runtime/metrics"
 )
 
@@ -23,16 +24,17 @@ func (n num) MarshalJSON() ([]byte, error) {
 
 // frame is the JSON of a "frame" message, documented in docs/API.md.
 type frame struct {
-	Type      string   `json:"type"`
-	Seq       uint64   `json:"seq"`
-	Timestamp int64    `json:"timestamp"`
-	State     string   `json:"state"`
-	Failure   string   `json:"failure,omitempty"`
-	Restarts  int      `json:"restarts"`
-	Paused    bool     `json:"paused"`
-	WindowMs  int64    `json:"windowMs"`
-	Vertices  []vertex `json:"vertices"`
-	Edges     []edge   `json:"edges"`
+	Type      string           `json:"type"`
+	Seq       uint64           `json:"seq"`
+	Timestamp int64            `json:"timestamp"`
+	State     string           `json:"state"`
+	Failure   string           `json:"failure,omitempty"`
+	Restarts  int              `json:"restarts"`
+	Paused    bool             `json:"paused"`
+	WindowMs  int64            `json:"windowMs"`
+	Vertices  []vertex         `json:"vertices"`
+	Edges     []edge           `json:"edges"`
+	Diagnosis []doctor.Finding `json:"diagnosis"`
 }
 
 // edge is a graph edge by task names, with its label: a rescale can turn a
@@ -119,13 +121,13 @@ func configKey(s *metrics.Job) string {
 	return b.String()
 }
 
-// marshalFrame is a snapshot as a frame message; withConfig adds each
-// task's config.
-func marshalFrame(s *metrics.Job, seq uint64, withConfig bool) []byte {
+// marshalFrame is a snapshot and the doctor's findings as a frame message;
+// withConfig adds each task's config.
+func marshalFrame(s *metrics.Job, findings []doctor.Finding, seq uint64, withConfig bool) []byte {
 	fr := frame{
 		Type: "frame", Seq: seq, Timestamp: s.Timestamp, State: s.State, Failure: s.Failure,
 		Restarts: s.Restarts, Paused: s.Paused, WindowMs: s.WindowMs,
-		Vertices: make([]vertex, len(s.Vertices)),
+		Vertices: make([]vertex, len(s.Vertices)), Diagnosis: findings,
 	}
 	names := make(map[string]string, len(s.Vertices))
 	for _, v := range s.Vertices {
@@ -165,7 +167,7 @@ func marshalFrame(s *metrics.Job, seq uint64, withConfig bool) []byte {
 	}
 	data, err := json.Marshal(fr)
 	if err != nil {
-		panic("hub: marshal frame: " + err.Error()) // only numbers and strings: cannot fail
+		panic("hub: marshal frame: " + err.Error()) // only strings and finite numbers: cannot fail
 	}
 	return data
 }

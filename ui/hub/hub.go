@@ -1,6 +1,7 @@
 // Package hub turns a job's metric snapshots into websocket frames. A Feed
 // marshals one frame per metrics tick, keeps the last minutes of every
-// task's busy and backpressured percentages, and hands the same prepared
+// task's busy and backpressured percentages, has the doctor diagnose every
+// snapshot (the frames carry its findings), and hands the same prepared
 // bytes to every Watcher through a mailbox of one frame: a slow watcher loses
 // frames, and never slows the job or the other watchers.
 package hub
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"flowlab/runtime/doctor"
 	"flowlab/runtime/metrics"
 )
 
@@ -38,10 +40,11 @@ type Frame struct {
 	Config    uint64                     // which configs the job runs with: 1 for the first the feed saw, then counting changes
 
 	full struct {
-		once sync.Once
-		snap *metrics.Job
-		data []byte
-		msg  *websocket.PreparedMessage
+		once     sync.Once
+		snap     *metrics.Job
+		findings []doctor.Finding
+		data     []byte
+		msg      *websocket.PreparedMessage
 	}
 }
 
@@ -49,7 +52,7 @@ type Frame struct {
 // first needed.
 func (fr *Frame) WithConfig() ([]byte, *websocket.PreparedMessage) {
 	fr.full.once.Do(func() {
-		fr.full.data = marshalFrame(fr.full.snap, fr.Seq, true)
+		fr.full.data = marshalFrame(fr.full.snap, fr.full.findings, fr.Seq, true)
 		fr.full.msg, _ = websocket.NewPreparedMessage(websocket.TextMessage, fr.full.data)
 	})
 	return fr.full.data, fr.full.msg
@@ -64,6 +67,7 @@ type Feed struct {
 	mu        sync.Mutex
 	watchers  map[*Watcher]struct{}
 	hist      *history
+	doctor    *doctor.Doctor
 	snap      *metrics.Job // the latest snapshot
 	seen      time.Time    // when it was seen
 	frame     *Frame       // snap as a frame, marshaled on first need
@@ -82,6 +86,7 @@ func New(src Source, capacity int) *Feed {
 		done:      make(chan struct{}),
 		watchers:  map[*Watcher]struct{}{},
 		hist:      newHistory(capacity),
+		doctor:    doctor.New(),
 		lastWatch: time.Now(),
 	}
 	go f.run()
@@ -115,6 +120,7 @@ func (f *Feed) publish(s *metrics.Job) {
 		return
 	}
 	f.hist.add(s)
+	f.doctor.Observe(s)
 	f.seq++
 	f.snap, f.seen, f.frame = s, now, nil
 	if len(f.watchers) == 0 {
@@ -133,10 +139,11 @@ func (f *Feed) latest() *Frame {
 			f.configKey = key
 			f.config++
 		}
-		data := marshalFrame(f.snap, f.seq, false)
+		findings := f.doctor.Findings()
+		data := marshalFrame(f.snap, findings, f.seq, false)
 		msg, _ := websocket.NewPreparedMessage(websocket.TextMessage, data) // fails only for a bad message type
 		f.frame = &Frame{Seq: f.seq, Data: data, Msg: msg, Published: f.seen, Config: f.config}
-		f.frame.full.snap = f.snap
+		f.frame.full.snap, f.frame.full.findings = f.snap, findings
 	}
 	return f.frame
 }
@@ -157,6 +164,9 @@ func (f *Feed) Watch() (*Watcher, []byte) {
 	}
 	return w, f.hist.marshal()
 }
+
+// Diagnosis is the doctor's findings on the snapshots seen so far.
+func (f *Feed) Diagnosis() []doctor.Finding { return f.doctor.Findings() }
 
 // Watchers is how many watchers the feed has now.
 func (f *Feed) Watchers() int {

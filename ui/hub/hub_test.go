@@ -239,7 +239,7 @@ func TestMarshalFrame_Edges(t *testing.T) {
 	var fr struct {
 		Edges []map[string]string `json:"edges"`
 	}
-	require.NoError(t, json.Unmarshal(marshalFrame(snap, 1, false), &fr))
+	require.NoError(t, json.Unmarshal(marshalFrame(snap, nil, 1, false), &fr))
 	assert.Equal(t, []map[string]string{{"from": "a", "to": "b", "label": "REBALANCE"}}, fr.Edges)
 }
 

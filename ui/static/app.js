@@ -87,6 +87,7 @@
     const history = new Map(); // vertex id -> {t, busy, bp}
     const sort = { key: 'subtask', dir: 1 };
     let frame = null;
+    const diagnosis = $('[data-testid=diagnosis]', main);
     let selected = null;
     let tab = 'backpressure';
     let ended = false;
@@ -145,10 +146,13 @@
       failure.textContent = fr.failure || '';
       failure.hidden = !fr.failure;
       const pause = $('[data-testid=control-pause]', main);
-      pause.dataset.paused = String(fr.paused);
-      pause.textContent = fr.paused ? 'Resume' : 'Pause';
-      const win = $('[data-testid=control-window]', main);
-      if (document.activeElement !== win) win.value = fr.windowMs === tickMs ? 'tick' : Math.round(fr.windowMs / 1000) + 's';
+      if (pause) { // a cluster's job has no controls
+        pause.dataset.paused = String(fr.paused);
+        pause.textContent = fr.paused ? 'Resume' : 'Pause';
+        const win = $('[data-testid=control-window]', main);
+        if (document.activeElement !== win) win.value = fr.windowMs === tickMs ? 'tick' : Math.round(fr.windowMs / 1000) + 's';
+      }
+      if (diagnosis) applyDiagnosis(fr.diagnosis || []);
       for (const v of fr.vertices) applyVertex(v);
       for (const e of fr.edges || []) applyEdge(e);
       if (selected) renderDrawer();
@@ -632,12 +636,62 @@
         value.addEventListener('keydown', (e) => { if (e.key === 'Enter') set(); });
       }
     }
-    $('[data-testid=control-pause]', main).addEventListener('click', (e) => patch({ paused: e.currentTarget.dataset.paused !== 'true' }));
-    $('[data-testid=control-restart]', main).addEventListener('click', () => patch({ restart: true }));
-    $('[data-testid=control-window]', main).addEventListener('change', (e) => patch({ window: e.currentTarget.value }));
-    $('[data-testid=control-stop]', main).addEventListener('click', async () => {
-      try { await api('DELETE', '/api/jobs/' + jid); location.replace('/?job=' + encodeURIComponent(jid)); } catch (e) { toast(e.message); }
-    });
+    if ($('[data-testid=control-pause]', main)) {
+      $('[data-testid=control-pause]', main).addEventListener('click', (e) => patch({ paused: e.currentTarget.dataset.paused !== 'true' }));
+      $('[data-testid=control-restart]', main).addEventListener('click', () => patch({ restart: true }));
+      $('[data-testid=control-window]', main).addEventListener('change', (e) => patch({ window: e.currentTarget.value }));
+      $('[data-testid=control-stop]', main).addEventListener('click', async () => {
+        try { await api('DELETE', '/api/jobs/' + jid); location.replace('/?job=' + encodeURIComponent(jid)); } catch (e) { toast(e.message); }
+      });
+    }
+
+    // Diagnosis: redrawn when the findings change; a finding's evidence
+    // numbers are refreshed in place, so an opened Evidence stays open.
+    let findingsKey = null;
+    function applyDiagnosis(findings) {
+      const key = JSON.stringify(findings.map((f) => [f.kind, f.title, f.tasks, f.advice, f.evidence.length]));
+      const list = $('[data-testid=findings]', diagnosis);
+      if (key === findingsKey) {
+        $$('[data-testid=finding]', list).forEach((li, i) => {
+          $$('.finding-evidence li', li).forEach((item, k) => { item.textContent = findings[i].evidence[k].text; });
+        });
+        return;
+      }
+      findingsKey = key;
+      const open = new Set($$('[data-testid=finding]', list).filter((li) => $('details[open]', li)).map((li) => li.dataset.kind));
+      list.replaceChildren(...findings.map((f) => drawFinding(f, open.has(f.kind))));
+      $('[data-testid=diagnosis-empty]', diagnosis).hidden = findings.length > 0;
+    }
+
+    // drawFinding mirrors components.diagnosisFinding.
+    const kindLabels = { bottleneck: 'Bottleneck', skew: 'Data skew', 'legacy-source': 'Legacy source', network: 'Network', 'varying-load': 'Varying load', healthy: 'Healthy' };
+    function drawFinding(f, open) {
+      const li = el('li', { class: 'finding finding-' + f.kind, 'data-testid': 'finding', 'data-kind': f.kind, 'data-tasks': f.tasks.join(',') },
+        el('div', { class: 'finding-head' },
+          el('span', { class: 'finding-kind' }, kindLabels[f.kind] || f.kind),
+          el('span', { class: 'finding-title', 'data-field': 'title' }, f.title)),
+        el('p', { class: 'finding-advice', 'data-field': 'advice' }, f.advice));
+      if (f.evidence.length) {
+        const details = el('details', { class: 'finding-evidence' }, el('summary', {}, 'Evidence'), el('ul', {}, ...f.evidence.map((e) => el('li', {}, e.text))));
+        details.open = open;
+        li.append(details);
+      }
+      return li;
+    }
+
+    // A cluster's job: say whether the cluster answers.
+    const clusterStatus = $('[data-testid=cluster-status]', main);
+    async function refreshCluster() {
+      try {
+        const data = await api('GET', '/api/attach');
+        const c = data.clusters.find((c) => c.jobs.includes(jid));
+        if (!c) clusterStatus.textContent = 'The cluster no longer lists this job.';
+        else if (!c.connected) clusterStatus.textContent = 'The cluster does not answer: ' + c.error + ' Showing what was last read.';
+        else clusterStatus.textContent = '';
+        clusterStatus.classList.toggle('error', !c || !c.connected);
+      } catch (e) { /* the next poll says */ }
+    }
+    if (clusterStatus) { refreshCluster(); setInterval(refreshCluster, 3000); }
     window.addEventListener('resize', scheduleTimelines);
     connect();
   }
@@ -774,7 +828,45 @@
     }
   }
 
+  // -------------------------------------------------------------------- attach
+
+  function attachPage(page) {
+    const form = $('[data-testid=attach-form]', page);
+    if (form) {
+      const errBox = $('[data-testid=attach-error]', page);
+      const submit = $('[data-testid=attach-submit]', page);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        errBox.hidden = true;
+        const headers = {};
+        for (const line of $('[data-testid=attach-headers]', page).value.split('\n')) {
+          if (!line.trim()) continue;
+          const i = line.indexOf(':');
+          if (i <= 0) { errBox.textContent = `A header is "Name: value", not "${line.trim()}"`; errBox.hidden = false; return; }
+          headers[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+        }
+        submit.disabled = true;
+        submit.textContent = 'Connecting…';
+        try {
+          const st = await api('POST', '/api/attach', { url: $('[data-testid=attach-url]', page).value, interval: $('[data-testid=attach-interval]', page).value, headers });
+          location.href = st.jobs.length ? '/?job=' + encodeURIComponent(st.jobs[0]) : '/attach';
+        } catch (err) {
+          errBox.textContent = err.message;
+          errBox.hidden = false;
+          submit.disabled = false;
+          submit.textContent = 'Watch';
+        }
+      });
+    }
+    const detach = $('[data-testid=detach]', page);
+    if (detach) detach.addEventListener('click', async () => {
+      try { await api('DELETE', '/api/attach'); location.reload(); } catch (e) { toast(e.message); }
+    });
+  }
+
   document.addEventListener('DOMContentLoaded', () => {
+    const att = $('[data-testid=attach-page]');
+    if (att) attachPage(att);
     const main = $('[data-testid=playground]');
     if (main) playground(main);
     const start = $('[data-testid=job-start]');

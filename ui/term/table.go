@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"flowlab/runtime/doctor"
 	"flowlab/runtime/metrics"
 )
 
@@ -152,4 +153,16 @@ func cube(c int) int {
 		return 0
 	}
 	return min((c-35)/40, 5)
+}
+
+// Diagnosis writes the doctor's findings, a line each: the kind, what it
+// found and what to do.
+func Diagnosis(w io.Writer, findings []doctor.Finding) {
+	if len(findings) == 0 {
+		fmt.Fprintln(w, "diagnosis: none yet (a finding must hold for a few seconds: run the job longer)")
+		return
+	}
+	for _, f := range findings {
+		fmt.Fprintf(w, "diagnosis: %s: %s. %s\n", f.Kind, strings.TrimSuffix(f.Title, "."), f.Advice)
+	}
 }
