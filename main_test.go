@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"flowlab/runtime/doctor"
 	"flowlab/runtime/metrics"
 )
 
@@ -97,4 +98,35 @@ func TestBench(t *testing.T) {
 	require.Len(t, lines, 5, out.String())
 	assert.Regexp(t, `^passthrough +\d+ +100%$`, lines[1])
 	assert.Regexp(t, `^wasm:wat-upper +\d+ +\d+%$`, lines[4])
+}
+
+// flowlab run ends with the doctor's findings: on the hot-key example, the
+// skew names the one subtask of count that gets the hot key.
+func TestRun_Diagnosis(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), []string{"flowlab", "run", "-job", "examples/hot-key.yaml", "-duration", "6s", "-json"}, &out))
+	var res struct {
+		metrics.Job
+		Diagnosis []doctor.Finding `json:"diagnosis"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &res))
+	count := res.Vertices[1]
+	require.Equal(t, "count", count.Name)
+	hot := 0
+	for i, st := range count.Subtasks {
+		if st.NumRecordsIn > count.Subtasks[hot].NumRecordsIn {
+			hot = i
+		}
+	}
+	kinds := map[doctor.Kind]doctor.Finding{}
+	for _, f := range res.Diagnosis {
+		kinds[f.Kind] = f
+	}
+	require.Contains(t, kinds, doctor.Skew, "findings: %+v", res.Diagnosis)
+	assert.Equal(t, []string{"count"}, kinds[doctor.Skew].Tasks)
+	assert.Equal(t, []doctor.Subtask{{Task: "count", Subtask: hot}}, kinds[doctor.Skew].Subtasks)
+
+	out.Reset()
+	require.NoError(t, run(t.Context(), []string{"flowlab", "run", "-job", "examples/slow-sink.yaml", "-duration", "5s"}, &out))
+	assert.Regexp(t, `(?m)^diagnosis: bottleneck: sink is the bottleneck\.`, out.String())
 }

@@ -33,7 +33,7 @@ type Status struct {
 	// went wrong polling a job last time, if anything.
 	Err      string
 	Since    time.Time // when Connected last changed (at first, when Dial succeeded)
-	LastPoll time.Time // when the last poll ended, answered or not
+	LastPoll time.Time // when the last poll of the jobs ended, answered or not; zero before the first
 }
 
 // Cluster follows the jobs of one cluster. It is safe for concurrent use.
@@ -85,7 +85,7 @@ func Dial(ctx context.Context, cfg Config) (*Cluster, error) {
 		c.interval = max(c.interval, fetchInterval(ctx, cl))
 	}
 	now := time.Now()
-	c.status = Status{URL: cl.shown, Version: *dc.Version, Interval: c.interval, Connected: true, Since: now, LastPoll: now}
+	c.status = Status{URL: cl.shown, Version: *dc.Version, Interval: c.interval, Connected: true, Since: now}
 	return c, nil
 }
 
@@ -129,9 +129,10 @@ func (c *Cluster) Status() Status {
 	return c.status
 }
 
-// Changed is closed when the job list (a job found, ended or dropped) or
-// the status changes; then Changed returns a new channel. A poll that only
-// moves LastPoll does not close it.
+// Changed is closed when the job list (a job's first snapshot, a job ended
+// or dropped) or the status changes, and after the first poll; then Changed
+// returns a new channel. A later poll that only moves LastPoll does not
+// close it.
 func (c *Cluster) Changed() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -144,12 +145,15 @@ func (c *Cluster) notify() {
 	c.changed = make(chan struct{})
 }
 
-// Jobs is the jobs followed and those that ended since, newest first.
+// Jobs is the jobs followed and those that ended since, newest first: those
+// with a snapshot, so that each has a graph to show.
 func (c *Cluster) Jobs() []*Job {
 	c.mu.Lock()
 	list := make([]*Job, 0, len(c.jobs))
 	for _, j := range c.jobs {
-		list = append(list, j)
+		if j.Snapshot() != nil {
+			list = append(list, j)
+		}
 	}
 	c.mu.Unlock()
 	slices.SortFunc(list, func(a, b *Job) int {
@@ -239,8 +243,9 @@ func (c *Cluster) setStatus(connected bool, err string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := &c.status
+	first := s.LastPoll.IsZero()
 	s.LastPoll = now
-	if s.Connected == connected && s.Err == err {
+	if s.Connected == connected && s.Err == err && !first {
 		return
 	}
 	if s.Connected != connected {
@@ -362,7 +367,11 @@ func (c *Cluster) pollJob(ctx context.Context, j *Job) error {
 	} else {
 		x.restarts, x.failure = c.failures(ctx, base, j, d.State)
 	}
-	j.publish(snapshot(&d, p, answers, x, time.Now().UnixMilli()))
+	if first := j.publish(snapshot(&d, p, answers, x, time.Now().UnixMilli())); first {
+		c.mu.Lock()
+		c.notify()
+		c.mu.Unlock()
+	}
 	return nil
 }
 
@@ -516,15 +525,18 @@ func (j *Job) isEnded() bool {
 	return j.ended
 }
 
-func (j *Job) publish(s *metrics.Job) {
+// publish makes s the latest snapshot, and reports whether it is the first.
+func (j *Job) publish(s *metrics.Job) (first bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.ended {
-		return
+		return false
 	}
+	first = j.snap == nil
 	j.snap = s
 	close(j.updated)
 	j.updated = make(chan struct{})
+	return first
 }
 
 // end closes Done, and reports whether it was open.

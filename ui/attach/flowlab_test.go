@@ -199,7 +199,13 @@ func Example() {
 		return
 	}
 	go c.Run(ctx)
-	<-c.Changed() // the first poll found the job
+	for { // until a poll has found the job
+		changed := c.Changed()
+		if len(c.Jobs()) > 0 {
+			break
+		}
+		<-changed
+	}
 	job := c.Jobs()[0]
 	snap := job.Snapshot()
 	for snap == nil || snap.State != metrics.StateRunning {
