@@ -15,17 +15,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"flowlab/examples"
 	"flowlab/runtime/doctor"
 	"flowlab/ui/attach"
 )
 
-// upstream is a playground whose session runs testSpec: a cluster to
-// attach to, through its Flink-shaped REST API and the session's cookie.
-func upstream(t *testing.T) (srv *httptest.Server, cookie, jid string) {
+// upstream is a playground whose session runs a spec: a cluster to attach
+// to, through its Flink-shaped REST API and the session's cookie.
+func upstream(t *testing.T, spec string) (srv *httptest.Server, cookie, jid string) {
 	t.Helper()
 	_, srv = newTestServer(t, NewConfig())
 	c := newClient(t, srv)
-	jid = c.start(testSpec)
+	jid = c.start(spec)
 	u, err := url.Parse(srv.URL)
 	require.NoError(t, err)
 	for _, ck := range c.c.Jar.Cookies(u) {
@@ -50,7 +51,7 @@ func verdict(fs []doctor.Finding) []string {
 // flowlab attach: every visitor sees the cluster's jobs read-only, with the
 // same diagnosis the cluster gives of them itself.
 func TestServer_AttachedCluster(t *testing.T) {
-	up, cookie, jid := upstream(t)
+	up, cookie, jid := upstream(t, testSpec)
 	c, err := attach.Dial(t.Context(), attach.NewConfig(up.URL).WithInterval(100*time.Millisecond).WithHeader("Cookie", cookie))
 	require.NoError(t, err)
 	_, srv := newTestServer(t, NewConfig().WithCluster(c))
@@ -80,19 +81,48 @@ func TestServer_AttachedCluster(t *testing.T) {
 	res, _ = visitor.do("PATCH", "/jobs/"+jid+"?mode=cancel", "", nil)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 
-	// The same verdict as the cluster's own doctor.
+		assert.Equal(t, []string{"bottleneck sink,source"}, sameVerdict(t, up, cookie, visitor, jid))
+	var state struct{ State string }
+	visitor.getJSON("/jobs/"+jid, &state)
+	assert.Equal(t, "RUNNING", state.State)
+}
+
+// sameVerdict waits until the job's diagnosis on the cluster (up, in the
+// session of cookie) and attached (through watcher's server) agree, and
+// returns it.
+func sameVerdict(t *testing.T, up *httptest.Server, cookie string, watcher *client, jid string) []string {
+	t.Helper()
 	direct := newClient(t, up)
 	direct.c.Jar.SetCookies(mustURL(t, up.URL), []*http.Cookie{{Name: cookieName, Value: strings.TrimPrefix(cookie, cookieName+"=")}})
 	var own, attached []doctor.Finding
 	require.Eventually(t, func() bool {
 		require.Equal(t, http.StatusOK, direct.getJSON("/api/jobs/"+jid+"/diagnosis", &own))
-		require.Equal(t, http.StatusOK, visitor.getJSON("/api/jobs/"+jid+"/diagnosis", &attached))
+		require.Equal(t, http.StatusOK, watcher.getJSON("/api/jobs/"+jid+"/diagnosis", &attached))
 		return len(own) > 0 && slices.Equal(verdict(own), verdict(attached))
-	}, 20*time.Second, 100*time.Millisecond, "own %v, attached %v", verdict(own), verdict(attached))
-	assert.Equal(t, []string{"bottleneck sink,source"}, verdict(own))
-	var state struct{ State string }
-	direct.getJSON("/jobs/"+jid, &state)
-	assert.Equal(t, "RUNNING", state.State)
+	}, 30*time.Second, 100*time.Millisecond, "own %v, attached %v", verdict(own), verdict(attached))
+	return verdict(own)
+}
+
+// The doctor gives an example job the same diagnosis directly and through
+// Flowlab's Flink-shaped REST API, attached.
+func TestServer_AttachedExamples(t *testing.T) {
+	for _, test := range []struct{ example, want string }{
+		{"slow-sink", "bottleneck sink,parse,source"},
+		{"hot-key", "skew count"},
+		{"legacy-source", "legacy-source source"},
+		{"network", "network parse,sink"},
+	} {
+		t.Run(test.example, func(t *testing.T) {
+			t.Parallel()
+			ex, ok := examples.Get(test.example)
+			require.True(t, ok)
+			up, cookie, jid := upstream(t, ex.YAML)
+			c, err := attach.Dial(t.Context(), attach.NewConfig(up.URL).WithInterval(100*time.Millisecond).WithHeader("Cookie", cookie))
+			require.NoError(t, err)
+			_, srv := newTestServer(t, NewConfig().WithCluster(c))
+			assert.Contains(t, sameVerdict(t, up, cookie, newClient(t, srv), jid), test.want)
+		})
+	}
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
@@ -104,7 +134,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 // Watch a Flink cluster: a session follows one cluster, which only it sees,
 // within the server's number of followed clusters.
 func TestServer_AttachForm(t *testing.T) {
-	up, cookie, jid := upstream(t)
+	up, cookie, jid := upstream(t, testSpec)
 	notFlink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, "<!doctype html><title>router</title>")
@@ -163,7 +193,7 @@ func TestServer_AttachForm(t *testing.T) {
 
 // The server stops following its clusters when it closes.
 func TestServer_AttachClose(t *testing.T) {
-	up, cookie, _ := upstream(t)
+	up, cookie, _ := upstream(t, testSpec)
 	c, err := attach.Dial(t.Context(), attach.NewConfig(up.URL).WithHeader("Cookie", cookie))
 	require.NoError(t, err)
 	s := New(context.Background(), NewConfig().WithCluster(c), testEngine{}, slog.New(slog.DiscardHandler))
