@@ -81,7 +81,7 @@ func TestServer_AttachedCluster(t *testing.T) {
 	res, _ = visitor.do("PATCH", "/jobs/"+jid+"?mode=cancel", "", nil)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 
-		assert.Equal(t, []string{"bottleneck sink,source"}, sameVerdict(t, up, cookie, visitor, jid))
+	assert.Equal(t, []string{"bottleneck sink,source"}, sameVerdict(t, up, cookie, visitor, jid))
 	var state struct{ State string }
 	visitor.getJSON("/jobs/"+jid, &state)
 	assert.Equal(t, "RUNNING", state.State)
