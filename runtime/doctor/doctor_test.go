@@ -443,6 +443,23 @@ func wave(tick, d int64, busyAt func(int64) float64, windowed func(int64) float6
 	return h
 }
 
+// stale gives every third snapshot of h the accumulated times of the one
+// before, as Flink answers when its metric fetcher has not refreshed them
+// since the poll before (it fetches on demand, at most every
+// metrics.fetcher.update-interval, and answers from what it had).
+func stale(h []*metrics.Job) []*metrics.Job {
+	for i := 2; i < len(h); i += 3 {
+		for v := range h[i].Vertices {
+			for k := range h[i].Vertices[v].Subtasks {
+				s, p := &h[i].Vertices[v].Subtasks[k], &h[i-1].Vertices[v].Subtasks[k]
+				s.AccumulatedBusyTime, s.AccumulatedIdleTime, s.AccumulatedBackPressuredTime =
+					p.AccumulatedBusyTime, p.AccumulatedIdleTime, p.AccumulatedBackPressuredTime
+			}
+		}
+	}
+	return h
+}
+
 // square is busy for half of every period, idle the other half.
 func square(period int64) func(int64) float64 {
 	return func(at int64) float64 {
@@ -466,6 +483,8 @@ func TestDiagnose_VaryingLoad(t *testing.T) {
 	}{
 		{"accumulated times, 60 s window", wave(100, 40_000, square(8000), nil), 8000},
 		{"a Flink poll every second", wave(1000, 60_000, square(10_000), nil), 10_000},
+		{"a Flink poll every second, every third from the fetch before", stale(wave(1000, 60_000, square(10_000), nil)), 10_000},
+		{"steady, every third poll from the fetch before", stale(wave(1000, 60_000, func(int64) float64 { return 620 }, nil)), 0},
 		{"windowed only (Flink 1.13), a short window", wave(100, 40_000, square(8000), func(at int64) float64 { return square(8000)(at - 100) }), 8000},
 		{"too few periods", wave(100, 15_000, square(8000), nil), 0},
 		{"too short a period", wave(100, 40_000, square(1000), nil), 0},

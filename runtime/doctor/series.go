@@ -34,10 +34,12 @@ type sample struct {
 func newSeries(span time.Duration) *series { return &series{span: span.Milliseconds()} }
 
 // add takes the next snapshot. Intervals come from Flink's accumulated
-// times (1.16+: accumulatedBusyTime and its siblings) of consecutive
-// snapshots; where a subtask has none, from its busyTimeMsPerSecond, an
-// average over the metrics window. A new attempt (Restarts or Since) or a
-// changed graph starts the series over: the counters start from zero.
+// times (1.16+: accumulatedBusyTime and its siblings, which split the
+// task's time) of consecutive snapshots: the busy share of the time they
+// advanced, none if they did not; where a subtask has none, from its
+// busyTimeMsPerSecond, an average over the metrics window. A new attempt
+// (Restarts or Since) or a changed graph starts the series over: the
+// counters start from zero.
 func (sr *series) add(s *metrics.Job) {
 	if s.State != metrics.StateRunning {
 		sr.prev = nil
@@ -55,7 +57,6 @@ func (sr *series) add(s *metrics.Job) {
 	if p == nil || s.Timestamp <= p.Timestamp || len(p.Vertices) != len(s.Vertices) {
 		return
 	}
-	dt := float64(s.Timestamp - p.Timestamp)
 	cur := sample{from: p.Timestamp, to: s.Timestamp, busy: make([]float32, len(s.Vertices))}
 	for i := range s.Vertices {
 		b := math.NaN()
@@ -64,10 +65,15 @@ func (sr *series) add(s *metrics.Job) {
 			x := float64(subs[k].BusyTimeMsPerSecond)
 			if accumulated(&subs[k]) && k < len(old) && old[k].Attempt == subs[k].Attempt {
 				d := float64(subs[k].AccumulatedBusyTime - old[k].AccumulatedBusyTime)
-				if d < 0 || math.IsNaN(d) {
-					continue // counters reset
+				total := d + float64(subs[k].AccumulatedIdleTime-old[k].AccumulatedIdleTime+
+					subs[k].AccumulatedBackPressuredTime-old[k].AccumulatedBackPressuredTime)
+				if d < 0 || math.IsNaN(d) || total <= 0 {
+					continue // counters reset, or not refreshed since the last snapshot
 				}
-				x = min(d*1000/dt, 1000)
+				// The share of the time the counters advanced: Flink's REST
+				// API answers them as its metric fetcher last fetched them,
+				// not as of the snapshot.
+				x = min(d*1000/total, 1000)
 			}
 			if !math.IsNaN(x) && !(x <= b) {
 				b = x
