@@ -35,6 +35,9 @@ func TestSlowSink(t *testing.T) {
 	waitFor(t, ctx, "parse backpressured", node("parse", "backpressured"), 20*time.Second, atLeast(50))
 	waitFor(t, ctx, "sink not backpressured", node("sink", "backpressured"), 10*time.Second, atMost(10))
 	waitFor(t, ctx, "source level", node("source", "level"), 10*time.Second, equals("high"))
+	// The Diagnosis panel names the sink, live.
+	waitFor(t, ctx, "sink diagnosed", `document.querySelector('[data-testid=finding][data-kind=bottleneck]')?.dataset.tasks`,
+		15*time.Second, func(s string) bool { return strings.HasPrefix(s, "sink,") })
 	screenshot(t, ctx, "slow-sink")
 }
 
