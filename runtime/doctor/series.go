@@ -22,7 +22,16 @@ type series struct {
 	since   int64
 	prev    *metrics.Job // the last snapshot added, for the next interval
 	samples []sample     // oldest first
+
+	// The swings found last, and at what snapshot time: finding them reads
+	// the whole history, so it is done at most every swingsEvery.
+	swings   []swing
+	swingsAt int64
 }
+
+// swingsEvery is how often, in snapshot time, the series looks for swings
+// again; a swing's period is seconds long.
+const swingsEvery = 500 * time.Millisecond
 
 // sample is one interval: the busy time of each task over it, the max over
 // its subtasks as a graph node shows it, NaN when no subtask's is known.
@@ -50,7 +59,7 @@ func (sr *series) add(s *metrics.Job) {
 		for i := range s.Vertices {
 			sr.ids = append(sr.ids, s.Vertices[i].ID)
 		}
-		sr.attempt, sr.since, sr.samples, sr.prev = s.Restarts, s.Since, nil, nil
+		sr.attempt, sr.since, sr.samples, sr.prev, sr.swings, sr.swingsAt = s.Restarts, s.Since, nil, nil, nil, 0
 	}
 	p := sr.prev
 	sr.prev = s
@@ -175,9 +184,9 @@ func (sr *series) grid(i int) ([]float64, int64) {
 	return xs, step
 }
 
-// swing is a task whose busy time varies with a period.
+// swing is a task (by vertex index) whose busy time varies with a period.
 type swing struct {
-	t        *task
+	vertex   int
 	lo, hi   float64 // 10th and 90th percentile of busy time, ms/s
 	r        float64 // autocorrelation at the period
 	periodMs int64
@@ -233,10 +242,48 @@ func (sr *series) varyingLoad(g *graph) (Finding, bool) {
 	if !sameGraph(sr.ids, g.s) || sr.since != g.s.Since || sr.attempt != g.s.Restarts {
 		return Finding{}, false
 	}
+	if now := g.s.Timestamp; sr.swingsAt == 0 || now < sr.swingsAt || now-sr.swingsAt >= swingsEvery.Milliseconds() {
+		sr.swings, sr.swingsAt = sr.findSwings(g), now
+	}
+	swings := sr.swings
+	if len(swings) == 0 {
+		return Finding{}, false
+	}
+	main := swings[0]
+	f := Finding{Kind: VaryingLoad, PeriodMs: main.periodMs}
+	var names []string
+	for _, s := range swings {
+		t := g.taskOf(s.vertex)
+		name := t.name()
+		f.Tasks = append(f.Tasks, name)
+		names = append(names, name)
+		f.Evidence = append(f.Evidence,
+			Evidence{Task: name, Metric: "busyTimeMsPerSecond", Value: s.hi,
+				Text: fmt.Sprintf("%s busy %s to %s ms/s, every %s", name, ms(s.lo), ms(s.hi), seconds(s.periodMs))},
+			Evidence{Task: name, Metric: "busyTimeMsPerSecond", Value: t.busy,
+				Text: fmt.Sprintf("%s busy %s ms/s averaged over the %s metrics window", name, ms(t.busy), seconds(g.s.WindowMs))},
+			Evidence{Task: name, Metric: "autocorrelation", Value: s.r,
+				Text: fmt.Sprintf("autocorrelation %.2f at %s", s.r, seconds(s.periodMs))})
+	}
+	if len(swings) > 1 {
+		f.Title = fmt.Sprintf("the load varies every %s: the bottleneck moves between %s", seconds(main.periodMs), join(names))
+	} else {
+		f.Title = fmt.Sprintf("the load of %s varies every %s", g.taskOf(main.vertex).name(), seconds(main.periodMs))
+	}
+	f.Advice = fmt.Sprintf("Busy time swings from near idle to busy every %s (a window firing, timers, bursts in the input). "+
+		"An average over the %s metrics window hides it: look at a short window or the task's timeline. "+
+		"Size the tasks for the peaks, or spread the work (smaller slides, fewer keys per firing), "+
+		"or accept that latency rises at each peak if the job keeps up on average.",
+		seconds(main.periodMs), seconds(g.s.WindowMs))
+	return f, true
+}
+
+// findSwings looks for the tasks of g whose busy time swings, the widest
+// first.
+func (sr *series) findSwings(g *graph) []swing {
 	var swings []swing
 	for vi := range g.s.Vertices {
-		t := g.taskOf(vi)
-		if t == nil {
+		if g.taskOf(vi) == nil {
 			continue
 		}
 		xs, step := sr.grid(vi)
@@ -250,39 +297,11 @@ func (sr *series) varyingLoad(g *graph) (Finding, bool) {
 		}
 		lag, r := period(xs)
 		if p := int64(lag) * step; lag > 0 && p >= minPeriod.Milliseconds() {
-			swings = append(swings, swing{t, lo, hi, r, p})
+			swings = append(swings, swing{vi, lo, hi, r, p})
 		}
 	}
-	if len(swings) == 0 {
-		return Finding{}, false
-	}
 	slices.SortStableFunc(swings, func(a, b swing) int { return cmp.Compare(b.hi-b.lo, a.hi-a.lo) })
-	main := swings[0]
-	f := Finding{Kind: VaryingLoad, PeriodMs: main.periodMs}
-	var names []string
-	for _, s := range swings {
-		name := s.t.name()
-		f.Tasks = append(f.Tasks, name)
-		names = append(names, name)
-		f.Evidence = append(f.Evidence,
-			Evidence{Task: name, Metric: "busyTimeMsPerSecond", Value: s.hi,
-				Text: fmt.Sprintf("%s busy %s to %s ms/s, every %s", name, ms(s.lo), ms(s.hi), seconds(s.periodMs))},
-			Evidence{Task: name, Metric: "busyTimeMsPerSecond", Value: s.t.busy,
-				Text: fmt.Sprintf("%s busy %s ms/s averaged over the %s metrics window", name, ms(s.t.busy), seconds(g.s.WindowMs))},
-			Evidence{Task: name, Metric: "autocorrelation", Value: s.r,
-				Text: fmt.Sprintf("autocorrelation %.2f at %s", s.r, seconds(s.periodMs))})
-	}
-	if len(swings) > 1 {
-		f.Title = fmt.Sprintf("the load varies every %s: the bottleneck moves between %s", seconds(main.periodMs), join(names))
-	} else {
-		f.Title = fmt.Sprintf("the load of %s varies every %s", main.t.name(), seconds(main.periodMs))
-	}
-	f.Advice = fmt.Sprintf("Busy time swings from near idle to busy every %s (a window firing, timers, bursts in the input). "+
-		"An average over the %s metrics window hides it: look at a short window or the task's timeline. "+
-		"Size the tasks for the peaks, or spread the work (smaller slides, fewer keys per firing), "+
-		"or accept that latency rises at each peak if the job keeps up on average.",
-		seconds(main.periodMs), seconds(g.s.WindowMs))
-	return f, true
+	return swings
 }
 
 func (g *graph) taskOf(vertex int) *task {
