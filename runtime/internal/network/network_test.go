@@ -258,3 +258,46 @@ func TestGate_Usage_bufferOnTheLinkIsNotInUse(t *testing.T) {
 		assert.Equal(t, [3]float64{0, 0, 0}, [3]float64{in, excl, floating})
 	})
 }
+
+func TestCheck(t *testing.T) {
+	two := AppendRecord(AppendRecord(nil, 1, []byte("k"), []byte("v")), 2, nil, []byte("value")) // 18 + 21 bytes
+	n, err := Check(two, 21)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	n, err = Check(nil, 0)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+func TestCheck_Errors(t *testing.T) {
+	two := AppendRecord(AppendRecord(nil, 1, []byte("k"), []byte("v")), 2, nil, []byte("value"))
+	tests := []struct {
+		batch []byte
+		limit int
+		want  string
+	}{
+		{two[:len(two)-1], 64, "corrupt record batch: record at offset 18 of 21 bytes (key 0, value 5, header 16) runs past the end, 20 bytes left"},
+		{two[:20], 64, "corrupt record batch: 2 trailing bytes at offset 18, less than a record header (16 bytes)"},
+		{two, 20, "record at offset 18: record of 21 bytes (key 0, value 5, header 16) does not fit in a network buffer of 20 bytes: raise network.buffer-size"},
+	}
+	for _, tt := range tests {
+		_, err := Check(tt.batch, tt.limit)
+		assert.EqualError(t, err, tt.want)
+	}
+}
+
+func TestWriter_latestTS(t *testing.T) {
+	g := NewGate(1, 4, 0)
+	w := NewWriter(NewPool(4, 64), []*Channel{g.Channel(0)}, Forward, 0, false, nil)
+	for _, ts := range []int64{-5, -3} {
+		require.NoError(t, w.Emit(ts, nil, nil))
+	}
+	w.Flush()
+	require.NoError(t, w.EmitBatch(AppendRecord(AppendRecord(nil, 9, nil, nil), 4, nil, nil)))
+	w.Finish()
+	var got []int64
+	for d, ok := g.Poll(); ok && d.Event == NoEvent; d, ok = g.Poll() {
+		got = append(got, d.LatestTS())
+	}
+	assert.Equal(t, []int64{0, 9}, got, "kept as written, never below 0 (what a decode from 0 finds)")
+}
