@@ -66,7 +66,7 @@ const (
 	maxRate       = 100_000_000
 	emitBatch     = 1024 // records per Source.Emit call at most
 	maxLag        = 100 * time.Millisecond
-	maxKeyTable   = 4096 // keys up to this many are formatted once, in a table of at most 45 KiB
+	maxKeyTable   = 4096 // keys up to this many are formatted once, in a table of at most 48 KiB
 )
 
 // generatorConfig is the config of generator and legacy-generator.
