@@ -117,7 +117,9 @@ func (s *subtask) enterEmit() (phase uint32, marked bool) {
 
 // EmitBatch implements BatchOutput for the operator: the records go to every
 // output, each writer taking the whole batch in turn, so each channel gets
-// the same records in the same order as from Emit record by record.
+// the same records in the same order as from Emit record by record. Canceled
+// while waiting for a buffer, it returns 0 and ErrCanceled though part of the
+// batch may be sent: the subtask is ending, and its counts with it.
 func (s *subtask) EmitBatch(data []byte) (int, error) {
 	limit := math.MaxInt // what no writer takes is only counted, as by Emit
 	for _, w := range s.writers {
