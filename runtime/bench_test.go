@@ -70,3 +70,41 @@ tasks:
 		j.publish(time.Now())
 	}
 }
+
+// BenchmarkExchange measures what issue 15 targets: records per second
+// through generator -> passthrough -> discard, one subtask each, with both
+// edges partitioned the same way, at default network settings. One op is one
+// record, so allocs/op is allocations per record.
+func BenchmarkExchange(b *testing.B) {
+	for _, part := range []string{spec.Forward, spec.Rebalance, spec.Hash} {
+		for _, size := range []int{16, 100} {
+			b.Run(fmt.Sprintf("%s/value=%dB", part, size), func(b *testing.B) {
+				s, err := spec.Parse(fmt.Appendf(nil, `
+name: exchange
+tasks:
+  - {name: source, operator: generator, config: {count: %d, value-size: %d}}
+  - {name: map, operator: passthrough}
+  - {name: sink, operator: discard}
+edges:
+  - {from: source, to: map, partitioning: %[3]s}
+  - {from: map, to: sink, partitioning: %[3]s}
+`, b.N, size, part))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				start := time.Now()
+				j, err := Start(context.Background(), s, Builtins)
+				if err != nil {
+					b.Fatal(err)
+				}
+				<-j.Done()
+				if err := j.Err(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
+			})
+		}
+	}
+}

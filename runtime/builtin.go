@@ -48,6 +48,10 @@ func processorType(newOp func(Context) (Processor, error)) OperatorType {
 type passthrough struct{}
 
 func (passthrough) Process(in Batch, out Output) error {
+	if bo, ok := out.(BatchOutput); ok {
+		_, err := bo.EmitBatch(in.Bytes())
+		return err
+	}
 	return in.Each(func(r Record) error { return out.Emit(r.TS, r.Key, r.Value) })
 }
 
@@ -62,6 +66,7 @@ const (
 	maxRate       = 100_000_000
 	emitBatch     = 1024 // records per Source.Emit call at most
 	maxLag        = 100 * time.Millisecond
+	maxKeyTable   = 4096 // keys up to this many are formatted once, in a table of at most 48 KiB
 )
 
 // generatorConfig is the config of generator and legacy-generator.
@@ -71,6 +76,10 @@ type generatorConfig struct {
 	keys      int
 	valueSize int
 	cdf       []float64 // cumulative key weights when skewed
+	// The keys formatted once, key k being names[ends[k-1]:ends[k]] (from 0
+	// for k = 0), when there are at most maxKeyTable; shared by the subtasks.
+	names []byte
+	ends  []uint32
 }
 
 func generatorType(legacy bool) OperatorType {
@@ -120,6 +129,12 @@ func parseGeneratorConfig(m map[string]any) (*generatorConfig, error) {
 			return nil, &ConfigError{Field: "keys", Msg: fmt.Sprintf("at most %d keys with skew > 0, got %d", maxSkewedKeys, gc.keys)}
 		}
 		gc.cdf = zipfCDF(gc.keys, skew)
+	}
+	if gc.keys <= maxKeyTable {
+		for k := range gc.keys {
+			gc.names = appendKey(gc.names, k)
+			gc.ends = append(gc.ends, uint32(len(gc.names)))
+		}
 	}
 	return gc, nil
 }
@@ -178,10 +193,11 @@ func (g *generator) Emit(now time.Time, out SourceOutput) (time.Time, bool, erro
 		g.applied, g.start, g.sent = rate, now, 0
 	}
 	ts := now.UnixMilli()
-	for range emitBatch {
-		if g.cfg.count > 0 && g.total >= g.cfg.count {
-			return now, true, nil
-		}
+	n := emitBatch
+	if g.cfg.count > 0 {
+		n = int(min(int64(n), g.cfg.count-g.total))
+	}
+	for range n {
 		if !out.Available() {
 			return now, false, nil
 		}
@@ -200,7 +216,7 @@ func (g *generator) Emit(now time.Time, out SourceOutput) (time.Time, bool, erro
 		g.sent++
 		g.total++
 	}
-	return now, false, nil
+	return now, g.cfg.count > 0 && g.total >= g.cfg.count, nil
 }
 
 func (g *generator) nextKey() []byte {
@@ -211,6 +227,18 @@ func (g *generator) nextKey() []byte {
 	} else {
 		k = g.rng.IntN(g.cfg.keys)
 	}
-	g.key = strconv.AppendInt(append(g.key[:0], "key-"...), int64(k), 10)
+	if g.cfg.ends != nil {
+		var from uint32
+		if k > 0 {
+			from = g.cfg.ends[k-1]
+		}
+		return g.cfg.names[from:g.cfg.ends[k]:g.cfg.ends[k]]
+	}
+	g.key = appendKey(g.key[:0], k)
 	return g.key
+}
+
+// appendKey appends the name of key k.
+func appendKey(dst []byte, k int) []byte {
+	return strconv.AppendInt(append(dst, "key-"...), int64(k), 10)
 }

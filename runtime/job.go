@@ -248,7 +248,7 @@ func (j *Job) instantiate(g *graph, window time.Duration, attempt int, done <-ch
 			channels += upstreamChannels(e)
 		}
 		for _, st := range subtasks[i] {
-			st.gate = network.NewGate(channels, net.BuffersPerChannel, net.FloatingBuffersPerGate, net.BufferSize)
+			st.gate = network.NewGate(channels, net.BuffersPerChannel, net.FloatingBuffersPerGate)
 		}
 	}
 	for _, e := range g.edges {

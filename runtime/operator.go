@@ -13,17 +13,19 @@ type Record = network.Record
 
 // Batch is the records of one input buffer, handed to an operator in one call.
 type Batch struct {
-	data []byte
-	n    int
+	data   []byte
+	n      int
+	latest int64 // kept by the writer that filled the buffer
 }
 
 // NewBatch encodes records into a batch, for tests and tools.
 func NewBatch(records ...Record) Batch {
-	var data []byte
+	b := Batch{n: len(records)}
 	for _, r := range records {
-		data = network.AppendRecord(data, r.TS, r.Key, r.Value)
+		b.data = network.AppendRecord(b.data, r.TS, r.Key, r.Value)
+		b.latest = max(b.latest, r.TS)
 	}
-	return Batch{data: data, n: len(records)}
+	return b
 }
 
 // Len is the number of records.
@@ -33,15 +35,10 @@ func (b Batch) Len() int { return b.n }
 // key_len u32, val_len u32, key, value, little-endian. It aliases the buffer.
 func (b Batch) Bytes() []byte { return b.data }
 
-// LatestTS is the latest timestamp of the batch's records, 0 for none.
-func (b Batch) LatestTS() int64 {
-	var ts int64
-	r := network.NewReader(b.data)
-	for rec, ok := r.Next(); ok; rec, ok = r.Next() {
-		ts = max(ts, rec.TS)
-	}
-	return ts
-}
+// LatestTS is the latest timestamp of the batch's records, 0 for none (and
+// never below 0). It decodes nothing: the writer that filled the buffer kept
+// it as it wrote the records.
+func (b Batch) LatestTS() int64 { return b.latest }
 
 // Each calls fn for every record in order and stops at the first error.
 func (b Batch) Each(fn func(Record) error) error {
@@ -64,9 +61,28 @@ var ErrCanceled = network.ErrCanceled
 // cannot be sent (larger than a network buffer) or the subtask is being
 // canceled; the operator should then return the error. Emit may block while
 // the output has no buffer: that is backpressure, and the runtime measures it.
+//
+// Every Output the runtime hands to Processor.Process, TimerHandler.OnTimer
+// and Finisher.Finish is a BatchOutput.
 type Output interface {
 	Emit(ts int64, key, value []byte) error
 }
+
+// BatchOutput is an Output that also takes many records at once.
+type BatchOutput interface {
+	Output
+	// EmitBatch emits the records encoded in data (the encoding of Batch.Bytes: per record ts i64, key_len u32,
+	// val_len u32, key, value, little-endian), each with its own timestamp, in order, as one Emit each would
+	// (partitioning, metrics, backpressure). It checks the whole encoding first: if data is not a whole number of
+	// well-formed records, or a record does not fit in a network buffer, it emits nothing and returns an error
+	// (wrapping network.ErrCorrupt for a bad encoding) that says what is wrong and at which offset.
+	// It returns the number of records emitted.
+	EmitBatch(data []byte) (int, error)
+}
+
+// ErrCorrupt is what BatchOutput.EmitBatch and Batch.Each wrap for a batch
+// whose encoding does not add up.
+var ErrCorrupt = network.ErrCorrupt
 
 // Processor is the logic of a task with inputs.
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -90,9 +91,7 @@ func (s *subtask) failed(err error) error {
 
 // Emit implements Output for the operator: the record goes to every output.
 func (s *subtask) Emit(ts int64, key, value []byte) error {
-	if s.profiled.Load() {
-		p := s.phase.Load()
-		s.phase.Store(p | phaseEmitting)
+	if p, ok := s.enterEmit(); ok {
 		defer s.phase.Store(p)
 	}
 	for _, w := range s.writers {
@@ -103,6 +102,44 @@ func (s *subtask) Emit(ts int64, key, value []byte) error {
 	s.out++
 	s.outBytes += int64(network.EncodedSize(key, value) * len(s.writers))
 	return nil
+}
+
+// enterEmit marks the loop as emitting while it is profiled (a load of a
+// flag otherwise) and returns the phase to restore.
+func (s *subtask) enterEmit() (phase uint32, marked bool) {
+	if !s.profiled.Load() {
+		return 0, false
+	}
+	p := s.phase.Load()
+	s.phase.Store(p | phaseEmitting)
+	return p, true
+}
+
+// EmitBatch implements BatchOutput for the operator: the records go to every
+// output, each writer taking the whole batch in turn, so each channel gets
+// the same records in the same order as from Emit record by record. Canceled
+// while waiting for a buffer, it returns 0 and ErrCanceled though part of the
+// batch may be sent: the subtask is ending, and its counts with it.
+func (s *subtask) EmitBatch(data []byte) (int, error) {
+	limit := math.MaxInt // what no writer takes is only counted, as by Emit
+	for _, w := range s.writers {
+		limit = min(limit, w.Pool().BufferSize())
+	}
+	n, err := network.Check(data, limit)
+	if err != nil {
+		return 0, err
+	}
+	if p, ok := s.enterEmit(); ok {
+		defer s.phase.Store(p)
+	}
+	for _, w := range s.writers {
+		if err := w.EmitBatch(data); err != nil {
+			return 0, err
+		}
+	}
+	s.out += int64(n)
+	s.outBytes += int64(len(data) * len(s.writers))
+	return n, nil
 }
 
 // publishOut publishes the output counters for the sampler.
@@ -256,7 +293,7 @@ func (s *subtask) runProcessor() error {
 		err := s.spend(n)
 		if err == nil {
 			s.phase.Store(phaseOperator)
-			err = s.proc.Process(Batch{data: d.Data(), n: n}, s)
+			err = s.proc.Process(Batch{data: d.Data(), n: n, latest: d.LatestTS()}, s)
 		}
 		s.phase.Store(phaseRecycle)
 		s.gate.Recycle(d)

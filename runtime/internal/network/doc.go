@@ -7,8 +7,8 @@
 // A sender fills buffers from its local Pool through a Writer; a finished
 // buffer is transferred to the receiver only while the channel has credit,
 // that is a free receiver buffer, and waits in the channel's backlog
-// otherwise. Transfer copies the bytes into the receiver's buffer and returns
-// the sender's buffer to its pool at once, so every byte in flight sits in
-// one of the preallocated pools: memory is bounded by configuration, never by
-// rate.
+// otherwise. Transfer hands the bytes to the receiver's buffer by swapping
+// memory with it and returns the sender's buffer to its pool at once, so
+// every byte in flight sits in memory that the pools and gates hold: memory is
+// bounded by configuration, never by rate.
 package network

@@ -20,6 +20,7 @@ const (
 type segment struct {
 	data     []byte
 	records  int
+	latest   int64    // the latest timestamp of its records, as the writer kept it
 	owner    *Channel // for exclusive segments
 	floating bool
 }
@@ -47,12 +48,20 @@ func (d Delivery) Records() int {
 	return d.seg.records
 }
 
+// LatestTS is the latest timestamp of the records in Data (0 for none, and
+// never below 0), known without decoding them: the writer kept it.
+func (d Delivery) LatestTS() int64 {
+	if d.seg == nil {
+		return 0
+	}
+	return d.seg.latest
+}
+
 // Gate is a receiver's input gate: its input channels, their exclusive
 // buffers and the gate's floating buffers. One goroutine receives from it;
 // any number of senders send into its channels.
 type Gate struct {
 	notify chan struct{}
-	size   int
 
 	mu             sync.Mutex
 	channels       []*Channel
@@ -92,11 +101,11 @@ type item struct {
 }
 
 // NewGate returns a gate of n channels, each with exclusive buffers of its
-// own, and floating buffers shared by all; buffers are size bytes.
-func NewGate(n, exclusive, floating, size int) *Gate {
+// own, and floating buffers shared by all. Its buffers have no memory of
+// their own: each takes a sender's, whose size the sender's pool sets.
+func NewGate(n, exclusive, floating int) *Gate {
 	g := &Gate{
 		notify:         make(chan struct{}, 1),
-		size:           size,
 		channels:       make([]*Channel, n),
 		floatingTotal:  floating,
 		exclusiveTotal: n * exclusive,
@@ -150,7 +159,7 @@ func (g *Gate) Recycle(d Delivery) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	seg.records = 0
+	seg.records, seg.latest = 0, 0
 	if !seg.floating {
 		g.exclusiveHolding--
 		seg.owner.exclusive = append(seg.owner.exclusive, seg)
@@ -254,11 +263,10 @@ func (c *Channel) deliverLocked(it item, seg *segment) {
 	g := c.gate
 	d := Delivery{Event: it.event, Channel: c.index}
 	if it.buf != nil {
-		if seg.data == nil {
-			seg.data = make([]byte, 0, g.size)
-		}
-		seg.data = append(seg.data[:0], it.buf.data...)
-		seg.records = it.buf.records
+		// The bytes change hands by swapping memory: the sender's buffer
+		// goes back to its pool with the segment's free memory.
+		seg.data, it.buf.data = it.buf.data, seg.data
+		seg.records, seg.latest = it.buf.records, it.buf.latest
 		it.buf.pool.Put(it.buf)
 		d.seg = seg
 		if seg.floating {

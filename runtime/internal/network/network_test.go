@@ -22,7 +22,7 @@ func fill(t *testing.T, p *Pool, records int) *Buffer {
 }
 
 func TestChannel_Send_creditBased(t *testing.T) {
-	g := NewGate(2, 2, 0, 64) // two channels, two exclusive buffers each, no floating
+	g := NewGate(2, 2, 0) // two channels, two exclusive buffers each, no floating
 	p := NewPool(5, 64)
 	c := g.Channel(0)
 
@@ -45,7 +45,7 @@ func TestChannel_Send_creditBased(t *testing.T) {
 }
 
 func TestChannel_Send_floatingBuffersGoToBacklog(t *testing.T) {
-	g := NewGate(2, 1, 2, 64)
+	g := NewGate(2, 1, 2)
 	p := NewPool(8, 64)
 	hot, cold := g.Channel(0), g.Channel(1)
 	for range 4 {
@@ -71,7 +71,7 @@ func TestChannel_Send_floatingBuffersGoToBacklog(t *testing.T) {
 }
 
 func TestChannel_SendEvent_inOrderWithoutCredit(t *testing.T) {
-	g := NewGate(1, 1, 0, 64)
+	g := NewGate(1, 1, 0)
 	p := NewPool(4, 64)
 	c := g.Channel(0)
 	c.Send(fill(t, p, 1))
@@ -98,7 +98,7 @@ func TestWriter_Emit_partitioning(t *testing.T) {
 		{Broadcast, []int{10, 10, 10}},
 	}
 	for _, tt := range tests {
-		g := NewGate(3, 4, 0, 1024)
+		g := NewGate(3, 4, 0)
 		chans := []*Channel{g.Channel(0), g.Channel(1), g.Channel(2)}
 		w := NewWriter(NewPool(10, 1024), chans, tt.part, 1, false, func(*Pool) *Buffer { return nil })
 		for i := range 10 {
@@ -118,7 +118,7 @@ func TestWriter_Emit_partitioning(t *testing.T) {
 }
 
 func TestWriter_Emit_tooLarge(t *testing.T) {
-	g := NewGate(1, 1, 0, 64)
+	g := NewGate(1, 1, 0)
 	w := NewWriter(NewPool(2, 64), []*Channel{g.Channel(0)}, Forward, 0, false, nil)
 	err := w.Emit(0, []byte("key"), make([]byte, 64))
 	assert.EqualError(t, err, "record of 83 bytes (key 3, value 64, header 16) does not fit in a network buffer of 64 bytes: raise network.buffer-size")
@@ -184,7 +184,7 @@ func FuzzReader(f *testing.F) {
 }
 
 func TestWriter_Emit_flushWhileWaitingForBuffer(t *testing.T) {
-	g := NewGate(2, 4, 0, 64)
+	g := NewGate(2, 4, 0)
 	pool := NewPool(2, 64)
 	var w *Writer
 	w = NewWriter(pool, []*Channel{g.Channel(0), g.Channel(1)}, Rebalance, 0, false, func(p *Pool) *Buffer {
@@ -223,7 +223,7 @@ func TestOutputBuffers(t *testing.T) {
 
 func TestGate_Usage_bufferOnTheLinkIsNotInUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := NewGate(1, 1, 2, 64) // one exclusive and two floating buffers
+		g := NewGate(1, 1, 2) // one exclusive and two floating buffers
 		p := NewPool(4, 64)
 		c := g.Channel(0)
 		c.SetBandwidth(64) // one 64-byte buffer a second
@@ -257,4 +257,47 @@ func TestGate_Usage_bufferOnTheLinkIsNotInUse(t *testing.T) {
 		in, excl, floating = g.Usage()
 		assert.Equal(t, [3]float64{0, 0, 0}, [3]float64{in, excl, floating})
 	})
+}
+
+func TestCheck(t *testing.T) {
+	two := AppendRecord(AppendRecord(nil, 1, []byte("k"), []byte("v")), 2, nil, []byte("value")) // 18 + 21 bytes
+	n, err := Check(two, 21)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	n, err = Check(nil, 0)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+func TestCheck_Errors(t *testing.T) {
+	two := AppendRecord(AppendRecord(nil, 1, []byte("k"), []byte("v")), 2, nil, []byte("value"))
+	tests := []struct {
+		batch []byte
+		limit int
+		want  string
+	}{
+		{two[:len(two)-1], 64, "corrupt record batch: record at offset 18 of 21 bytes (key 0, value 5, header 16) runs past the end, 20 bytes left"},
+		{two[:20], 64, "corrupt record batch: 2 trailing bytes at offset 18, less than a record header (16 bytes)"},
+		{two, 20, "record at offset 18: record of 21 bytes (key 0, value 5, header 16) does not fit in a network buffer of 20 bytes: raise network.buffer-size"},
+	}
+	for _, tt := range tests {
+		_, err := Check(tt.batch, tt.limit)
+		assert.EqualError(t, err, tt.want)
+	}
+}
+
+func TestWriter_latestTS(t *testing.T) {
+	g := NewGate(1, 4, 0)
+	w := NewWriter(NewPool(4, 64), []*Channel{g.Channel(0)}, Forward, 0, false, nil)
+	for _, ts := range []int64{-5, -3} {
+		require.NoError(t, w.Emit(ts, nil, nil))
+	}
+	w.Flush()
+	require.NoError(t, w.EmitBatch(AppendRecord(AppendRecord(nil, 9, nil, nil), 4, nil, nil)))
+	w.Finish()
+	var got []int64
+	for d, ok := g.Poll(); ok && d.Event == NoEvent; d, ok = g.Poll() {
+		got = append(got, d.LatestTS())
+	}
+	assert.Equal(t, []int64{0, 9}, got, "kept as written, never below 0 (what a decode from 0 finds)")
 }

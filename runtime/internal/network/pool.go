@@ -4,6 +4,7 @@ package network
 type Buffer struct {
 	data    []byte
 	records int
+	latest  int64 // the latest timestamp of its records, kept as they are written; 0 for none
 	pool    *Pool
 }
 
@@ -69,13 +70,15 @@ func (p *Pool) Used() int { return p.total - len(p.free) }
 // Put returns a buffer to its pool. It never blocks.
 func (p *Pool) Put(b *Buffer) {
 	b.data = b.data[:0]
-	b.records = 0
+	b.records, b.latest = 0, 0
 	p.free <- b
 }
 
-// ready allocates a buffer's memory the first time it is used.
+// ready allocates a buffer's memory the first time it is used. A transfer
+// swaps memory with the receiver's buffer, which has none before its first
+// use either: from then on the same memory goes round.
 func (p *Pool) ready(b *Buffer) *Buffer {
-	if b.data == nil {
+	if cap(b.data) < p.size {
 		b.data = make([]byte, 0, p.size)
 	}
 	return b

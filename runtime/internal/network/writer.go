@@ -82,8 +82,58 @@ var ErrCanceled = fmt.Errorf("canceled")
 func (w *Writer) Emit(ts int64, key, value []byte) error {
 	n := EncodedSize(key, value)
 	if n > w.pool.size {
-		return fmt.Errorf("record of %d bytes (key %d, value %d, header %d) does not fit in a network buffer of %d bytes: raise network.buffer-size",
-			n, len(key), len(value), HeaderSize, w.pool.size)
+		return tooLarge(n, len(key), len(value), w.pool.size)
+	}
+	rec := Record{TS: ts, Key: key, Value: value}
+	if b := w.current[0]; len(w.channels) == 1 && !w.flushEach && b != nil && len(b.data)+n <= cap(b.data) {
+		put(b, rec, n) // the common case, without the calls below
+		return nil
+	}
+	return w.emit(rec, nil)
+}
+
+// EmitBatch writes the records of batch, which Check has found whole and
+// well formed with none larger than a buffer, as Emit would one by one. To
+// one channel, which every partitioning picks, the records go in runs: one
+// copy per buffer.
+func (w *Writer) EmitBatch(batch []byte) error {
+	if len(w.channels) > 1 || w.flushEach {
+		r := NewReader(batch)
+		for off := 0; ; off = r.Offset() {
+			rec, ok := r.Next()
+			if !ok {
+				return nil
+			}
+			if err := w.emit(rec, batch[off:r.Offset()]); err != nil {
+				return err
+			}
+		}
+	}
+	for len(batch) > 0 {
+		_, _, first, _ := header(batch, 0)
+		b, err := w.room(0, first)
+		if err != nil {
+			return err
+		}
+		// The run is the records that fit whole in what is left of b.
+		run := batch[:min(len(batch), cap(b.data)-len(b.data))]
+		off := 0
+		for ts, _, end, ok := header(run, 0); ok; ts, _, end, ok = header(run, off) {
+			b.latest = max(b.latest, ts)
+			b.records++
+			off = end
+		}
+		b.data = append(b.data, run[:off]...)
+		batch = batch[off:]
+	}
+	return nil
+}
+
+// emit writes rec to the channels its partitioning picks; enc is its
+// encoding if the caller has it, nil to encode it here.
+func (w *Writer) emit(rec Record, enc []byte) error {
+	if len(w.channels) == 1 {
+		return w.write(0, rec, enc)
 	}
 	switch w.part {
 	case Rebalance:
@@ -91,22 +141,58 @@ func (w *Writer) Emit(ts int64, key, value []byte) error {
 		if w.next++; w.next == len(w.channels) {
 			w.next = 0
 		}
-		return w.write(i, n, ts, key, value)
+		return w.write(i, rec, enc)
 	case Hash:
-		return w.write(KeyChannel(key, len(w.channels)), n, ts, key, value)
+		return w.write(KeyChannel(rec.Key, len(w.channels)), rec, enc)
 	case Broadcast:
 		for i := range w.channels {
-			if err := w.write(i, n, ts, key, value); err != nil {
+			if err := w.write(i, rec, enc); err != nil {
 				return err
 			}
 		}
 		return nil
 	default:
-		return w.write(0, n, ts, key, value)
+		return w.write(0, rec, enc)
 	}
 }
 
-func (w *Writer) write(i, n int, ts int64, key, value []byte) error {
+func (w *Writer) write(i int, rec Record, enc []byte) error {
+	n := len(enc)
+	if enc == nil {
+		n = EncodedSize(rec.Key, rec.Value)
+	}
+	b, err := w.room(i, n)
+	if err != nil {
+		return err
+	}
+	if enc != nil {
+		b.data = append(b.data, enc...)
+		b.records++
+		b.latest = max(b.latest, rec.TS)
+	} else {
+		put(b, rec, n)
+	}
+	if w.flushEach {
+		w.channels[i].Send(b)
+		w.current[i] = nil
+	}
+	return nil
+}
+
+// put encodes rec, of n bytes, at the end of b, which has room for it.
+func put(b *Buffer, rec Record, n int) {
+	off := len(b.data)
+	b.data = b.data[:off+n]
+	putRecord(b.data[off:], rec.TS, rec.Key, rec.Value)
+	copy(b.data[off+HeaderSize:], rec.Key)
+	copy(b.data[off+HeaderSize+len(rec.Key):], rec.Value)
+	b.records++
+	b.latest = max(b.latest, rec.TS)
+}
+
+// room returns channel i's buffer being filled, with room for n more bytes:
+// a full one is sent and a free one taken, waiting for it if need be.
+func (w *Writer) room(i, n int) (*Buffer, error) {
 	b := w.current[i]
 	if b != nil && len(b.data)+n > cap(b.data) {
 		w.channels[i].Send(b)
@@ -115,19 +201,13 @@ func (w *Writer) write(i, n int, ts int64, key, value []byte) error {
 	if b == nil {
 		if b = w.pool.TryGet(); b == nil {
 			if b = w.acquire(w.pool); b == nil {
-				return ErrCanceled
+				return nil, ErrCanceled
 			}
 			w.pool.ready(b)
 		}
+		w.current[i] = b
 	}
-	b.data = AppendRecord(b.data, ts, key, value)
-	b.records++
-	if w.flushEach {
-		w.channels[i].Send(b)
-		b = nil
-	}
-	w.current[i] = b
-	return nil
+	return b, nil
 }
 
 // Flush sends partially filled buffers of channels that have no backlog (a
