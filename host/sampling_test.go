@@ -183,8 +183,11 @@ tasks:
 // A deep recursion is sampled to its innermost maxGuestFrames frames.
 func TestSampling_DeepStackCapped(t *testing.T) {
 	h := newHost(t, NewConfig())
+	// Small buffers: a call per few records keeps the guest the bottleneck
+	// even when the generator is slow (under -race).
 	j := runJob(t, h, `
 name: deep
+network: {buffer-size: 256b}
 tasks:
   - {name: source, operator: generator}
   - {name: guest, operator: deep.wasm}
