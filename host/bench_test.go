@@ -77,7 +77,8 @@ edges:
 // BenchmarkGuest measures one flowlab_process call on a batch of 32 KiB (860
 // records of 16-byte values) on plain wazero, outside the runtime, with the
 // sandbox's instrumentation (deadline checks at function entries and loops)
-// and without: what the sandbox costs. emit only counts. One op is one call.
+// and without: what the sandbox costs. emit and emit_batch only count. One
+// op is one call.
 func BenchmarkGuest(b *testing.B) {
 	batch, records := benchBatch(32 << 10)
 	for _, name := range []string{"upper", "c-upper", "wat-upper"} {
@@ -132,7 +133,8 @@ func benchBatch(size int) ([]byte, int) {
 }
 
 // guest is a module instantiated on plain wazero with the Host's runtime
-// config, WASI, and flowlab imports that do nothing but count emits.
+// config, WASI, and flowlab imports that do nothing but count emitted
+// records.
 type guest struct {
 	mod     api.Module
 	mem     api.Memory
@@ -162,8 +164,16 @@ func newGuest(b *testing.B, wasm []byte) *guest {
 				stack[0] = 0
 			}
 		}
-		if name == "emit" {
+		switch name {
+		case "emit":
 			fn = func(_ context.Context, stack []uint64) { g.emitted++; stack[0] = 0 }
+		case "emit_batch":
+			fn = func(_ context.Context, stack []uint64) {
+				data, _ := g.mem.Read(uint32(stack[0]), uint32(stack[1]))
+				n, _ := scanBatch(data, len(data))
+				g.emitted += n
+				stack[0] = api.EncodeI32(int32(n))
+			}
 		}
 		hb.NewFunctionBuilder().WithGoFunction(api.GoFunc(fn), sig.params, sig.results).Export(name)
 	}

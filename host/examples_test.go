@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,10 +58,11 @@ func (s *input) Emit(now time.Time, out runtime.SourceOutput) (time.Time, bool, 
 }
 
 // collector is a sink that keeps a copy of every record it receives, from
-// all its subtasks and attempts.
+// all its subtasks and attempts, and their timestamps.
 type collector struct {
 	mu   sync.Mutex
 	recs []kv
+	ts   []int64
 }
 
 func (c *collector) Process(b runtime.Batch, _ runtime.Output) error {
@@ -68,6 +70,7 @@ func (c *collector) Process(b runtime.Batch, _ runtime.Output) error {
 	defer c.mu.Unlock()
 	return b.Each(func(r runtime.Record) error {
 		c.recs = append(c.recs, kv{string(r.Key), string(r.Value)})
+		c.ts = append(c.ts, r.TS)
 		return nil
 	})
 }
@@ -76,6 +79,12 @@ func (c *collector) records() []kv {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.recs)
+}
+
+func (c *collector) timestamps() []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.ts)
 }
 
 // newHost returns a Host with the default config: its compilation cache on
@@ -89,10 +98,11 @@ func newHost(t testing.TB) *host.Host {
 	return h
 }
 
-// resolver resolves the bundled operators plus "input", which sends recs
-// (then holds the job for hold), and "collect", which keeps what it gets in sink.
+// resolver resolves the bundled operators, NAME.wasm from testdata, plus
+// "input", which sends recs (then holds the job for hold), and "collect",
+// which keeps what it gets in sink.
 func resolver(h *host.Host, recs []kv, hold time.Duration, sink *collector) runtime.Resolver {
-	bundled := h.Resolver(context.Background(), wasmops.FS, "")
+	bundled := h.Resolver(context.Background(), wasmops.FS, "testdata")
 	return func(name string) (runtime.OperatorType, error) {
 		switch name {
 		case "input":
@@ -114,6 +124,13 @@ func resolver(h *host.Host, recs []kv, hold time.Duration, sink *collector) runt
 // "collect" kept.
 func run(t *testing.T, h *host.Host, yaml string, recs []kv, hold time.Duration) ([]kv, *runtime.Job) {
 	t.Helper()
+	out, _, j := runTimed(t, h, yaml, recs, hold)
+	return out, j
+}
+
+// runTimed is run that also returns the timestamps of what "collect" kept.
+func runTimed(t *testing.T, h *host.Host, yaml string, recs []kv, hold time.Duration) ([]kv, []int64, *runtime.Job) {
+	t.Helper()
 	s, err := spec.Parse([]byte(yaml))
 	require.NoError(t, err)
 	sink := &collector{}
@@ -125,7 +142,7 @@ func run(t *testing.T, h *host.Host, yaml string, recs []kv, hold time.Duration)
 	case <-time.After(60 * time.Second):
 		t.Fatalf("job did not end: %+v", j.Snapshot())
 	}
-	return sink.records(), j
+	return sink.records(), sink.timestamps(), j
 }
 
 // chain is the spec input -> wasm:NAME (with config) -> collect.
@@ -255,6 +272,77 @@ edges:
 	}
 	assert.Equal(t, 3000, total)
 	assert.Len(t, last, 20)
+}
+
+// Modules that emit with emit_batch (ABI v1.1: testdata/batch.wasm, an
+// echo, and the bundled uppers and count) and with emit (v1:
+// testdata/upper-v1.wasm) in one job: every record arrives, through every
+// partitioning, with its own timestamp through emit_batch.
+func TestExamples_EmitBatch(t *testing.T) {
+	h := newHost(t)
+	const n = 600
+	in := make([]kv, n)
+	for i := range in {
+		in[i] = kv{fmt.Sprintf("k%d", i%20), fmt.Sprintf("v%d", i)}
+	}
+	t.Run("timestamps", func(t *testing.T) {
+		out, ts, j := runTimed(t, h, `
+name: timestamps
+restart: {strategy: none}
+network: {buffer-size: 256b}
+tasks:
+  - {name: input, operator: input}
+  - {name: echo, operator: batch.wasm, parallelism: 2}
+  - {name: upper, operator: "wasm:wat-upper", parallelism: 2}
+  - {name: collect, operator: collect}
+edges:
+  - {from: input, to: echo, partitioning: rebalance}
+  - {from: echo, to: upper, partitioning: hash}
+  - {from: upper, to: collect, partitioning: rebalance}
+`, in, 0)
+		require.NoError(t, j.Err())
+		require.Len(t, out, n)
+		seen := map[int]bool{}
+		for i, r := range out {
+			v, err := strconv.Atoi(strings.TrimPrefix(r.Value, "V"))
+			require.NoError(t, err, r.Value)
+			assert.Equal(t, kv{fmt.Sprintf("k%d", v%20), fmt.Sprintf("V%d", v)}, r)
+			assert.Equal(t, int64(1000+v), ts[i], "the timestamp of %v", r)
+			seen[v] = true
+		}
+		assert.Len(t, seen, n)
+	})
+	t.Run("v1 and v1.1", func(t *testing.T) {
+		out, j := run(t, h, `
+name: mixed
+restart: {strategy: none}
+network: {buffer-size: 256b}
+tasks:
+  - {name: input, operator: input}
+  - {name: upper, operator: upper-v1.wasm, parallelism: 2}
+  - {name: echo, operator: batch.wasm, parallelism: 2}
+  - {name: count, operator: "wasm:count", parallelism: 2}
+  - {name: collect, operator: collect}
+edges:
+  - {from: input, to: upper, partitioning: rebalance}
+  - {from: upper, to: echo, partitioning: forward}
+  - {from: echo, to: count, partitioning: hash}
+  - {from: count, to: collect, partitioning: rebalance}
+`, in, 0)
+		require.NoError(t, j.Err())
+		require.Len(t, out, n)
+		last := map[string]int{}
+		for _, r := range out {
+			c, err := strconv.Atoi(r.Value)
+			require.NoError(t, err)
+			require.Equal(t, last[r.Key]+1, c, "key %s: one subtask counts it", r.Key)
+			last[r.Key] = c
+		}
+		assert.Len(t, last, 20)
+		for _, v := range j.Snapshot().Vertices[1:4] {
+			assert.Equal(t, int64(n), v.Metrics.NumRecordsOut, v.Name)
+		}
+	})
 }
 
 // Windows of 200ms every 100ms: each record is in exactly two windows, so

@@ -292,6 +292,10 @@ func TestOperator_Hostile(t *testing.T) {
 		// under -race): either may come first.
 		{name: "stack-overflow", want: `.wasm": flowlab_process: stack overflow`, or: deadline},
 		{name: "flood", want: `.wasm": flowlab_process: emit: called again after it returned -1: the output quota of 5000 records per call is exhausted`},
+		{name: "batch-flood", want: `.wasm": flowlab_process: emit_batch: called again after it returned -1: the output quota of 5000 records per call is exhausted`},
+		{name: "batch-oob", want: `.wasm": flowlab_process: emit_batch: batch pointer 65520 with length 32 is outside guest memory of 65536 bytes`},
+		{name: "batch-huge", want: `.wasm": flowlab_process: emit_batch: batch pointer 0 with length 1073741824 is outside guest memory of 65536 bytes`},
+		{name: "batch-lie", want: `.wasm": flowlab_process: emit_batch: the record at offset 0 of a batch of 18 bytes has key_len 1 and val_len 1073741824, but only 2 bytes follow its header`},
 		{name: "trap", want: `.wasm": flowlab_process: wasm error: unreachable`, more: []string{"wasm stack trace:"}},
 		{name: "emit-oob", want: `.wasm": flowlab_process: emit: key pointer 268435456 with length 4 is outside guest memory of 65536 bytes`},
 		{name: "emit-wrap", want: `.wasm": flowlab_process: emit: value pointer 4294967288 with length 16 is outside guest memory of 65536 bytes`},
@@ -360,7 +364,7 @@ func sampleHeap(stop <-chan struct{}) <-chan uint64 {
 // hostile one fails, every normal one finishes with every record.
 func TestHost_Hammer(t *testing.T) {
 	h := cachedHost(t, sandbox())
-	hostile := []string{"loop", "memory-bomb", "flood", "trap", "fib", "emit-wrap"}
+	hostile := []string{"loop", "memory-bomb", "flood", "trap", "fib", "emit-wrap", "batch-flood", "batch-lie"}
 	const normals = 4
 	jobs := make([]*runtime.Job, len(hostile)+normals)
 	errs := make([]error, len(jobs))
@@ -545,32 +549,40 @@ func TestOperator_Process_StackOverflow(t *testing.T) {
 // at once.
 func TestOperator_Process_OutputQuota(t *testing.T) {
 	h := cachedHost(t, sandbox().WithOutputQuota(10))
-	twenty := make([]string, 20)
+	twenty, twentyUpper := make([]string, 20), make([]string, 20)
 	for i := range twenty {
-		twenty[i] = fmt.Sprintf("k%d=v", i)
+		twenty[i], twentyUpper[i] = fmt.Sprintf("k%d=v", i), fmt.Sprintf("k%d=V", i)
 	}
 
 	for _, name := range uppers {
 		t.Run(name, func(t *testing.T) {
-			op := newTestOperator(t, compileBundled(t, h, name), "{}")
+			m := compileUpper(t, h, name)
+			op := newTestOperator(t, m, "{}")
 			out := &recorder{}
 			require.NoError(t, op.Process(batch(twenty[:10]...), out), "exactly the quota")
 			assert.Len(t, out.recs, 10)
 			out.recs = nil
 			err := op.Process(batch(twenty...), out)
-			assert.EqualError(t, err, `operator "wasm:`+name+`": flowlab_process: emitted more than the limit of 10 records in one call`)
-			assert.Len(t, out.recs, 10)
+			assert.EqualError(t, err, `operator "`+m.Name()+`": flowlab_process: emitted more than the limit of 10 records in one call`)
+			assert.Equal(t, twentyUpper[:10], out.recs, "emit and emit_batch alike emit up to the quota")
 			assert.Nil(t, op.inst)
 		})
 	}
 
-	flood := newTestOperator(t, compileHostile(t, h, "flood"), "{}")
-	out := &recorder{}
-	start := time.Now()
-	err := flood.Process(batch("k=v"), out)
-	assert.EqualError(t, err, `operator "flood.wasm": flowlab_process: emit: called again after it returned -1: the output quota of 10 records per call is exhausted`)
-	assert.Len(t, out.recs, 10)
-	assert.Less(t, time.Since(start), 200*time.Millisecond, "stopped before the deadline")
+	for name, want := range map[string]string{
+		"flood":       `emit: called again after it returned -1: the output quota of 10 records per call is exhausted`,
+		"batch-flood": `emit_batch: called again after it returned -1: the output quota of 10 records per call is exhausted`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			flood := newTestOperator(t, compileHostile(t, h, name), "{}")
+			out := &recorder{}
+			start := time.Now()
+			err := flood.Process(batch("k=v"), out)
+			assert.EqualError(t, err, `operator "`+name+`.wasm": flowlab_process: `+want)
+			assert.Len(t, out.recs, 10)
+			assert.Less(t, time.Since(start), 200*time.Millisecond, "stopped before the deadline")
+		})
+	}
 }
 
 // emitInInit is this module, assembled by hand:

@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,30 +15,32 @@ import (
 	"flowlab/runtime"
 )
 
-// importModule is the module name of the host functions of ABI v1.
+// importModule is the module name of the host functions of ABI v1 and v1.1.
 const importModule = "flowlab"
 
 var importSignatures = map[string]signature{
-	"emit":      {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
-	"fail":      {[]api.ValueType{i32, i32}, nil},
-	"log":       {[]api.ValueType{i32, i32}, nil},
-	"now_ms":    {nil, []api.ValueType{i64}},
-	"timer":     {[]api.ValueType{i64}, nil},
-	"state_get": {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
-	"state_put": {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
+	"emit":       {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
+	"emit_batch": {[]api.ValueType{i32, i32}, []api.ValueType{i32}}, // ABI v1.1
+	"fail":       {[]api.ValueType{i32, i32}, nil},
+	"log":        {[]api.ValueType{i32, i32}, nil},
+	"now_ms":     {nil, []api.ValueType{i64}},
+	"timer":      {[]api.ValueType{i64}, nil},
+	"state_get":  {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
+	"state_put":  {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
 }
 
 // importNames are the names of the flowlab imports, sorted.
 var importNames = slices.Sorted(maps.Keys(importSignatures))
 
 var importFuncs = map[string]func(*instance, []uint64){
-	"emit":      (*instance).emit,
-	"fail":      (*instance).fail,
-	"log":       (*instance).log,
-	"now_ms":    func(_ *instance, stack []uint64) { stack[0] = api.EncodeI64(time.Now().UnixMilli()) },
-	"timer":     (*instance).setTimer,
-	"state_get": (*instance).stateGet,
-	"state_put": (*instance).statePut,
+	"emit":       (*instance).emit,
+	"emit_batch": (*instance).emitBatch,
+	"fail":       (*instance).fail,
+	"log":        (*instance).log,
+	"now_ms":     func(_ *instance, stack []uint64) { stack[0] = api.EncodeI64(time.Now().UnixMilli()) },
+	"timer":      (*instance).setTimer,
+	"state_get":  (*instance).stateGet,
+	"state_put":  (*instance).statePut,
 }
 
 // instantiateImports defines the flowlab host module. Each function finds
@@ -137,6 +141,90 @@ func (in *instance) emit(stack []uint64) {
 		panic(err)
 	}
 	stack[0] = 0
+}
+
+// batchOutput is an Output that takes a batch of records in one call; it
+// has the method set of runtime.BatchOutput. EmitBatch checks the whole
+// encoding first and on error emits nothing.
+type batchOutput interface {
+	runtime.Output
+	EmitBatch(data []byte) (int, error)
+}
+
+// emitBatch is emit for many records (ABI v1.1): the guest writes them in
+// the batch encoding into its own memory and crosses into the host once.
+// The host checks the encoding of the records up to the output quota
+// before it emits any, emits those (each with its own timestamp, straight
+// from guest memory) and returns -1 if the batch holds more: records past
+// the quota are neither read nor emitted, and the call fails as after
+// emit's -1.
+func (in *instance) emitBatch(stack []uint64) {
+	data := in.read("emit_batch", "batch", stack[0], stack[1])
+	if in.out == nil {
+		abort("emit_batch: records may be emitted only from %s and %s", exportProcess, exportTimer)
+	}
+	if in.quotaHit {
+		abort("emit_batch: called again after it returned -1: the output quota of %d records per call is exhausted", in.quota)
+	}
+	n, end := scanBatch(data, in.quota-in.emitted)
+	in.emitted += n
+	var err error
+	if out, ok := in.out.(batchOutput); ok {
+		_, err = out.EmitBatch(data[:end])
+	} else {
+		for off := 0; off < end && err == nil; {
+			var ts int64
+			var key, value []byte
+			ts, key, value, off = batchRecord(data, off)
+			err = in.out.Emit(ts, key, value)
+		}
+	}
+	switch {
+	case errors.Is(err, runtime.ErrCanceled):
+		panic(err)
+	case err != nil:
+		abort("emit_batch: %v", err)
+	case end < len(data):
+		in.quotaHit = true
+		stack[0] = api.EncodeI32(-1)
+	default:
+		stack[0] = api.EncodeI32(int32(n))
+	}
+}
+
+// scanBatch checks the encoding of a batch up to its first room records and
+// returns how many records it holds up to there and where they end: at
+// len(data) if it holds no more than room. It aborts the call, naming
+// emit_batch and the offset, if the records up to there do not add up.
+func scanBatch(data []byte, room int) (n, end int) {
+	for end < len(data) && n < room {
+		_, _, _, end = batchRecord(data, end)
+		n++
+	}
+	return n, end
+}
+
+// headerSize is the fixed part of a record in the batch encoding: ts_ms i64,
+// key_len u32, val_len u32.
+const headerSize = 16
+
+// batchRecord decodes the record at off of a batch that holds more bytes
+// from there, and returns the offset of the next one; it aborts the call if
+// the batch ends within the record.
+func batchRecord(data []byte, off int) (ts int64, key, value []byte, next int) {
+	rest := data[off:]
+	if len(rest) < headerSize {
+		abort("emit_batch: %d trailing bytes at offset %d of a batch of %d bytes: a record header is %d bytes", len(rest), off, len(data), headerSize)
+	}
+	kl := uint64(binary.LittleEndian.Uint32(rest[8:]))
+	vl := uint64(binary.LittleEndian.Uint32(rest[12:]))
+	if headerSize+kl+vl > uint64(len(rest)) {
+		abort("emit_batch: the record at offset %d of a batch of %d bytes has key_len %d and val_len %d, but only %d bytes follow its header",
+			off, len(data), kl, vl, len(rest)-headerSize)
+	}
+	k := headerSize + int(kl)
+	end := k + int(vl)
+	return int64(binary.LittleEndian.Uint64(rest)), rest[headerSize:k:k], rest[k:end:end], off + end
 }
 
 func (in *instance) setTimer(stack []uint64) {

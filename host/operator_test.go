@@ -19,26 +19,43 @@ import (
 // calls, the operator's own state and timers. examples_test.go runs each of
 // them in a job.
 
-// uppers are the three builds of the upper operator: Go, C and WAT.
-var uppers = []string{"upper", "c-upper", "wat-upper"}
+// uppers are the builds of the upper operator: Go, C and WAT, which emit
+// with emit_batch (ABI v1.1), and testdata/upper-v1.wasm, the WAT one as it
+// was in ABI v1, with emit.
+var uppers = []string{"upper", "c-upper", "wat-upper", "upper-v1"}
 
-// Each upper stamps its records with the batch's latest timestamp, and takes
-// a batch larger than the last: the host asks the guest for a larger input
-// buffer.
+// compileUpper compiles one of uppers.
+func compileUpper(t *testing.T, h *Host, name string) *Module {
+	t.Helper()
+	if name != "upper-v1" {
+		return compileBundled(t, h, name)
+	}
+	m, err := h.Compile(t.Context(), "upper-v1.wasm", testdata(t, "upper-v1.wasm"))
+	require.NoError(t, err)
+	return m
+}
+
+// Each upper keeps its records' timestamps (emit_batch), or stamps them with
+// the batch's latest (emit, v1), and takes a batch larger than the last: the
+// host asks the guest for a larger input buffer.
 func TestOperator_Process_Upper(t *testing.T) {
 	h := cachedHost(t, sandbox())
 	big := strings.Repeat("abc", 100_000)
 	for _, name := range uppers {
 		t.Run(name, func(t *testing.T) {
-			op := newTestOperator(t, compileBundled(t, h, name), "{}")
+			op := newTestOperator(t, compileUpper(t, h, name), "{}")
 			out := &recorder{}
 			require.NoError(t, op.Process(runtime.NewBatch(
-				runtime.Record{TS: 5, Key: []byte("k1"), Value: []byte("hello, World 42")},
+				runtime.Record{TS: 5, Key: []byte("k1"), Value: []byte("\u1234hello, World 42")},
 				runtime.Record{TS: 9},
 				runtime.Record{TS: 7, Key: []byte("K"), Value: []byte("abcxyz{`@[")},
 			), out))
-			assert.Equal(t, []string{"k1=HELLO, WORLD 42", "=", "K=ABCXYZ{`@["}, out.recs)
-			assert.Equal(t, []int64{9, 9, 9}, out.ts)
+			assert.Equal(t, []string{"k1=\u1234HELLO, WORLD 42", "=", "K=ABCXYZ{`@["}, out.recs)
+			if name == "upper-v1" {
+				assert.Equal(t, []int64{9, 9, 9}, out.ts)
+			} else {
+				assert.Equal(t, []int64{5, 9, 7}, out.ts)
+			}
 
 			out = &recorder{}
 			require.NoError(t, op.Process(batch("big="+big), out))
@@ -58,17 +75,19 @@ func TestOperator_Process_MalformedBatch(t *testing.T) {
 		"upper":     "malformed batch: record at offset 0 has key_len 3 and val_len 5, but only 7 bytes follow its header",
 		"c-upper":   "c-upper: malformed batch: a record runs past the end",
 		"wat-upper": "wat-upper: malformed batch: a record runs past the end",
+		"upper-v1":  "upper-v1: malformed batch: a record runs past the end",
 	}
 	for _, name := range uppers {
 		t.Run(name, func(t *testing.T) {
-			op := newTestOperator(t, compileBundled(t, h, name), "{}")
+			m := compileUpper(t, h, name)
+			op := newTestOperator(t, m, "{}")
 			in := op.inst
 			ptr, err := in.reserve(len(short))
 			require.NoError(t, err)
 			in.mem.Write(ptr, short)
 			in.out = &recorder{}
 			_, err = in.call(in.process, exportProcess, uint64(len(short)))
-			assert.EqualError(t, err, `operator "wasm:`+name+`": flowlab_process returned -1: `+want[name])
+			assert.EqualError(t, err, `operator "`+m.Name()+`": flowlab_process returned -1: `+want[name])
 		})
 	}
 }

@@ -131,13 +131,13 @@ tasks:
 	g := flameGraph(t, j, "upper", runtime.GraphFull, 200)
 	goFrames, _ := under(g, func(s string) bool { return strings.HasPrefix(s, "runtime.") || strings.Contains(s, "sdk.") })
 	assert.Positive(t, goFrames, g.String())
-	emit, _ := under(g, named("flowlab.emit"))
+	emit, _ := under(g, named("flowlab.emit_batch"))
 	assert.Positive(t, emit, g.String())
 	var path []string
 	var find func(n *runtime.FlameNode) bool
 	find = func(n *runtime.FlameNode) bool {
 		path = append(path, n.Name+"/"+n.Kind)
-		if n.Name == "flowlab.emit" {
+		if n.Name == "flowlab.emit_batch" {
 			return true
 		}
 		for _, c := range n.Children {

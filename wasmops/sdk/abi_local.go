@@ -4,25 +4,28 @@ package sdk
 
 import (
 	"bytes"
+	"errors"
 	"time"
 )
 
 // On platforms other than wasip1 there is no Wasm host: the SDK runs against
 // an in-process one, localHost, so that its logic (and an operator's) can be
 // tested with go test on the build machine. It keeps what the imports of ABI
-// v1 would give the host.
+// v1.1 would give the host.
 
 // localHost is the in-process host of non-wasip1 builds.
 type localHost struct {
-	now    func() int64      // now_ms
-	quota  int               // records emitted per call; 0: no limit
-	emits  []localRecord     // emitted records
-	fails  []string          // messages given to fail
-	logs   []string          // log entries
-	timers []int64           // times given to timer
-	state  map[string][]byte // keyed state
-	ncall  int               // records emitted in the call under way
-	keep   bool              // keep emitted records in emits
+	now     func() int64      // now_ms
+	quota   int               // records emitted per call; 0: no limit
+	emits   []localRecord     // emitted records
+	ts      []int64           // their timestamps
+	batches int               // calls of emit_batch
+	fails   []string          // messages given to fail
+	logs    []string          // log entries
+	timers  []int64           // times given to timer
+	state   map[string][]byte // keyed state
+	ncall   int               // records emitted in the call under way
+	keep    bool              // keep emitted records in emits
 }
 
 type localRecord struct{ Key, Value string }
@@ -39,15 +42,33 @@ var local = newLocalHost()
 
 func hostBeginCall() { local.ncall = 0 }
 
-func hostEmit(key, value []byte) int32 {
-	if local.quota > 0 && local.ncall >= local.quota {
+// errQuota stops hostEmitBatch at the quota.
+var errQuota = errors.New("quota")
+
+// hostEmitBatch emits the records up to the quota, as the host does, and
+// returns their number or -1 if the batch holds more.
+func hostEmitBatch(b []byte) int32 {
+	local.batches++
+	n := int32(0)
+	err := DecodeBatch(b, func(r Record) error {
+		if local.quota > 0 && local.ncall >= local.quota {
+			return errQuota
+		}
+		local.ncall++
+		n++
+		if local.keep {
+			local.emits = append(local.emits, localRecord{string(r.Key), string(r.Value)})
+			local.ts = append(local.ts, r.TS)
+		}
+		return nil
+	})
+	switch {
+	case err == errQuota:
 		return -1
+	case err != nil:
+		panic("emit_batch: " + err.Error()) // the host would abort the call
 	}
-	local.ncall++
-	if local.keep {
-		local.emits = append(local.emits, localRecord{string(key), string(value)})
-	}
-	return 0
+	return n
 }
 
 func hostFail(msg []byte) { local.fails = append(local.fails, string(msg)) }

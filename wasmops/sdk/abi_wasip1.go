@@ -22,11 +22,12 @@ func flowlabInit(n int32) int32 { return callInit(int(n)) }
 //go:wasmexport flowlab_timer
 func flowlabTimer(ts int64) int32 { return callTimer(ts) }
 
-// The imports of ABI v1, module "flowlab".
+// The imports of ABI v1.1, module "flowlab". The SDK emits with emit_batch
+// only: a record costs an append to its output buffer, not a host call.
 
-//go:wasmimport flowlab emit
+//go:wasmimport flowlab emit_batch
 //go:noescape
-func emit(keyPtr unsafe.Pointer, keyLen uint32, valPtr unsafe.Pointer, valLen uint32) int32
+func emitBatch(ptr unsafe.Pointer, n uint32) int32
 
 //go:wasmimport flowlab fail
 //go:noescape
@@ -52,9 +53,7 @@ func statePut(keyPtr unsafe.Pointer, keyLen uint32, valPtr unsafe.Pointer, valLe
 
 func ptr(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }
 
-func hostEmit(key, value []byte) int32 {
-	return emit(ptr(key), uint32(len(key)), ptr(value), uint32(len(value)))
-}
+func hostEmitBatch(b []byte) int32 { return emitBatch(ptr(b), uint32(len(b))) }
 
 func hostBeginCall() {}
 

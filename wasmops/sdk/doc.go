@@ -1,5 +1,5 @@
 // Package sdk writes Flowlab operators in Go: it implements the guest side of
-// the Wasm operator ABI v1 (docs/ABI.md), so that an operator is one function
+// the Wasm operator ABI v1.1 (docs/ABI.md), so that an operator is one function
 // registered from an init function of a main package built with
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o NAME.wasm ./NAME
@@ -60,14 +60,19 @@
 //	}
 //
 // Records alias the SDK's input buffer, which is reused from batch to batch
-// while it is large enough; emitting copies. So an operator that reuses its
+// while it is large enough; emitting copies (or hands over in place). So an operator that reuses its
 // own buffers, as above, allocates nothing per record.
 //
 // An error returned by an operator function, or a panic, fails the call: the
 // SDK gives the message to the host's fail and returns a negative code; the
 // host discards the instance and the job restarts per its restart strategy.
-// When the host's output quota for a call is exhausted, Emit returns false
-// and the SDK stops feeding records for the rest of the call.
+// Output crosses to the host in batches (flowlab.emit_batch): an output buffer
+// of the SDK's, handed over when full and when the call ends, and the records
+// a Map, MapValue or Filter lets through unchanged where they lie in the input
+// buffer, uncopied. Each output record has the timestamp of its input record
+// (in OnTimer, the timer's). When the host's output quota for a call is
+// exhausted, which the SDK learns when it hands output over, Emit returns
+// false and the SDK stops feeding records for the rest of the call.
 //
 // The SDK keeps modules small: it imports neither fmt nor encoding/json
 // (its own JSON decoder and formatter follow theirs), and a module links the

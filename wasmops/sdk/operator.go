@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"strconv"
+	"unsafe"
 )
 
 // operator is what the exports dispatch to: the one operator the module
@@ -38,10 +39,11 @@ func register(op operator, fnIsNil bool) {
 }
 
 // Map registers the module's operator: fn is called for every input record
-// and its result is emitted. The TS of the result is ignored: the host stamps
-// each output record with the timestamp of the batch's latest input record.
-// The result may alias r or a buffer that fn reuses: it is copied by the host
-// before fn is called again.
+// and its result is emitted. The TS of the result is ignored: an output
+// record has the timestamp of its input record. The result may alias r or a
+// buffer that fn reuses: it is copied before fn is called again. A result
+// that is r itself, its key and value changed in place if at all, costs no
+// copy: the SDK hands it to the host where it lies in the input buffer.
 func Map(fn func(r Record) Record) { register(&mapOp{fn}, fn == nil) }
 
 // MapValue registers the module's operator: fn is called with the value of
@@ -81,25 +83,38 @@ func OnTimer(fn func(c *Context, ts int64) error) { onTimer = fn }
 
 // Output is where an operator emits records. Emitting copies: key and value
 // may be reused as soon as Emit returns.
+//
+// The SDK gathers the records of a call in an output buffer and hands them
+// to the host in one crossing (flowlab.emit_batch, ABI v1.1) when the buffer
+// is full and when the call ends, also when it fails.
 type Output struct {
 	n       int
 	stopped bool
 }
 
-// Emit emits one record with the given key and value. It returns false if
-// the host's output quota for this call is exhausted (or was earlier in the
-// call): the record was not emitted and the operator should stop emitting and
-// return; the SDK stops feeding it records for the rest of the batch.
+var (
+	outBuf []byte // records emitted, not yet handed to the host, in the batch encoding
+	outTS  int64  // the timestamp of records emitted through Output
+)
+
+// flushSize is how many bytes of output the SDK gathers before it hands
+// them to the host.
+const flushSize = 64 << 10
+
+// Emit emits one record with the given key and value, and the timestamp of
+// the input record being processed (in OnTimer, the timer's). It returns
+// false if the host's output quota for this call is exhausted (or was
+// earlier in the call): the operator should stop emitting and return; the
+// SDK stops feeding it records for the rest of the batch. The SDK learns of
+// the quota when it hands the host its output buffer, so records emitted up
+// to then past the quota are dropped (and the host fails the call anyway).
 func (o *Output) Emit(key, value []byte) bool {
 	if o.stopped {
 		return false
 	}
-	if hostEmit(key, value) < 0 {
-		o.stopped = true
-		return false
-	}
+	outBuf = appendRecord(outBuf, outTS, key, value)
 	o.n++
-	return true
+	return len(outBuf) < flushSize || o.flush()
 }
 
 // EmitString is Emit for strings, without copying them first.
@@ -113,7 +128,42 @@ func (o *Output) Stopped() bool { return o.stopped }
 // Emitted is the number of records emitted so far in this call.
 func (o *Output) Emitted() int { return o.n }
 
-func (o *Output) reset() { *o = Output{} }
+func (o *Output) reset() {
+	*o = Output{}
+	outBuf = outBuf[:0]
+}
+
+// flush hands the output buffer to the host.
+func (o *Output) flush() bool {
+	ok := o.send(outBuf)
+	outBuf = outBuf[:0]
+	return ok
+}
+
+// send hands records in the batch encoding to the host and reports whether
+// the quota still holds.
+func (o *Output) send(b []byte) bool {
+	if len(b) > 0 && !o.stopped && hostEmitBatch(b) < 0 {
+		o.stopped = true
+	}
+	return !o.stopped
+}
+
+// keep emits run, the records that end the input batch unchanged: from
+// where they lie if no output precedes them, else after it.
+func (o *Output) keep(run []byte) {
+	if len(outBuf) == 0 {
+		o.send(run)
+		return
+	}
+	outBuf = append(outBuf, run...)
+}
+
+// same reports whether a result of a map is the input slice in, so that
+// the record is emitted where it lies.
+func same(result, in []byte) bool {
+	return len(result) == len(in) && (len(in) == 0 || unsafe.SliceData(result) == unsafe.SliceData(in))
+}
 
 // Context is what a keyed process function may do: it is scoped to the key
 // of the record (or timer) being processed.
@@ -153,8 +203,12 @@ func (*mapOp) timer(int64) error { return nil }
 func (m *mapOp) process(d *decoder) error {
 	// The loop of decoder.next, by hand: this is the hot loop of the most
 	// common operator, and Go's wasm code pays for every call.
+	// Records that come out as they went in (changed in place, if at all)
+	// are left where they lie, as a run of the input batch that is copied
+	// only when a changed record follows it.
 	fn := mapFields(m.fn)
 	b, off := d.b, d.off
+	run := off
 	for {
 		rest := b[off:]
 		if len(rest) < headerSize {
@@ -167,15 +221,21 @@ func (m *mapOp) process(d *decoder) error {
 		}
 		k := headerSize + int(kl)
 		end := k + int(vl)
+		at := off
 		off += end
-		_, key, value := fn(int64(binary.LittleEndian.Uint64(rest)), rest[headerSize:k:k], rest[k:end:end])
-		if hostEmit(key, value) < 0 {
-			out.stopped = true
+		ts, inKey, inValue := int64(binary.LittleEndian.Uint64(rest)), rest[headerSize:k:k], rest[k:end:end]
+		_, key, value := fn(ts, inKey, inValue)
+		if same(key, inKey) && same(value, inValue) {
+			out.n++
+			continue
+		}
+		outBuf, run, outTS = append(outBuf, b[run:at]...), off, ts
+		if !out.Emit(key, value) {
 			return nil
 		}
-		out.n++
 	}
 	d.off = off
+	out.keep(b[run:off])
 	return d.err()
 }
 
@@ -187,7 +247,8 @@ func (*mapValueOp) timer(int64) error { return nil }
 func (m *mapValueOp) process(d *decoder) error {
 	fn := m.fn
 	b, off := d.b, d.off
-	for { // decoder.next by hand, as for Map
+	run := off
+	for { // decoder.next by hand, and runs of records, as for Map
 		rest := b[off:]
 		if len(rest) < headerSize {
 			break
@@ -199,15 +260,21 @@ func (m *mapValueOp) process(d *decoder) error {
 		}
 		k := headerSize + int(kl)
 		end := k + int(vl)
+		at := off
 		off += end
-		value := fn(rest[k:end:end])
-		if hostEmit(rest[headerSize:k:k], value) < 0 {
-			out.stopped = true
+		in := rest[k:end:end]
+		value := fn(in)
+		if same(value, in) {
+			out.n++
+			continue
+		}
+		outBuf, run, outTS = append(outBuf, b[run:at]...), off, int64(binary.LittleEndian.Uint64(rest))
+		if !out.Emit(rest[headerSize:k:k], value) {
 			return nil
 		}
-		out.n++
 	}
 	d.off = off
+	out.keep(b[run:off])
 	return d.err()
 }
 
@@ -219,7 +286,8 @@ func (*filterOp) timer(int64) error { return nil }
 func (f *filterOp) process(d *decoder) error {
 	fn := filterFields(f.fn)
 	b, off := d.b, d.off
-	for { // decoder.next by hand, as for Map
+	run := off
+	for { // decoder.next by hand, and runs of records, as for Map
 		rest := b[off:]
 		if len(rest) < headerSize {
 			break
@@ -231,17 +299,22 @@ func (f *filterOp) process(d *decoder) error {
 		}
 		k := headerSize + int(kl)
 		end := k + int(vl)
+		at := off
 		off += end
-		key, value := rest[headerSize:k:k], rest[k:end:end]
-		if fn(int64(binary.LittleEndian.Uint64(rest)), key, value) {
-			if hostEmit(key, value) < 0 {
-				out.stopped = true
+		if fn(int64(binary.LittleEndian.Uint64(rest)), rest[headerSize:k:k], rest[k:end:end]) {
+			out.n++
+			continue
+		}
+		if run < at {
+			outBuf = append(outBuf, b[run:at]...)
+			if len(outBuf) >= flushSize && !out.flush() {
 				return nil
 			}
-			out.n++
 		}
+		run = off
 	}
 	d.off = off
+	out.keep(b[run:off])
 	return d.err()
 }
 
@@ -256,6 +329,7 @@ func (f *flatMapOp) process(d *decoder) error {
 	fn := f.fn
 	var r Record
 	for !out.stopped && d.next(&r) {
+		outTS = r.TS
 		if err := fn(r, &out); err != nil {
 			return err
 		}
@@ -282,7 +356,7 @@ func (k *keyedOp) start() error {
 func (k *keyedOp) process(d *decoder) error {
 	var r Record
 	for !out.stopped && d.next(&r) {
-		k.ctx.key = r.Key
+		k.ctx.key, outTS = r.Key, r.TS
 		if err := k.fn(&k.ctx, r); err != nil {
 			return err
 		}
@@ -374,6 +448,7 @@ func callTimer(ts int64) int32 {
 		if err := start(); err != nil {
 			return err
 		}
+		outTS = ts
 		return registered.timer(ts)
 	})
 }
@@ -413,7 +488,9 @@ func call(fn func() error) (code int32) {
 			code = -2
 		}
 	}()
-	if err := fn(); err != nil {
+	err := fn()
+	out.flush()
+	if err != nil {
 		failMessage(err.Error())
 		return -1
 	}

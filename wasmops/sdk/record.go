@@ -20,14 +20,16 @@ const headerSize = 16
 
 // AppendRecord appends r to dst in the batch encoding of ABI v1 (little
 // endian, no padding): ts_ms i64, key_len u32, val_len u32, key, value.
-func AppendRecord(dst []byte, r Record) []byte {
-	ts, kl, vl := uint64(r.TS), uint32(len(r.Key)), uint32(len(r.Value))
+func AppendRecord(dst []byte, r Record) []byte { return appendRecord(dst, r.TS, r.Key, r.Value) }
+
+func appendRecord(dst []byte, ts int64, key, value []byte) []byte {
+	t, kl, vl := uint64(ts), uint32(len(key)), uint32(len(value))
 	dst = append(dst,
-		byte(ts), byte(ts>>8), byte(ts>>16), byte(ts>>24), byte(ts>>32), byte(ts>>40), byte(ts>>48), byte(ts>>56),
+		byte(t), byte(t>>8), byte(t>>16), byte(t>>24), byte(t>>32), byte(t>>40), byte(t>>48), byte(t>>56),
 		byte(kl), byte(kl>>8), byte(kl>>16), byte(kl>>24),
 		byte(vl), byte(vl>>8), byte(vl>>16), byte(vl>>24))
-	dst = append(dst, r.Key...)
-	return append(dst, r.Value...)
+	dst = append(dst, key...)
+	return append(dst, value...)
 }
 
 // DecodeBatch calls fn for each record of batch, in order, and stops at the

@@ -161,6 +161,8 @@ func TestFlatMap(t *testing.T) {
 	assert.Equal(t, emits("a", "1", "b", "1", "c", "3", "d", "4"), h.emits)
 }
 
+// The SDK learns that the quota ran out when it hands over its output
+// buffer: here, every second record (two values of 40 KiB fill it).
 func TestOutput_Quota(t *testing.T) {
 	h := setup(t, 0)
 	h.quota = 3
@@ -172,13 +174,88 @@ func TestOutput_Quota(t *testing.T) {
 		}
 		return nil
 	})
-	assert.Equal(t, int32(0), feed(kv("a", ""), kv("b", ""), kv("c", ""), kv("d", "")))
-	assert.Equal(t, emits("a", "", "a", "", "b", ""), h.emits)
+	v := strings.Repeat("v", 40<<10)
+	assert.Equal(t, int32(0), feed(kv("a", v), kv("b", v), kv("c", v), kv("d", v)))
+	assert.Equal(t, emits("a", v, "a", v, "b", v), h.emits)
 	assert.Equal(t, 2, calls, "no record fed after the quota ran out")
 
 	// The quota is per call.
 	assert.Equal(t, int32(0), feed(kv("e", "")))
 	assert.Len(t, h.emits, 5)
+}
+
+// Output records have the timestamps of their input records (of the timer,
+// in a timer), and a call's output crosses to the host once: the records a
+// map leaves in place where they lie, those it changes copied in between,
+// in order.
+func TestOutput_Batched(t *testing.T) {
+	rec := func(ts int64, key, value string) Record {
+		return Record{TS: ts, Key: []byte(key), Value: []byte(value)}
+	}
+	in := []Record{rec(5, "a", "x1"), rec(3, "b", "y2"), rec(9, "c", "x3"), rec(4, "d", "x4"), rec(7, "e", "y5")}
+	tests := []struct {
+		name     string
+		register func()
+		want     []localRecord
+		ts       []int64
+	}{
+		{"MapValue", func() {
+			MapValue(func(v []byte) []byte {
+				if v[0] == 'x' {
+					v[0] = 'X' // in place
+					return v
+				}
+				return append([]byte("new "), v...)
+			})
+		}, emits("a", "X1", "b", "new y2", "c", "X3", "d", "X4", "e", "new y5"), []int64{5, 3, 9, 4, 7}},
+		{"Map", func() {
+			Map(func(r Record) Record {
+				if r.Value[0] == 'x' {
+					return r
+				}
+				return Record{TS: 1, Key: r.Value, Value: r.Key}
+			})
+		}, emits("a", "x1", "y2", "b", "c", "x3", "d", "x4", "y5", "e"), []int64{5, 3, 9, 4, 7}},
+		{"Filter", func() { Filter(func(r Record) bool { return r.Value[0] == 'x' }) },
+			emits("a", "x1", "c", "x3", "d", "x4"), []int64{5, 9, 4}},
+		{"FlatMap", func() {
+			FlatMap(func(r Record, out *Output) error {
+				out.Emit(r.Key, r.Value)
+				return nil
+			})
+		}, emits("a", "x1", "b", "y2", "c", "x3", "d", "x4", "e", "y5"), []int64{5, 3, 9, 4, 7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := setup(t, 0)
+			tt.register()
+			assert.Equal(t, int32(0), feed(in...))
+			assert.Equal(t, tt.want, h.emits)
+			assert.Equal(t, tt.ts, h.ts)
+			assert.Equal(t, 1, h.batches, "one crossing")
+		})
+	}
+	t.Run("Filter/none", func(t *testing.T) {
+		h := setup(t, 0)
+		Filter(func(Record) bool { return false })
+		assert.Equal(t, int32(0), feed(in...))
+		assert.Zero(t, h.batches, "no crossing")
+	})
+	t.Run("OnTimer", func(t *testing.T) {
+		h := setup(t, 0)
+		KeyedProcess(func(c *Context, r Record) error {
+			c.SetTimer(100)
+			return nil
+		})
+		OnTimer(func(c *Context, ts int64) error {
+			c.Emit(c.Key(), nil)
+			return nil
+		})
+		assert.Equal(t, int32(0), feed(in[:2]...))
+		assert.Equal(t, int32(0), callTimer(100))
+		assert.Equal(t, emits("a", "", "b", ""), h.emits)
+		assert.Equal(t, []int64{100, 100}, h.ts)
+	})
 }
 
 func TestCall_Panic(t *testing.T) {

@@ -23,6 +23,7 @@ func fire(w *windowOp[int64], ts int64) ([]localRecord, int64) {
 	local.emits = nil
 	var o Output
 	next := w.fire(ts, &o)
+	o.flush() // as at the end of a call
 	return local.emits, next
 }
 
