@@ -77,6 +77,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err := cfg.check(); err != nil {
 		return nil, fmt.Errorf("host: %w", err)
 	}
+	// Linear memory is reserved whole, so that growth never copies: mapped
+	// where it can be (memory.go), else on the Go heap at capacity.
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithMemoryLimitPages(cfg.memoryLimit / pageSize).
 		WithMemoryCapacityFromMax(true)
