@@ -201,26 +201,32 @@ edges:
 	}
 	defer func() { j.Cancel(); <-j.Done() }()
 	<-j.Updated() // running
-	wait := func(d time.Duration) error {
+	// next waits for d, then for the snapshot after it: one taken at most a
+	// metrics tick later.
+	next := func(d time.Duration) (*metrics.Job, error) {
 		select {
 		case <-time.After(d):
-			return nil
 		case <-j.Done():
-			return fmt.Errorf("the job ended: %v", j.Err())
+			return nil, fmt.Errorf("the job ended: %v", j.Err())
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
+		}
+		select {
+		case <-j.Updated():
+			return j.Snapshot(), nil
+		case <-j.Done():
+			return nil, fmt.Errorf("the job ended: %v", j.Err())
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
-	if err := wait(warmup); err != nil {
+	first, err := next(warmup)
+	if err != nil {
 		return 0, err
 	}
-	first := j.Snapshot()
-	if err := wait(d); err != nil {
+	last, err := next(d)
+	if err != nil {
 		return 0, err
-	}
-	last := j.Snapshot()
-	if last.Timestamp <= first.Timestamp {
-		return 0, fmt.Errorf("no snapshot was taken in %v", d)
 	}
 	in := func(snap *metrics.Job) int64 { return snap.Vertices[1].Metrics.NumRecordsIn }
 	return float64(in(last)-in(first)) / (float64(last.Timestamp-first.Timestamp) / 1000), nil
