@@ -4,7 +4,7 @@
 //	flowlab run -job FILE [-duration D] [-json]   run a job headless
 //	    [-profile TASK [-profile-out FILE]]       and profile a task (pprof)
 //	flowlab lesson list|verify [ID...]            the guided lessons
-//	flowlab bench [-duration D]                   native and Wasm operators' throughput
+//	flowlab bench [-value-size N] [-rounds N]      native and Wasm operators' throughput
 //	flowlab operator init DIR [-template NAME]    a new Wasm operator's module
 package main
 
@@ -56,7 +56,8 @@ commands:
       [-profile TASK -profile-out FILE]  and write a pprof profile of a task
   lesson list                            list the guided lessons
   lesson verify [-timeout D] [ID...]     solve lessons headless with their reference solutions
-  bench [-duration D] [-buffer-size S]   records/s through native and Wasm map operators here
+  bench [-value-size N] [-rounds N] [-duration D] [-buffer-size S] [-json]
+                                         records/s into native and Wasm map operators here, and their ratios
   operator init DIR [-template NAME]     a new Go operator in DIR, with the SDK, built offline`
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {

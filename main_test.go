@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -93,11 +93,53 @@ tasks:
 
 func TestBench(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"flowlab", "bench", "-duration", "300ms", "-buffer-size", "8kb"}, &out))
+	require.NoError(t, run(t.Context(), []string{"flowlab", "bench", "-duration", "200ms", "-warmup", "100ms", "-rounds", "1", "-buffer-size", "8kb", "-value-size", "100"}, &out))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	require.Len(t, lines, 5, out.String())
-	assert.Regexp(t, `^passthrough +\d+ +100%$`, lines[1])
-	assert.Regexp(t, `^wasm:wat-upper +\d+ +\d+%$`, lines[4])
+	require.Len(t, lines, 3+len(contenders), out.String())
+	assert.Contains(t, lines[0], "100 B values, 8kb buffers, 1 round(s)")
+	assert.Regexp(t, `^ *MAP +MEDIAN REC/S +MIN REC/S +MAX REC/S +OF NATIVE +MIN-MAX +TARGET$`, lines[1])
+	assert.Regexp(t, `^ *passthrough +[1-9]\d* +\d+ +\d+ +100% +100-100% +reference$`, lines[2])
+	for i, c := range contenders[1:] {
+		assert.Regexp(t, `^ *`+regexp.QuoteMeta(c.Name)+` +[1-9]\d* +\d+ +\d+ +\d+% +\d+-\d+% +>=\d+% (met|missed)$`, lines[3+i])
+	}
+}
+
+func TestBench_JSON(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), []string{"flowlab", "bench", "-duration", "200ms", "-warmup", "0s", "-rounds", "2", "-json"}, &out))
+	var report benchReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &report), out.String())
+	assert.Equal(t, 16, report.ValueSize)
+	require.Len(t, report.Contenders, len(contenders))
+	for _, c := range report.Contenders {
+		assert.Len(t, c.Rates, 2, c.Name)
+		assert.Len(t, c.Ratios, 2, c.Name)
+		assert.Positive(t, c.Median, c.Name) // it ran: records went into it
+		assert.LessOrEqual(t, c.Min, c.Median, c.Name)
+		assert.LessOrEqual(t, c.Median, c.Max, c.Name)
+	}
+	assert.Equal(t, []float64{100, 100}, report.Contenders[0].Ratios)
+}
+
+func TestBench_Errors(t *testing.T) {
+	for _, args := range [][]string{{"-rounds", "0"}, {"-duration", "0s"}, {"-value-size", "-1"}} {
+		err := run(t.Context(), append([]string{"flowlab", "bench"}, args...), &bytes.Buffer{})
+		assert.ErrorContains(t, err, "bench: "+args[0], args)
+	}
+}
+
+func TestMedianMinMax(t *testing.T) {
+	for _, tc := range []struct {
+		xs             []float64
+		median, lo, hi float64
+	}{
+		{[]float64{3}, 3, 3, 3},
+		{[]float64{5, 1, 3}, 3, 1, 5},
+		{[]float64{4, 1, 2, 3}, 2.5, 1, 4},
+	} {
+		median, lo, hi := medianMinMax(tc.xs)
+		assert.Equal(t, []float64{tc.median, tc.lo, tc.hi}, []float64{median, lo, hi}, tc.xs)
+	}
 }
 
 // flowlab run ends with the doctor's findings: on the hot-key example, the

@@ -263,21 +263,64 @@ func BenchmarkCompile(b *testing.B) {
 
 // BenchmarkInstantiate measures making a subtask's operator: a new instance
 // (64 MiB memory limit, the default) with _initialize and flowlab_init run,
-// and closing it.
+// and closing it; its linear memory mapped (memory_linux.go) or, as wazero
+// does by itself, on the Go heap. Compare with
+//
+//	go test -run '^$' -bench Instantiate -count 6 ./host/ | benchstat -col /memory -
 func BenchmarkInstantiate(b *testing.B) {
-	h := cachedHost(b, NewConfig())
-	for _, name := range []string{"upper", "c-upper", "wat-upper"} {
-		m := compileBundled(b, h, name)
-		b.Run("op="+name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				op, err := m.newOperator(newTestContext(), []byte("{}"))
-				if err != nil {
-					b.Fatal(err)
+	for _, kind := range memoryKinds {
+		h := cachedHost(b, kind.cfg(NewConfig()))
+		for _, name := range []string{"upper", "c-upper", "wat-upper"} {
+			m := compileBundled(b, h, name)
+			b.Run(fmt.Sprintf("op=%s/memory=%s", name, kind.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					op, err := m.newOperator(newTestContext(), []byte("{}"))
+					if err != nil {
+						b.Fatal(err)
+					}
+					op.Close()
 				}
-				op.Close()
+			})
+		}
+	}
+}
+
+// BenchmarkJobStart measures a job's start (and restart) as a learner sees
+// it: generator -> MAP with 8 subtasks -> discard, one record, from
+// runtime.Start to FINISHED, so 8 instances made, run and closed, with
+// their linear memory mapped or on the Go heap (see BenchmarkInstantiate).
+func BenchmarkJobStart(b *testing.B) {
+	ctx := context.Background()
+	for _, kind := range memoryKinds {
+		h := cachedHost(b, kind.cfg(NewConfig()))
+		resolve := h.Resolver(ctx, wasmops.FS, "")
+		for _, op := range []string{"wasm:upper", "wasm:wat-upper"} {
+			compileBundled(b, h, op[len(BundledPrefix):])
+			s, err := spec.Parse(fmt.Appendf(nil, `
+name: start
+tasks:
+  - {name: source, operator: generator, config: {count: 1}}
+  - {name: map, operator: %q, parallelism: 8}
+  - {name: sink, operator: discard}
+`, op))
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
+			b.Run(fmt.Sprintf("map=%s/subtasks=8/memory=%s", op, kind.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					j, err := runtime.Start(ctx, s, resolve)
+					if err != nil {
+						b.Fatal(err)
+					}
+					<-j.Done()
+					if err := j.Err(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 

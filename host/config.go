@@ -18,6 +18,7 @@ type Config struct {
 	maxModuleSize int
 	cacheDir      string
 	cacheLimit    int64
+	heapMemory    bool // linear memory on the Go heap, even where it can be mapped (tests and benchmarks)
 }
 
 // NewConfig returns the default limits: 64 MiB of memory per instance, 1 s
@@ -107,6 +108,13 @@ func (c Config) WithCacheDir(dir string) Config {
 // removed. Default 512 MiB.
 func (c Config) WithCacheLimit(bytes int64) Config {
 	c.cacheLimit = bytes
+	return c
+}
+
+// withHeapMemory has wazero allocate linear memory on the Go heap, as off
+// Linux, to compare with the mapped memory (memory.go).
+func (c Config) withHeapMemory() Config {
+	c.heapMemory = true
 	return c
 }
 

@@ -34,6 +34,7 @@ type Host struct {
 	rt    wazero.Runtime
 	cache wazero.CompilationCache
 	wasi  map[string]api.FunctionDefinition // WASI preview 1 functions by name
+	mem   linearMemories                    // how instances get their linear memory
 
 	mu       sync.Mutex
 	compiled map[[sha256.Size]byte]*cacheEntry // by the sha256 of the module's bytes
@@ -76,6 +77,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err := cfg.check(); err != nil {
 		return nil, fmt.Errorf("host: %w", err)
 	}
+	// Linear memory is reserved whole, so that growth never copies: mapped
+	// where it can be (memory.go), else on the Go heap at capacity.
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithMemoryLimitPages(cfg.memoryLimit / pageSize).
 		WithMemoryCapacityFromMax(true)
@@ -88,7 +91,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		rc = rc.WithCompilationCache(cache)
 	}
-	h := &Host{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, compiled: map[[sha256.Size]byte]*cacheEntry{}}
+	h := &Host{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, mem: newLinearMemories(cfg), compiled: map[[sha256.Size]byte]*cacheEntry{}}
 	var err error
 	if _, err = wasi_snapshot_preview1.Instantiate(ctx, h.rt); err != nil {
 		return nil, errors.Join(err, h.Close(ctx))
@@ -102,6 +105,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 
 // Close releases every module and instance.
 func (h *Host) Close(ctx context.Context) error {
+	h.mem.closing()
 	err := h.rt.Close(ctx)
 	if h.cache != nil {
 		err = errors.Join(err, h.cache.Close(ctx))

@@ -189,7 +189,7 @@ func (op *operator) instance() (*instance, error) {
 		WithStderr(op.ctx.Logs().Writer(runtime.StreamStderr))
 	in := &instance{op: op, stack: make([]uint64, 1), quota: h.cfg.outputQuota}
 	in.callCtx = &callContext{Context: context.Background(), in: in}
-	mod, err := h.rt.InstantiateModule(in.callCtx, op.mod.compiled, cfg)
+	mod, err := h.rt.InstantiateModule(h.mem.instantiating(in.callCtx), op.mod.compiled, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("operator %q: instantiate: %w", op.mod.name, err)
 	}
