@@ -260,7 +260,7 @@ func (m *compiledModule) validate(wasi map[string]api.FunctionDefinition) error 
 			want, ok := importSignatures[fn]
 			switch {
 			case !ok:
-				errs = append(errs, fmt.Errorf("import %s.%s is not part of ABI v1 (the %s imports are: %s)", module, fn, importModule, strings.Join(importNames, ", ")))
+				errs = append(errs, fmt.Errorf("import %s.%s is not part of ABI v1.1 (the %s imports are: %s)", module, fn, importModule, strings.Join(importNames, ", ")))
 			case !slices.Equal(want.params, got.params) || !slices.Equal(want.results, got.results):
 				errs = append(errs, fmt.Errorf("import %s.%s has signature %v, want %v", module, fn, got, want))
 			}

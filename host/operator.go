@@ -63,7 +63,8 @@ const timerBytes = 100
 const tableBytes = instrument.MaxTables * instrument.MaxTableEntries * 8
 
 // memory is the most an operator of the module may hold: its instance's
-// linear memory, reserved whole up front (WithMemoryCapacityFromMax), and
+// linear memory at its limit (reserved whole up front, as address space on
+// Linux: see memory_linux.go), and
 // tables at their limits, keyed state if it imports state_put, and timers
 // if it imports timer.
 func (m *Module) memory() int64 {
