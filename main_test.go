@@ -118,7 +118,7 @@ func TestBench_JSON(t *testing.T) {
 		assert.LessOrEqual(t, c.Min, c.Median, c.Name)
 		assert.LessOrEqual(t, c.Median, c.Max, c.Name)
 	}
-	assert.Equal(t, []float64{100, 100}, report.Contenders[0].Ratios)
+	assert.InDeltaSlice(t, []float64{100, 100}, report.Contenders[0].Ratios, 1e-9)
 }
 
 func TestBench_Errors(t *testing.T) {
