@@ -15,7 +15,7 @@ import (
 func BenchmarkPipeline(b *testing.B) {
 	for _, p := range []int{1, 2} {
 		b.Run(fmt.Sprintf("parallelism=%d", p), func(b *testing.B) {
-			s, err := spec.Parse(fmt.Appendf(nil, `
+			runPipeline(b, fmt.Appendf(nil, `
 name: bench
 tasks:
   - {name: source, operator: generator, parallelism: %[1]d, config: {count: %[2]d, value-size: 16}}
@@ -24,22 +24,7 @@ tasks:
 edges:
   - {from: source, to: map, partitioning: rebalance}
   - {from: map, to: sink, partitioning: forward}
-`, p, max(1, b.N/p)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			j, err := Start(context.Background(), s, Builtins)
-			if err != nil {
-				b.Fatal(err)
-			}
-			<-j.Done()
-			if err := j.Err(); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(max(1, b.N/p)*p)/time.Since(start).Seconds(), "records/s")
+`, p, max(1, b.N/p)), max(1, b.N/p)*p)
 		})
 	}
 }
@@ -79,7 +64,7 @@ func BenchmarkExchange(b *testing.B) {
 	for _, part := range []string{spec.Forward, spec.Rebalance, spec.Hash} {
 		for _, size := range []int{16, 100} {
 			b.Run(fmt.Sprintf("%s/value=%dB", part, size), func(b *testing.B) {
-				s, err := spec.Parse(fmt.Appendf(nil, `
+				runPipeline(b, fmt.Appendf(nil, `
 name: exchange
 tasks:
   - {name: source, operator: generator, config: {count: %d, value-size: %d}}
@@ -88,23 +73,29 @@ tasks:
 edges:
   - {from: source, to: map, partitioning: %[3]s}
   - {from: map, to: sink, partitioning: %[3]s}
-`, b.N, size, part))
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				start := time.Now()
-				j, err := Start(context.Background(), s, Builtins)
-				if err != nil {
-					b.Fatal(err)
-				}
-				<-j.Done()
-				if err := j.Err(); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
+`, b.N, size, part), b.N)
 			})
 		}
 	}
+}
+
+// runPipeline runs the job of spec to its end (its sources send records
+// records in all) and reports the records per second.
+func runPipeline(b *testing.B, yaml []byte, records int) {
+	s, err := spec.Parse(yaml)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	j, err := Start(context.Background(), s, Builtins)
+	if err != nil {
+		b.Fatal(err)
+	}
+	<-j.Done()
+	if err := j.Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(records)/time.Since(start).Seconds(), "records/s")
 }
