@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -95,11 +96,18 @@ func sameVerdict(t *testing.T, up *httptest.Server, cookie string, watcher *clie
 	direct := newClient(t, up)
 	direct.c.Jar.SetCookies(mustURL(t, up.URL), []*http.Cookie{{Name: cookieName, Value: strings.TrimPrefix(cookie, cookieName+"=")}})
 	var own, attached []doctor.Finding
-	require.Eventually(t, func() bool {
-		require.Equal(t, http.StatusOK, direct.getJSON("/api/jobs/"+jid+"/diagnosis", &own))
-		require.Equal(t, http.StatusOK, watcher.getJSON("/api/jobs/"+jid+"/diagnosis", &attached))
-		return len(own) > 0 && slices.Equal(verdict(own), verdict(attached))
-	}, 30*time.Second, 100*time.Millisecond, "own %v, attached %v", verdict(own), verdict(attached))
+	// The attached job is listed once the cluster's first poll of it has a
+	// snapshot: 404 until then.
+	fetch := func(c *client, fs *[]doctor.Finding) bool {
+		res, data := c.do("GET", "/api/jobs/"+jid+"/diagnosis", "", nil)
+		*fs = nil
+		return res.StatusCode == http.StatusOK && json.Unmarshal(data, fs) == nil
+	}
+	if !assert.Eventually(t, func() bool {
+		return fetch(direct, &own) && fetch(watcher, &attached) && len(own) > 0 && slices.Equal(verdict(own), verdict(attached))
+	}, 30*time.Second, 100*time.Millisecond) {
+		t.Fatalf("own %v, attached %v", verdict(own), verdict(attached))
+	}
 	return verdict(own)
 }
 
