@@ -92,7 +92,7 @@ func TestPlayground(t *testing.T) {
 	assert.Contains(t, text(sink), "Data skew: 12%")
 	assert.Equal(t, "85", attr(sink, "data-latency-p99"))
 	assert.Equal(t, "12", attr(sink, "data-latency-p50"))
-	assert.Contains(t, text(sink), "Latency p50 12 ms · p99 85 ms")
+	assert.Contains(t, text(sink), "Latency p50 12 · p99 85 ms")
 	assert.Equal(t, "", attr(src, "data-latency-p99"), "a source has no latency")
 	assert.NotContains(t, text(src), "Latency", "only a sink shows its latency")
 	lat := byTestID(doc, "timeline-latency")

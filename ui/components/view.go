@@ -167,17 +167,13 @@ func dataNumber(p float64) string {
 	return fmt.Sprintf("%.0f", p)
 }
 
-// latencyLine is a sink node's latency line: "Latency p50 12 ms · p99 85 ms".
+// latencyLine is a sink node's latency line, short enough for a node:
+// "Latency p50 12 · p99 85 ms", or "Latency p50 – · p99 –" for none.
 func latencyLine(p50, p99 float64) string {
-	return "Latency p50 " + latencyMs(p50) + " · p99 " + latencyMs(p99)
-}
-
-// latencyMs is a latency in whole ms, "–" for none.
-func latencyMs(ms float64) string {
-	if math.IsNaN(ms) {
-		return "–"
+	if math.IsNaN(p50) || math.IsNaN(p99) {
+		return "Latency p50 – · p99 –"
 	}
-	return fmt.Sprintf("%.0f ms", ms)
+	return fmt.Sprintf("Latency p50 %.0f · p99 %.0f ms", p50, p99)
 }
 
 // dataMs is a latency as a data attribute: whole ms, "" for none.

@@ -196,7 +196,7 @@
       g.dataset.latencyP50 = v.latency ? String(Math.round(v.latency.p50)) : '';
       g.dataset.latencyP99 = v.latency ? String(Math.round(v.latency.p99)) : '';
       const lat = $('[data-field=latency]', g);
-      if (lat) lat.textContent = 'Latency p50 ' + latencyMs(v.latency && v.latency.p50) + ' · p99 ' + latencyMs(v.latency && v.latency.p99);
+      if (lat) lat.textContent = v.latency ? `Latency p50 ${Math.round(v.latency.p50)} · p99 ${Math.round(v.latency.p99)} ms` : 'Latency p50 – · p99 –';
       $('title', g).textContent = nodeTitle(v);
       const parts = [short(v.operator, 22)];
       if (v.cost && micros(v.cost) > 0) parts.push(v.cost + '/record');
