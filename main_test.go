@@ -41,6 +41,7 @@ tasks:
 			Parallelism  int
 			Backpressure map[string]any
 			Metrics      map[string]any
+			Latency      map[string]any
 			Subtasks     []map[string]any
 		}
 	}
@@ -58,6 +59,11 @@ tasks:
 		"buffers.inputExclusiveBuffersUsage", "buffers.inputFloatingBuffersUsage", "isBackPressured",
 		"maxSoftBackPressureTimeMs", "maxHardBackPressureTimeMs"} {
 		assert.Contains(t, snap.Vertices[1].Subtasks[0], name)
+	}
+	assert.Nil(t, snap.Vertices[0].Latency, "a source takes nothing in")
+	for _, name := range []string{"p50", "p95", "p99", "max", "mean"} {
+		assert.Contains(t, snap.Vertices[1].Latency, name)
+		assert.Contains(t, snap.Vertices[1].Subtasks[0]["latency"], name)
 	}
 }
 

@@ -35,6 +35,11 @@ func TestSlowSink(t *testing.T) {
 	waitFor(t, ctx, "parse backpressured", node("parse", "backpressured"), 20*time.Second, atLeast(50))
 	waitFor(t, ctx, "sink not backpressured", node("sink", "backpressured"), 10*time.Second, atMost(10))
 	waitFor(t, ctx, "source level", node("source", "level"), 10*time.Second, equals("high"))
+	// The queues in front of the slow sink show as end-to-end latency on its node.
+	waitFor(t, ctx, "sink latency p99", node("sink", "latencyP99"), 20*time.Second, atLeast(100))
+	if line := eval(t, ctx, `document.querySelector('[data-testid=node][data-task=sink] [data-field=latency]')?.textContent`); !strings.Contains(line, "Latency p50 ") {
+		t.Fatalf("the sink's node shows %q, want its latency", line)
+	}
 	// The Diagnosis panel names the sink, live.
 	waitFor(t, ctx, "sink diagnosed", `document.querySelector('[data-testid=finding][data-kind=bottleneck]')?.dataset.tasks`,
 		15*time.Second, func(s string) bool { return strings.HasPrefix(s, "sink,") })

@@ -49,6 +49,8 @@ type subtask struct {
 	busyUntil   time.Time
 	tick        time.Duration // the metrics tick: the longest slice of cost spent at one cost
 	window      *window       // owned by the sampler
+	latency     latencyRecorder
+	latencyPrev latencyHist // what latency held at the last tick, owned by the sampler
 
 	// A source whose rate changed is asked again at once, not at the time
 	// its last Emit asked for, which the old rate set (at 1e-6 records/s,
@@ -260,7 +262,8 @@ func (s *subtask) runSource(checkOutput bool) error {
 func (s *subtask) runProcessor() error {
 	ended := 0
 	for {
-		if _, err := s.housekeeping(); err != nil {
+		now, err := s.housekeeping()
+		if err != nil {
 			return err
 		}
 		if !s.outputAvailable() {
@@ -285,12 +288,13 @@ func (s *subtask) runProcessor() error {
 			continue
 		}
 		n := d.Records()
+		s.latency.add(now.UnixMilli(), d.EarliestTS(), d.LatestTS(), n)
 		s.in += int64(n)
 		s.inBytes += int64(len(d.Data()))
 		s.inPub.Store(s.in)
 		s.inBytesPub.Store(s.inBytes)
 		s.phase.Store(phaseCost)
-		err := s.spend(n)
+		err = s.spend(n)
 		if err == nil {
 			s.phase.Store(phaseOperator)
 			err = s.proc.Process(Batch{data: d.Data(), n: n, latest: d.LatestTS()}, s)

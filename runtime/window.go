@@ -15,6 +15,7 @@ type point struct {
 	in, out  int64
 	inBytes  int64
 	outBytes int64
+	latency  latencyTick // the latencies of the records taken in during the tick ending at t
 }
 
 // window keeps the points of the last metrics.window, so every metric is an
@@ -45,30 +46,41 @@ func (w *window) reset(t time.Time) {
 	w.add(point{t: t})
 }
 
-func (w *window) add(p point) {
+func (w *window) add(p point) { *w.next() = p }
+
+// next makes room for a point and returns it, still holding what the
+// slot held before (whose latency slices the new point may reuse).
+func (w *window) next() *point {
 	if w.n == len(w.points) {
 		w.head = (w.head + 1) % len(w.points)
 		w.n--
 	}
-	w.points[(w.head+w.n)%len(w.points)] = p
+	p := &w.points[(w.head+w.n)%len(w.points)]
 	w.n++
+	return p
 }
 
 // metrics adds the point sampled now and derives Flink's subtask metrics
-// over the window.
-func (s *subtask) metrics(now time.Time) metrics.Subtask {
+// over the window; it adds the latencies over the window to lat, for the
+// task's latency over all its subtasks.
+func (s *subtask) metrics(now time.Time, lat *latencyHist) metrics.Subtask {
 	cs := s.clk.sample(now)
 	w := s.window
-	last := point{t: now, waits: cs.total, longest: cs.longest, in: s.inPub.Load(), out: s.outPub.Load(),
-		inBytes: s.inBytesPub.Load(), outBytes: s.outBytesPub.Load()}
-	w.add(last)
+	slot := w.next()
+	tick := slot.latency
+	s.latency.take(&s.latencyPrev, &tick)
+	*slot = point{t: now, waits: cs.total, longest: cs.longest, in: s.inPub.Load(), out: s.outPub.Load(),
+		inBytes: s.inBytesPub.Load(), outBytes: s.outBytesPub.Load(), latency: tick}
+	last := *slot
 	base := w.points[w.head]
 	var longest [waitKinds]time.Duration
+	var own latencyHist
 	for i := 1; i < w.n; i++ {
 		p := &w.points[(w.head+i)%len(w.points)]
 		for k := range longest {
 			longest[k] = max(longest[k], p.longest[k])
 		}
+		own.addTick(&p.latency)
 	}
 	m := metrics.Subtask{
 		Subtask:                   s.index,
@@ -114,6 +126,8 @@ func (s *subtask) metrics(now time.Time) metrics.Subtask {
 	}
 	if s.gate != nil {
 		m.InPoolUsage, m.InputExclusiveBuffersUsage, m.InputFloatingBuffersUsage = s.gate.Usage()
+		m.Latency = own.summary()
+		lat.merge(&own)
 	}
 	used, total := 0, 0
 	for _, wr := range s.writers {
@@ -182,13 +196,15 @@ func (j *Job) publish(now time.Time) {
 	}
 	for i, t := range g.tasks {
 		subs := make([]metrics.Subtask, t.spec.Parallelism)
+		var lat latencyHist // of the task: its subtasks' histograms merged
 		for k := range subs {
 			subs[k].Subtask, subs[k].Attempt = k, j.restarts // the attempt about to start
 			if j.subtasks != nil {
-				subs[k] = j.subtasks[i][k].metrics(now)
+				subs[k] = j.subtasks[i][k].metrics(now, &lat)
 			}
 		}
 		v := metrics.NewVertex(t.id, t.spec.Name, t.spec.Operator, subs, snap.Timestamp)
+		v.Latency = lat.summary()
 		v.Config = t.spec.Config // replaced, never modified, by a change of config
 		if c := time.Duration(t.cost.Load()); c > 0 {
 			v.Cost = c.String()

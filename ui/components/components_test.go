@@ -63,8 +63,10 @@ func testJob() *JobView {
 		Graph: GraphView{
 			Width: 600, Height: 200,
 			Nodes: []NodeView{
-				{ID: "a", Name: "source", Operator: "generator", W: 240, H: 132, Parallelism: 2, Busy: math.NaN(), BackPressured: 93, Fill: "#8a8a8a", Border: "#020202", Level: "high", Rate: &rate},
-				{ID: "b", Name: evil, Operator: "upload:" + evil, X: 350, W: 240, H: 132, Parallelism: 1, Busy: 63, BackPressured: 0, DataSkew: 12, Fill: "#ee6464", Border: "#ee2222", Level: "ok", Cost: "1ms", CostMicros: 1000},
+				{ID: "a", Name: "source", Operator: "generator", W: 240, H: 132, Parallelism: 2, Busy: math.NaN(), BackPressured: 93, Fill: "#8a8a8a", Border: "#020202", Level: "high", Rate: &rate,
+					LatencyP50: math.NaN(), LatencyP99: math.NaN()},
+				{ID: "b", Name: evil, Operator: "upload:" + evil, X: 350, W: 240, H: 132, Parallelism: 1, Busy: 63, BackPressured: 0, DataSkew: 12, Fill: "#ee6464", Border: "#ee2222", Level: "ok", Cost: "1ms", CostMicros: 1000,
+					Sink: true, LatencyP50: 12.4, LatencyP99: 85},
 			},
 			Edges: []EdgeView{{From: "source", To: evil, Partitioning: "HASH", D: "M0,0 L1,1"}},
 		},
@@ -88,6 +90,14 @@ func TestPlayground(t *testing.T) {
 	assert.Equal(t, evil, attr(sink, "data-task"))
 	assert.Contains(t, text(sink), "Busy (max): 63%")
 	assert.Contains(t, text(sink), "Data skew: 12%")
+	assert.Equal(t, "85", attr(sink, "data-latency-p99"))
+	assert.Equal(t, "12", attr(sink, "data-latency-p50"))
+	assert.Contains(t, text(sink), "Latency p50 12 · p99 85 ms")
+	assert.Equal(t, "", attr(src, "data-latency-p99"), "a source has no latency")
+	assert.NotContains(t, text(src), "Latency", "only a sink shows its latency")
+	lat := byTestID(doc, "timeline-latency")
+	require.Len(t, lat, 1, "a latency timeline for the sink")
+	assert.Equal(t, evil, attr(lat[0], "data-task"))
 	edges := byTestID(doc, "edge")
 	require.Len(t, edges, 1)
 	assert.Equal(t, "source", attr(edges[0], "data-from"))

@@ -100,6 +100,10 @@ type NodeView struct {
 	CostMicros         int64    // the cost in microseconds
 	Rate               *float64 // records per second per subtask of a source; nil for other tasks
 	Config             []ConfigField
+	// Sink marks a task without outputs, whose node shows the end-to-end
+	// latency: LatencyP50 and LatencyP99 in ms, NaN when it has none.
+	Sink                   bool
+	LatencyP50, LatencyP99 float64
 }
 
 // ConfigField is a field of a task's operator config the drawer lets the
@@ -161,6 +165,23 @@ func dataNumber(p float64) string {
 		return "NaN"
 	}
 	return fmt.Sprintf("%.0f", p)
+}
+
+// latencyLine is a sink node's latency line, short enough for a node:
+// "Latency p50 12 · p99 85 ms", or "Latency p50 – · p99 –" for none.
+func latencyLine(p50, p99 float64) string {
+	if math.IsNaN(p50) || math.IsNaN(p99) {
+		return "Latency p50 – · p99 –"
+	}
+	return fmt.Sprintf("Latency p50 %.0f · p99 %.0f ms", p50, p99)
+}
+
+// dataMs is a latency as a data attribute: whole ms, "" for none.
+func dataMs(ms float64) string {
+	if math.IsNaN(ms) {
+		return ""
+	}
+	return fmt.Sprintf("%.0f", ms)
 }
 
 func px(f float64) string { return fmt.Sprintf("%.1f", f) }

@@ -182,6 +182,9 @@ type flinkVertex struct {
 	Colors         metrics.Colors `json:"colors"`
 	Level          string         `json:"backpressure-level"`
 	Metrics        vertexMetrics  `json:"metrics"`
+	// End-to-end latency of the records the task took in over the metrics
+	// window (ms); null for a source or when none came in.
+	Latency *metrics.Latency `json:"latency"`
 }
 
 // jobSnapshot finds the request's job and its latest snapshot, or answers 404.
@@ -213,6 +216,7 @@ func (s *Server) flinkJob(w http.ResponseWriter, r *http.Request) {
 			Tasks: stateCounts(executionStates, status, v.Parallelism),
 			Busy:  v.Busy, BackPressure: v.BackPressure, DataSkew: v.DataSkew, Colors: v.Colors,
 			Level: v.Backpressure.Level, Metrics: vertexMetrics{v.Metrics, vertexIO(&v.Metrics)},
+			Latency: v.Latency,
 		}
 	}
 	delete(statusCounts, "")

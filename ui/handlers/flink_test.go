@@ -293,6 +293,7 @@ func TestFlinkJobDetails(t *testing.T) {
 			StartTime int64 `json:"start-time"`
 			Duration  int64
 			Metrics   io
+			Latency   *struct{ P50, P95, P99, Max, Mean *float64 }
 		}
 	}
 	require.Eventually(t, func() bool {
@@ -316,6 +317,13 @@ func TestFlinkJobDetails(t *testing.T) {
 	assert.GreaterOrEqual(t, sink.Metrics.ReadBytes, sink.Metrics.ReadRecords*37)
 	assert.LessOrEqual(t, sink.Metrics.ReadBytes, sink.Metrics.ReadRecords*38)
 	assert.Positive(t, sink.Metrics.Busy, "the sink is the bottleneck")
+	assert.Nil(t, source.Latency, "a source takes nothing in")
+	require.NotNil(t, sink.Latency)
+	for _, v := range []*float64{sink.Latency.P50, sink.Latency.P95, sink.Latency.P99, sink.Latency.Max, sink.Latency.Mean} {
+		require.NotNil(t, v, "p50, p95, p99, max, mean: %+v", sink.Latency)
+	}
+	assert.LessOrEqual(t, *sink.Latency.P50, *sink.Latency.P99)
+	assert.LessOrEqual(t, *sink.Latency.P99, *sink.Latency.Max)
 }
 
 // Metric values are text, as Flink's metric store keeps them; aggregates are numbers.

@@ -23,8 +23,8 @@ import (
 // Sizes of the graph drawing: roomy on the playground, compact beside a
 // lesson, so that a chain of four tasks keeps readable text at 1440 pixels.
 var (
-	graphOptions       = layout.Options{NodeW: 240, NodeH: 132, GapX: 110, GapY: 36, DummyH: 24, Margin: 24, LabelPad: 8}
-	lessonGraphOptions = layout.Options{NodeW: 212, NodeH: 132, GapX: 76, GapY: 36, DummyH: 24, Margin: 8, LabelPad: 8}
+	graphOptions       = layout.Options{NodeW: 240, NodeH: 150, GapX: 110, GapY: 36, DummyH: 24, Margin: 24, LabelPad: 8}
+	lessonGraphOptions = layout.Options{NodeW: 212, NodeH: 150, GapX: 76, GapY: 36, DummyH: 24, Margin: 8, LabelPad: 8}
 )
 
 func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
@@ -170,6 +170,13 @@ func graphView(snap *metrics.Job, sp *spec.Job, o layout.Options, feet map[strin
 			o.Feet[i] = feet[v.Name]
 		}
 	}
+	sinks := make(map[string]bool, len(snap.Vertices)) // tasks without outputs, by id
+	for _, v := range snap.Vertices {
+		sinks[v.ID] = true
+	}
+	for _, e := range snap.Edges {
+		delete(sinks, e.Source)
+	}
 	g := layout.Layout(len(snap.Vertices), edges, o)
 	view := components.GraphView{Width: g.Width, Height: g.Height}
 	for i, v := range snap.Vertices {
@@ -182,7 +189,11 @@ func graphView(snap *metrics.Job, sp *spec.Job, o layout.Options, feet map[strin
 			Fill: v.Colors.Fill, Border: v.Colors.Border, Level: v.Backpressure.Level,
 			Cost: v.Cost, CostMicros: cost.Microseconds(), Rate: v.Rate,
 			Config: configFields(sp, v.Name, v.Rate != nil),
+			Sink:   sinks[v.ID], LatencyP50: math.NaN(), LatencyP99: math.NaN(),
 		})
+		if l := v.Latency; l != nil {
+			view.Nodes[i].LatencyP50, view.Nodes[i].LatencyP99 = l.P50, l.P99
+		}
 	}
 	for i, e := range snap.Edges {
 		p := g.Edges[i]

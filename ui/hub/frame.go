@@ -79,21 +79,40 @@ type vertex struct {
 	Out           num             `json:"numRecordsOutPerSecond"`
 	InTotal       int64           `json:"numRecordsIn"`
 	OutTotal      int64           `json:"numRecordsOut"`
+	Latency       *latency        `json:"latency"` // null for a source or when no records came in
 	Subtasks      []subtask       `json:"subtasks"`
 }
 
+// latency is a task's or subtask's end-to-end latency in a frame, in ms
+// (metrics.Latency with frame numbers).
+type latency struct {
+	P50  num `json:"p50"`
+	P95  num `json:"p95"`
+	P99  num `json:"p99"`
+	Max  num `json:"max"`
+	Mean num `json:"mean"`
+}
+
+func frameLatency(l *metrics.Latency) *latency {
+	if l == nil {
+		return nil
+	}
+	return &latency{P50: num(l.P50), P95: num(l.P95), P99: num(l.P99), Max: num(l.Max), Mean: num(l.Mean)}
+}
+
 type subtask struct {
-	Subtask   int    `json:"subtask"`
-	Level     string `json:"backpressure-level"`
-	Ratio     num    `json:"ratio"`
-	BusyRatio num    `json:"busyRatio"`
-	IdleRatio num    `json:"idleRatio"`
-	In        num    `json:"numRecordsInPerSecond"`
-	Out       num    `json:"numRecordsOutPerSecond"`
-	InPool    num    `json:"buffers.inPoolUsage"`
-	OutPool   num    `json:"buffers.outPoolUsage"`
-	Exclusive num    `json:"buffers.inputExclusiveBuffersUsage"`
-	Floating  num    `json:"buffers.inputFloatingBuffersUsage"`
+	Subtask   int      `json:"subtask"`
+	Level     string   `json:"backpressure-level"`
+	Ratio     num      `json:"ratio"`
+	BusyRatio num      `json:"busyRatio"`
+	IdleRatio num      `json:"idleRatio"`
+	In        num      `json:"numRecordsInPerSecond"`
+	Out       num      `json:"numRecordsOutPerSecond"`
+	InPool    num      `json:"buffers.inPoolUsage"`
+	OutPool   num      `json:"buffers.outPoolUsage"`
+	Exclusive num      `json:"buffers.inputExclusiveBuffersUsage"`
+	Floating  num      `json:"buffers.inputFloatingBuffersUsage"`
+	Latency   *latency `json:"latency"`
 }
 
 // configJSON is a task's config as a frame carries it: {} for none, and
@@ -143,7 +162,7 @@ func marshalFrame(s *metrics.Job, findings []doctor.Finding, seq uint64, withCon
 			Busy: num(v.Busy), BackPressured: num(v.BackPressure), DataSkew: num(v.DataSkew),
 			Fill: v.Colors.Fill, Border: v.Colors.Border, Level: v.Backpressure.Level, Cost: v.Cost,
 			In: num(v.Metrics.NumRecordsInPerSecond), Out: num(v.Metrics.NumRecordsOutPerSecond),
-			InTotal: v.Metrics.NumRecordsIn, OutTotal: v.Metrics.NumRecordsOut,
+			InTotal: v.Metrics.NumRecordsIn, OutTotal: v.Metrics.NumRecordsOut, Latency: frameLatency(v.Latency),
 			Subtasks: make([]subtask, len(v.Subtasks)),
 		}
 		if v.Rate != nil {
@@ -161,6 +180,7 @@ func marshalFrame(s *metrics.Job, findings []doctor.Finding, seq uint64, withCon
 				In: num(st.NumRecordsInPerSecond), Out: num(st.NumRecordsOutPerSecond),
 				InPool: num(st.InPoolUsage), OutPool: num(st.OutPoolUsage),
 				Exclusive: num(st.InputExclusiveBuffersUsage), Floating: num(st.InputFloatingBuffersUsage),
+				Latency: frameLatency(st.Latency),
 			}
 		}
 		fr.Vertices[i] = fv

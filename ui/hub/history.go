@@ -17,7 +17,8 @@ type history struct {
 	n        int
 	ts       []int64 // ms since the epoch, per sample
 	ids      []string
-	busy, bp [][]int8 // per vertex, per sample: percent, or unknown
+	busy, bp [][]int8    // per vertex, per sample: percent, or unknown
+	p99      [][]float32 // per vertex, per sample: latency p99 in ms, or NaN for none
 }
 
 func newHistory(capacity int) *history {
@@ -36,10 +37,12 @@ func (h *history) add(s *metrics.Job) {
 		h.ids = make([]string, len(s.Vertices))
 		h.busy = make([][]int8, len(s.Vertices))
 		h.bp = make([][]int8, len(s.Vertices))
+		h.p99 = make([][]float32, len(s.Vertices))
 		for i, v := range s.Vertices {
 			h.ids[i] = v.ID
 			h.busy[i] = make([]int8, h.capacity)
 			h.bp[i] = make([]int8, h.capacity)
+			h.p99[i] = make([]float32, h.capacity)
 		}
 		h.start, h.n = 0, 0
 	}
@@ -53,6 +56,10 @@ func (h *history) add(s *metrics.Job) {
 	for k := range s.Vertices {
 		h.busy[k][i] = percent(s.Vertices[k].Busy)
 		h.bp[k][i] = percent(s.Vertices[k].BackPressure)
+		h.p99[k][i] = float32(math.NaN())
+		if l := s.Vertices[k].Latency; l != nil {
+			h.p99[k][i] = float32(l.P99)
+		}
 	}
 }
 
@@ -68,6 +75,9 @@ type vertexHistory struct {
 	ID            string `json:"id"`
 	Busy          []*int `json:"busy"` // percent per sample; null when unknown
 	BackPressured []*int `json:"backPressured"`
+	// LatencyP99 is the task's end-to-end latency p99 in ms per sample;
+	// null when it has none (a source, or no records came in).
+	LatencyP99 []*float64 `json:"latencyP99"`
 }
 
 func (h *history) marshal() []byte {
@@ -91,8 +101,19 @@ func (h *history) marshal() []byte {
 		}
 		return out
 	}
+	ms := func(s []float32) []*float64 {
+		out := make([]*float64, h.n)
+		values := make([]float64, h.n)
+		for k := range h.n {
+			if v := s[(h.start+k)%h.capacity]; !math.IsNaN(float64(v)) {
+				values[k] = math.Round(float64(v)*10) / 10
+				out[k] = &values[k]
+			}
+		}
+		return out
+	}
 	for i, id := range h.ids {
-		m.Vertices[i] = vertexHistory{ID: id, Busy: series(h.busy[i]), BackPressured: series(h.bp[i])}
+		m.Vertices[i] = vertexHistory{ID: id, Busy: series(h.busy[i]), BackPressured: series(h.bp[i]), LatencyP99: ms(h.p99[i])}
 	}
 	data, err := json.Marshal(m)
 	if err != nil {

@@ -280,3 +280,57 @@ func TestFrame_WithConfig(t *testing.T) {
 	data, _ = changed.WithConfig()
 	assert.Contains(t, string(data), `"iterations":1000`)
 }
+
+func TestMarshalFrame_Latency(t *testing.T) {
+	snap := snapshot(100, 10, 0)
+	l := &metrics.Latency{P50: 303.2, P95: 304, P99: 304, Max: 304, Mean: 295.4}
+	sink := &snap.Vertices[1]
+	sink.Subtasks = []metrics.Subtask{{Latency: l}} // snapshot shares one with the source
+	sink.Latency = l
+	var fr struct {
+		Vertices []struct {
+			Latency  map[string]any `json:"latency"`
+			Subtasks []struct {
+				Latency map[string]any `json:"latency"`
+			} `json:"subtasks"`
+		} `json:"vertices"`
+	}
+	data := marshalFrame(snap, nil, 1, false)
+	require.NoError(t, json.Unmarshal(data, &fr))
+	want := map[string]any{"p50": 303.2, "p95": 304.0, "p99": 304.0, "max": 304.0, "mean": 295.4}
+	assert.Nil(t, fr.Vertices[0].Latency, "a source has none")
+	assert.Nil(t, fr.Vertices[0].Subtasks[0].Latency)
+	assert.Contains(t, string(data), `"latency":null`, "null, not absent")
+	assert.Equal(t, want, fr.Vertices[1].Latency)
+	assert.Equal(t, want, fr.Vertices[1].Subtasks[0].Latency)
+}
+
+func TestFeed_HistoryLatency(t *testing.T) {
+	job := newFakeJob()
+	f := New(job, 3)
+	defer f.Stop()
+	w, _ := f.Watch()
+	for i := 1; i <= 2; i++ {
+		s := snapshot(int64(i*100), 10, 0)
+		if i == 2 {
+			s.Vertices[1].Latency = &metrics.Latency{P50: 12, P95: 80, P99: 85.04, Max: 90, Mean: 20}
+		}
+		job.publish(s)
+		for next(t, w)["timestamp"] != float64(i*100) {
+		}
+	}
+	w.Close()
+	_, data := f.Watch()
+	var h historyMessage
+	require.NoError(t, json.Unmarshal(data, &h))
+	require.Len(t, h.Vertices, 2)
+	// The two samples above, after the one the feed started with if it took it.
+	for _, p99 := range h.Vertices[0].LatencyP99 {
+		assert.Nil(t, p99, "a source has none")
+	}
+	sink := h.Vertices[1].LatencyP99
+	require.GreaterOrEqual(t, len(sink), 2)
+	assert.Nil(t, sink[len(sink)-2], "no records yet")
+	require.NotNil(t, sink[len(sink)-1])
+	assert.Equal(t, 85.0, *sink[len(sink)-1], "one decimal")
+}

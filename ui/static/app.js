@@ -10,6 +10,11 @@
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
   const HISTORY_MS = 5 * 60 * 1000;
 
+  // latencyMs is a latency in whole ms, '–' for none.
+  function latencyMs(ms) {
+    return ms === null || ms === undefined ? '–' : Math.round(ms) + ' ms';
+  }
+
   function el(tag, attrs = {}, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) {
@@ -84,7 +89,7 @@
     const capacity = Math.ceil(HISTORY_MS / tickMs);
     const drawer = $('[data-testid=drawer]', main);
     const nodes = new Map($$('[data-testid=node]', main).map((g) => [g.dataset.task, g]));
-    const history = new Map(); // vertex id -> {t, busy, bp}
+    const history = new Map(); // vertex id -> {t, busy, bp, p99}
     const sort = { key: 'subtask', dir: 1 };
     let frame = null;
     const diagnosis = $('[data-testid=diagnosis]', main);
@@ -117,7 +122,7 @@
 
     function loadHistory(m) {
       for (const v of m.vertices) {
-        history.set(v.id, { t: m.offsets.map((o) => m.start + o), busy: v.busy, bp: v.backPressured });
+        history.set(v.id, { t: m.offsets.map((o) => m.start + o), busy: v.busy, bp: v.backPressured, p99: v.latencyP99 || v.busy.map(() => null) });
       }
       drawTimelines();
     }
@@ -125,10 +130,10 @@
     function record(fr) {
       for (const v of fr.vertices) {
         let h = history.get(v.id);
-        if (!h) { h = { t: [], busy: [], bp: [] }; history.set(v.id, h); }
+        if (!h) { h = { t: [], busy: [], bp: [], p99: [] }; history.set(v.id, h); }
         if (h.t.length && h.t[h.t.length - 1] >= fr.timestamp) continue;
-        h.t.push(fr.timestamp); h.busy.push(v.busy); h.bp.push(v.backPressured);
-        if (h.t.length > capacity) { h.t.shift(); h.busy.shift(); h.bp.shift(); }
+        h.t.push(fr.timestamp); h.busy.push(v.busy); h.bp.push(v.backPressured); h.p99.push(v.latency ? v.latency.p99 : null);
+        if (h.t.length > capacity) { h.t.shift(); h.busy.shift(); h.bp.shift(); h.p99.shift(); }
       }
     }
 
@@ -188,6 +193,10 @@
       $('[data-field=busy]', g).textContent = 'Busy (max): ' + pct(v.busy);
       $('[data-field=backpressured]', g).textContent = 'Backpressured (max): ' + pct(v.backPressured);
       $('[data-field=skew]', g).textContent = 'Data skew: ' + pct(v.dataSkew);
+      g.dataset.latencyP50 = v.latency ? String(Math.round(v.latency.p50)) : '';
+      g.dataset.latencyP99 = v.latency ? String(Math.round(v.latency.p99)) : '';
+      const lat = $('[data-field=latency]', g);
+      if (lat) lat.textContent = v.latency ? `Latency p50 ${Math.round(v.latency.p50)} · p99 ${Math.round(v.latency.p99)} ms` : 'Latency p50 – · p99 –';
       $('title', g).textContent = nodeTitle(v);
       const parts = [short(v.operator, 22)];
       if (v.cost && micros(v.cost) > 0) parts.push(v.cost + '/record');
@@ -452,10 +461,20 @@
         el('td', {}, gauge(s['buffers.inPoolUsage'])),
         el('td', {}, gauge(s['buffers.outPoolUsage'])),
         el('td', {}, gauge(s['buffers.inputExclusiveBuffersUsage'])),
-        el('td', {}, gauge(s['buffers.inputFloatingBuffersUsage'])))));
+        el('td', {}, gauge(s['buffers.inputFloatingBuffersUsage'])),
+        latencyCell(s.latency))));
       $('[data-testid=metrics-table] tfoot', drawer).replaceChildren(el('tr', {},
         el('td', {}, 'Task'), el('td', { class: 'num' }, perSecond(v.numRecordsInPerSecond)),
-        el('td', { class: 'num' }, perSecond(v.numRecordsOutPerSecond)), el('td', { colspan: 4 }, '')));
+        el('td', { class: 'num' }, perSecond(v.numRecordsOutPerSecond)), el('td', { colspan: 4 }, ''),
+        latencyCell(v.latency)));
+    }
+
+    // latencyCell is a Metrics tab cell with p50 / p99 (ms), and every number in its title.
+    function latencyCell(l) {
+      if (!l) return el('td', { class: 'num', 'data-field': 'latency', title: 'no records taken in (a source, or idle)' }, '–');
+      return el('td', { class: 'num', 'data-field': 'latency', 'data-p50': String(l.p50), 'data-p99': String(l.p99),
+        title: `p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms, mean ${l.mean} ms` },
+      latencyMs(l.p50) + ' / ' + latencyMs(l.p99));
     }
 
     // Timeline: one canvas per task, redrawn at most once per animation frame.
@@ -469,7 +488,48 @@
     function drawTimelines() {
       if (tab !== 'timeline' || drawer.hidden) return;
       const end = frame ? frame.timestamp : Date.now();
-      for (const canvas of $$('.timeline-canvas', drawer)) drawTimeline(canvas, history.get(canvas.dataset.vid), end);
+      for (const canvas of $$('.timeline-canvas', drawer)) {
+        if (canvas.dataset.series === 'latency') drawLatency(canvas, history.get(canvas.dataset.vid), end);
+        else drawTimeline(canvas, history.get(canvas.dataset.vid), end);
+      }
+    }
+
+    // drawLatency draws a task's latency p99 over the last 5 minutes, on a
+    // scale that fits the largest value shown (a 1-2-5 step of ms).
+    function drawLatency(canvas, h, end) {
+      const dpr = window.devicePixelRatio || 1;
+      const w = canvas.clientWidth, ht = canvas.clientHeight;
+      if (canvas.width !== Math.round(w * dpr)) { canvas.width = Math.round(w * dpr); canvas.height = Math.round(ht * dpr); }
+      const c = canvas.getContext('2d');
+      c.setTransform(dpr, 0, 0, dpr, 0, 0);
+      c.clearRect(0, 0, w, ht);
+      let top = 0;
+      if (h) for (let i = 0; i < h.t.length; i++) if (end - h.t[i] <= HISTORY_MS && h.p99[i] !== null && h.p99[i] !== undefined) top = Math.max(top, h.p99[i]);
+      let scale = 1;
+      for (let k = 1; scale < top; k++) scale = [1, 2, 5][k % 3] * 10 ** Math.floor(k / 3);
+      const pad = 4;
+      const y = (v) => ht - pad - (v / scale) * (ht - 2 * pad);
+      const x = (t) => w - ((end - t) / HISTORY_MS) * w;
+      c.strokeStyle = '#f0f0f0';
+      c.lineWidth = 1;
+      for (const v of [0, scale / 2, scale]) { c.beginPath(); c.moveTo(0, y(v) + 0.5); c.lineTo(w, y(v) + 0.5); c.stroke(); }
+      c.fillStyle = '#8c8c8c';
+      c.font = '10px system-ui, sans-serif';
+      c.fillText(scale + ' ms', 4, 12);
+      c.fillText('−5 min', 4, ht - 6);
+      c.fillText('now', w - 24, ht - 6);
+      if (!h) return;
+      c.strokeStyle = '#7b3fe4';
+      c.lineWidth = 1.5;
+      c.beginPath();
+      let drawing = false;
+      for (let i = 0; i < h.t.length; i++) {
+        const v = h.p99[i];
+        if (v === null || v === undefined || end - h.t[i] > HISTORY_MS) { drawing = false; continue; }
+        if (drawing) c.lineTo(x(h.t[i]), y(v));
+        else { c.moveTo(x(h.t[i]), y(v)); drawing = true; }
+      }
+      c.stroke();
     }
 
     function drawTimeline(canvas, h, end) {

@@ -21,6 +21,7 @@ type segment struct {
 	data     []byte
 	records  int
 	latest   int64    // the latest timestamp of its records, as the writer kept it
+	earliest int64    // the earliest, as the writer kept it (meaningless without records)
 	owner    *Channel // for exclusive segments
 	floating bool
 }
@@ -55,6 +56,16 @@ func (d Delivery) LatestTS() int64 {
 		return 0
 	}
 	return d.seg.latest
+}
+
+// EarliestTS is the earliest timestamp of the records in Data (0 for none),
+// known without decoding them: the writer kept it as it kept LatestTS.
+// Latency is measured from the two.
+func (d Delivery) EarliestTS() int64 {
+	if d.seg == nil || d.seg.records == 0 {
+		return 0
+	}
+	return d.seg.earliest
 }
 
 // Gate is a receiver's input gate: its input channels, their exclusive
@@ -159,7 +170,7 @@ func (g *Gate) Recycle(d Delivery) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	seg.records, seg.latest = 0, 0
+	seg.records, seg.latest, seg.earliest = 0, 0, 0
 	if !seg.floating {
 		g.exclusiveHolding--
 		seg.owner.exclusive = append(seg.owner.exclusive, seg)
@@ -266,7 +277,7 @@ func (c *Channel) deliverLocked(it item, seg *segment) {
 		// The bytes change hands by swapping memory: the sender's buffer
 		// goes back to its pool with the segment's free memory.
 		seg.data, it.buf.data = it.buf.data, seg.data
-		seg.records, seg.latest = it.buf.records, it.buf.latest
+		seg.records, seg.latest, seg.earliest = it.buf.records, it.buf.latest, it.buf.earliest
 		it.buf.pool.Put(it.buf)
 		d.seg = seg
 		if seg.floating {

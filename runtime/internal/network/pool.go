@@ -1,11 +1,16 @@
 package network
 
+import "math"
+
 // Buffer is a sender's network buffer: records encoded back to back.
 type Buffer struct {
 	data    []byte
 	records int
 	latest  int64 // the latest timestamp of its records, kept as they are written; 0 for none
-	pool    *Pool
+	// The earliest timestamp of its records, kept the same way; none while
+	// it holds no records (then it is math.MaxInt64, so min keeps it).
+	earliest int64
+	pool     *Pool
 }
 
 // Pool is a sender's local buffer pool of a fixed number of fixed-size
@@ -33,7 +38,7 @@ func OutputBuffers(channels, perChannel, floating int) int {
 func NewPool(n, size int) *Pool {
 	p := &Pool{size: size, total: n, free: make(chan *Buffer, n)}
 	for range n {
-		p.free <- &Buffer{pool: p}
+		p.free <- &Buffer{pool: p, earliest: math.MaxInt64}
 	}
 	return p
 }
@@ -70,7 +75,7 @@ func (p *Pool) Used() int { return p.total - len(p.free) }
 // Put returns a buffer to its pool. It never blocks.
 func (p *Pool) Put(b *Buffer) {
 	b.data = b.data[:0]
-	b.records, b.latest = 0, 0
+	b.records, b.latest, b.earliest = 0, 0, math.MaxInt64
 	p.free <- b
 }
 

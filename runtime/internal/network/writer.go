@@ -120,6 +120,7 @@ func (w *Writer) EmitBatch(batch []byte) error {
 		off := 0
 		for ts, _, end, ok := header(run, 0); ok; ts, _, end, ok = header(run, off) {
 			b.latest = max(b.latest, ts)
+			b.earliest = min(b.earliest, ts)
 			b.records++
 			off = end
 		}
@@ -169,6 +170,7 @@ func (w *Writer) write(i int, rec Record, enc []byte) error {
 		b.data = append(b.data, enc...)
 		b.records++
 		b.latest = max(b.latest, rec.TS)
+		b.earliest = min(b.earliest, rec.TS)
 	} else {
 		put(b, rec, n)
 	}
@@ -188,6 +190,7 @@ func put(b *Buffer, rec Record, n int) {
 	copy(b.data[off+HeaderSize+len(rec.Key):], rec.Value)
 	b.records++
 	b.latest = max(b.latest, rec.TS)
+	b.earliest = min(b.earliest, rec.TS)
 }
 
 // room returns channel i's buffer being filled, with room for n more bytes:
