@@ -184,6 +184,34 @@ func TestExamples_Upper(t *testing.T) {
 	})
 }
 
+// The C and WAT uppers work sixteen bytes at a time (Wasm SIMD), the last
+// bytes of a value as the last lanes of the sixteen that end it: values of
+// every length around a multiple of 16, of every byte, come out upper-cased
+// in ASCII only, and the lower-case keys before them unchanged.
+func TestExamples_Upper_SIMD(t *testing.T) {
+	h := newHost(t)
+	var in, want []kv
+	for n := range 50 {
+		v := make([]byte, n)
+		for i := range v {
+			v[i] = byte(n*7 + i*37) // every byte value, letters among them
+		}
+		w := bytes.Clone(v)
+		for i, c := range w {
+			if 'a' <= c && c <= 'z' {
+				w[i] = c - 'a' + 'A'
+			}
+		}
+		key := "abcdefghijklmnopqrstuvwxyz"[:n%27]
+		in, want = append(in, kv{key, string(v)}), append(want, kv{key, string(w)})
+	}
+	for _, name := range []string{"c-upper", "wat-upper"} {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, want, runChain(t, h, name, "{}", in, 0))
+		})
+	}
+}
+
 // Two subtasks of each upper, fed by two generators over a rebalance edge:
 // every record arrives, upper-cased.
 func TestExamples_Upper_Parallel(t *testing.T) {
