@@ -210,6 +210,22 @@ func TestExamples_Upper_SIMD(t *testing.T) {
 			assert.Equal(t, want, runChain(t, h, name, "{}", in, 0))
 		})
 	}
+	// The Go upper works eight bytes at a time, the last ones as the last
+	// eight: ASCII values of every length, and the same with a letter that
+	// is not ASCII at the end, in the last eight bytes.
+	t.Run("upper", func(t *testing.T) {
+		var in, want []kv
+		for n := range 50 {
+			v := make([]byte, n)
+			for i := range v {
+				v[i] = byte(' ' + (n+i*7)%95)
+			}
+			for _, v := range []string{string(v), string(v) + "é"} {
+				in, want = append(in, kv{"k", v}), append(want, kv{"k", strings.ToUpper(v)})
+			}
+		}
+		assert.Equal(t, want, runChain(t, h, "upper", "{}", in, 0))
+	})
 }
 
 // Two subtasks of each upper, fed by two generators over a rebalance edge:
@@ -250,6 +266,24 @@ func TestExamples_Filter(t *testing.T) {
 	in := []kv{{"a", "box"}, {"b", "bag"}, {"c", "x"}, {"d", ""}, {"e", "taxi"}}
 	assert.Equal(t, []kv{{"a", "box"}, {"c", "x"}, {"e", "taxi"}}, runChain(t, h, "filter", "{contains: x}", in, 0))
 	assert.Equal(t, in, runChain(t, h, "filter", "{}", in, 0), "without config every record passes")
+}
+
+// The filter looks for one byte eight or sixteen bytes at a time in values
+// up to 32 bytes: it finds it wherever it is, in values of every length,
+// and only it (its neighbours, 'w' and 'y', and bytes with the high bit set
+// do not match).
+func TestExamples_Filter_OneByte(t *testing.T) {
+	h := newHost(t)
+	var in, want []kv
+	for n := range 40 {
+		none := strings.Repeat("wy\xf8", n)[:n]
+		in = append(in, kv{"none", none})
+		for i := range n {
+			v := none[:i] + "x" + none[i+1:]
+			in, want = append(in, kv{"at", v}), append(want, kv{"at", v})
+		}
+	}
+	assert.Equal(t, want, runChain(t, h, "filter", "{contains: x}", in, 0))
 }
 
 func TestExamples_Tokenize(t *testing.T) {
