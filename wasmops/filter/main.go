@@ -31,8 +31,8 @@ func init() {
 		if len(contains) != 1 || len(v) > 32 {
 			return bytes.Contains(v, contains)
 		}
-		// A short value and one byte, inlined (see ones): in Go's
-		// wasm code, bytes.Contains costs three calls, a short record's work.
+		// A short value and one byte, inline (see ones): in Go's wasm
+		// code, bytes.Contains costs three calls, a short record's work.
 		cc := uint64(contains[0]) * ones
 		i := 0
 		for ; i+16 <= len(v); i += 16 {
@@ -64,9 +64,10 @@ func init() {
 	})
 }
 
-// A byte of w^c*ones is zero where w holds the byte c, and w-ones clears
-// the high bit of no byte but a zero one or one after it: (w-ones)&^w&hi is
-// not zero exactly if a byte of w is.
+// A byte of w^c*ones is zero where w holds the byte c, and (w-ones)&^w&hi
+// is not zero exactly if a byte of w is zero: subtracting one sets the high
+// bit of a zero byte, and of a byte below 0x80 only after a borrow, which
+// starts at a zero byte.
 const (
 	ones = 0x0101010101010101
 	hi   = 0x80 * ones
