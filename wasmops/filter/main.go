@@ -28,11 +28,13 @@ func init() {
 	})
 	sdk.Filter(func(r sdk.Record) bool {
 		v := r.Value
-		if len(contains) != 1 || len(v) > 32 {
+		if len(contains) != 1 || len(v) > 128 {
 			return bytes.Contains(v, contains)
 		}
 		// A short value and one byte, inline (see ones): in Go's wasm
-		// code, bytes.Contains costs three calls, a short record's work.
+		// code, bytes.Contains costs three calls, a short record's work;
+		// past 128 bytes its search (a wasm loop without Go's dispatch of
+		// jumps) wins.
 		cc := uint64(contains[0]) * ones
 		i := 0
 		for ; i+16 <= len(v); i += 16 {
