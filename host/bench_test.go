@@ -75,59 +75,80 @@ edges:
 }
 
 // BenchmarkGuest measures one flowlab_process call on a batch of 32 KiB (860
-// records of 16-byte values) on plain wazero, outside the runtime, with the
-// sandbox's instrumentation (deadline checks at function entries and loops)
-// and without: what the sandbox costs. emit and emit_batch only count. One
-// op is one call.
+// records of 16-byte values, or 240 of 100-byte values) on plain wazero,
+// outside the runtime, with the sandbox's instrumentation (deadline checks at
+// function entries and loops) and without: what the sandbox costs. The
+// contenders are the upper-casers in Go (SDK), C and WAT, and the Go filter
+// configured to drop every record, as `flowlab bench` runs it. emit and
+// emit_batch only count. One op is one call.
 func BenchmarkGuest(b *testing.B) {
-	batch, records := benchBatch(32 << 10)
-	for _, name := range []string{"upper", "c-upper", "wat-upper"} {
-		raw, err := wasmops.FS.ReadFile(name + "/" + name + ".wasm")
-		if err != nil {
-			b.Fatal(err)
-		}
-		instrumented, err := instrument.Instrument(raw)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, v := range []struct {
-			sandbox string
-			wasm    []byte
-		}{{"off", raw}, {"on", instrumented}} {
-			b.Run(fmt.Sprintf("op=%s/sandbox=%s", name, v.sandbox), func(b *testing.B) {
-				g := newGuest(b, v.wasm)
-				ptr := g.call(b, exportInput, uint64(len(batch)))
-				b.SetBytes(int64(len(batch)))
-				b.ReportAllocs()
-				g.emitted = 0
-				start := time.Now()
-				for b.Loop() {
-					g.mem.Write(uint32(ptr), batch)
-					if r := g.call(b, exportProcess, uint64(len(batch))); r != 0 {
-						b.Fatalf("%s returned %d", exportProcess, r)
+	for _, size := range []int{16, 100} {
+		batch, records := benchBatch(32<<10, size)
+		for _, op := range []struct {
+			name, config string
+			keeps        bool // every record
+		}{
+			{"upper", "{}", true},
+			{"c-upper", "{}", true},
+			{"wat-upper", "{}", true},
+			{"filter", `{"contains": "#"}`, false},
+		} {
+			raw, err := wasmops.FS.ReadFile(op.name + "/" + op.name + ".wasm")
+			if err != nil {
+				b.Fatal(err)
+			}
+			instrumented, err := instrument.Instrument(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, v := range []struct {
+				sandbox string
+				wasm    []byte
+			}{{"off", raw}, {"on", instrumented}} {
+				b.Run(fmt.Sprintf("value=%dB/op=%s/sandbox=%s", size, op.name, v.sandbox), func(b *testing.B) {
+					g := newGuest(b, v.wasm, op.config)
+					ptr := g.call(b, exportInput, uint64(len(batch)))
+					b.SetBytes(int64(len(batch)))
+					b.ReportAllocs()
+					g.emitted = 0
+					start := time.Now()
+					for b.Loop() {
+						g.mem.Write(uint32(ptr), batch)
+						if r := g.call(b, exportProcess, uint64(len(batch))); r != 0 {
+							b.Fatalf("%s returned %d", exportProcess, r)
+						}
 					}
-				}
-				b.ReportMetric(float64(b.N*records)/time.Since(start).Seconds(), "records/s")
-				if g.emitted != b.N*records {
-					b.Fatalf("emitted %d records in %d calls of %d", g.emitted, b.N, records)
-				}
-			})
+					b.ReportMetric(float64(b.N*records)/time.Since(start).Seconds(), "records/s")
+					want := 0
+					if op.keeps {
+						want = b.N * records
+					}
+					if g.emitted != want {
+						b.Fatalf("emitted %d records in %d calls of %d, want %d", g.emitted, b.N, records, want)
+					}
+				})
+			}
 		}
 	}
 }
 
 // benchBatch is a batch of at most size bytes of records like the
-// generator's (key-N, 16-byte value), and how many records it holds.
-func benchBatch(size int) ([]byte, int) {
+// generator's (key-N, a lower-case value of valueSize bytes), and how many
+// records it holds.
+func benchBatch(size, valueSize int) ([]byte, int) {
+	value := make([]byte, valueSize)
+	for i := range value {
+		value[i] = 'a' + byte(i%26)
+	}
 	var recs []runtime.Record
 	n := 0
 	for i := 0; ; i++ {
 		key := fmt.Appendf(nil, "key-%d", i%100)
-		if n+16+len(key)+16 > size {
+		if n+16+len(key)+valueSize > size {
 			break
 		}
-		n += 16 + len(key) + 16
-		recs = append(recs, runtime.Record{TS: int64(i), Key: key, Value: []byte("abcdefghijklmnop")})
+		n += 16 + len(key) + valueSize
+		recs = append(recs, runtime.Record{TS: int64(i), Key: key, Value: value})
 	}
 	return runtime.NewBatch(recs...).Bytes(), len(recs)
 }
@@ -141,7 +162,7 @@ type guest struct {
 	emitted int
 }
 
-func newGuest(b *testing.B, wasm []byte) *guest {
+func newGuest(b *testing.B, wasm []byte, config string) *guest {
 	ctx := context.Background()
 	rc := wazero.NewRuntimeConfigCompiler().WithMemoryLimitPages(NewConfig().memoryLimit / pageSize).WithMemoryCapacityFromMax(true)
 	if dir := NewConfig().cacheDir; dir != "" {
@@ -189,9 +210,9 @@ func newGuest(b *testing.B, wasm []byte) *guest {
 		g.call(b, exportInitialize)
 	}
 	if mod.ExportedFunction(exportInit) != nil {
-		ptr := g.call(b, exportInput, 2)
-		g.mem.Write(uint32(ptr), []byte("{}"))
-		if r := g.call(b, exportInit, 2); r != 0 {
+		ptr := g.call(b, exportInput, uint64(len(config)))
+		g.mem.Write(uint32(ptr), []byte(config))
+		if r := g.call(b, exportInit, uint64(len(config))); r != 0 {
 			b.Fatalf("%s returned %d", exportInit, r)
 		}
 	}

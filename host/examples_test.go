@@ -184,6 +184,50 @@ func TestExamples_Upper(t *testing.T) {
 	})
 }
 
+// The C and WAT uppers work sixteen bytes at a time (Wasm SIMD), the last
+// bytes of a value as the last lanes of the sixteen that end it: values of
+// every length around a multiple of 16, of every byte, come out upper-cased
+// in ASCII only, and the lower-case keys before them unchanged.
+func TestExamples_Upper_SIMD(t *testing.T) {
+	h := newHost(t)
+	var in, want []kv
+	for n := range 50 {
+		v := make([]byte, n)
+		for i := range v {
+			v[i] = byte(n*7 + i*37) // every byte value, letters among them
+		}
+		w := bytes.Clone(v)
+		for i, c := range w {
+			if 'a' <= c && c <= 'z' {
+				w[i] = c - 'a' + 'A'
+			}
+		}
+		key := "abcdefghijklmnopqrstuvwxyz"[:n%27]
+		in, want = append(in, kv{key, string(v)}), append(want, kv{key, string(w)})
+	}
+	for _, name := range []string{"c-upper", "wat-upper"} {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, want, runChain(t, h, name, "{}", in, 0))
+		})
+	}
+	// The Go upper works eight bytes at a time, the last ones as the last
+	// eight: ASCII values of every length, and the same with a letter that
+	// is not ASCII at the end, in the last eight bytes.
+	t.Run("upper", func(t *testing.T) {
+		var in, want []kv
+		for n := range 50 {
+			v := make([]byte, n)
+			for i := range v {
+				v[i] = byte(' ' + (n+i*7)%95)
+			}
+			for _, v := range []string{string(v), string(v) + "é"} {
+				in, want = append(in, kv{"k", v}), append(want, kv{"k", strings.ToUpper(v)})
+			}
+		}
+		assert.Equal(t, want, runChain(t, h, "upper", "{}", in, 0))
+	})
+}
+
 // Two subtasks of each upper, fed by two generators over a rebalance edge:
 // every record arrives, upper-cased.
 func TestExamples_Upper_Parallel(t *testing.T) {
@@ -222,6 +266,27 @@ func TestExamples_Filter(t *testing.T) {
 	in := []kv{{"a", "box"}, {"b", "bag"}, {"c", "x"}, {"d", ""}, {"e", "taxi"}}
 	assert.Equal(t, []kv{{"a", "box"}, {"c", "x"}, {"e", "taxi"}}, runChain(t, h, "filter", "{contains: x}", in, 0))
 	assert.Equal(t, in, runChain(t, h, "filter", "{}", in, 0), "without config every record passes")
+}
+
+// The filter looks for one byte eight or sixteen bytes at a time in values
+// up to 128 bytes, and with bytes.Contains in longer ones: it finds it
+// wherever it is, in values of every length, and only it (its neighbours,
+// 'w' and 'y', and bytes with the high bit set do not match).
+func TestExamples_Filter_OneByte(t *testing.T) {
+	h := newHost(t)
+	var in, want []kv
+	for n := range 150 {
+		if n > 40 && n < 126 {
+			continue
+		}
+		none := strings.Repeat("wy\xf8", n)[:n]
+		in = append(in, kv{"none", none})
+		for i := range n {
+			v := none[:i] + "x" + none[i+1:]
+			in, want = append(in, kv{"at", v}), append(want, kv{"at", v})
+		}
+	}
+	assert.Equal(t, want, runChain(t, h, "filter", "{contains: x}", in, 0))
 }
 
 func TestExamples_Tokenize(t *testing.T) {

@@ -283,6 +283,7 @@ func TestOperator_Hostile(t *testing.T) {
 		bomb   bool     // takes all the memory it can get
 	}{
 		{name: "loop", want: deadline},
+		{name: "simd-loop", want: deadline},
 		{name: "fib", want: deadline},
 		{name: "memory-bomb", want: deadline, bomb: true},
 		// Growing its table without end, it gets -1 at the instrumenter's

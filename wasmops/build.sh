@@ -56,7 +56,7 @@ if command -v "$CLANG" >/dev/null 2>&1 && command -v wasm-ld >/dev/null 2>&1; th
 		dst=$out/$name/$name.wasm
 		mkdir -p "$(dirname "$dst")"
 		say "c    $c -> ${dst#"$out"/}"
-		"$CLANG" --target=wasm32 -O2 -nostdlib -Wl,--no-entry \
+		"$CLANG" --target=wasm32 -msimd128 -O2 -nostdlib -Wl,--no-entry \
 			-Wl,--export=flowlab_input -Wl,--export=flowlab_process \
 			-o "$dst" "$c"
 	done

@@ -31,6 +31,20 @@ func upper(v []byte) []byte {
 		}
 		binary.LittleEndian.PutUint64(v[i:], upperASCII(w))
 	}
+	if i == len(v) {
+		return v
+	}
+	if i > 0 {
+		// The last bytes as the last of eight: in Go's wasm code, every
+		// jump back in a loop costs a dispatch (and a sandbox check), and
+		// upper-casing the bytes done already again changes nothing.
+		w := binary.LittleEndian.Uint64(v[len(v)-8:])
+		if w&hi != 0 {
+			return upperUnicode(v, i)
+		}
+		binary.LittleEndian.PutUint64(v[len(v)-8:], upperASCII(w))
+		return v
+	}
 	for ; i < len(v); i++ {
 		c := v[i]
 		if c >= utf8.RuneSelf {
