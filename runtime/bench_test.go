@@ -57,24 +57,36 @@ tasks:
 }
 
 // BenchmarkExchange measures what issue 15 targets: records per second
-// through generator -> passthrough -> discard, one subtask each, with both
-// edges partitioned the same way, at default network settings. One op is one
-// record, so allocs/op is allocations per record.
+// through generator -> passthrough -> discard at default network settings,
+// the source's edge partitioned as named. With one channel (one subtask each,
+// both edges partitioned alike) every partitioning writes whole runs of
+// records, so channels=2 (passthrough and discard with two subtasks, forward
+// between them) measures rebalance and hash splitting records between
+// channels. One op is one record, so allocs/op is allocations per record.
 func BenchmarkExchange(b *testing.B) {
 	for _, part := range []string{spec.Forward, spec.Rebalance, spec.Hash} {
-		for _, size := range []int{16, 100} {
-			b.Run(fmt.Sprintf("%s/value=%dB", part, size), func(b *testing.B) {
-				runPipeline(b, fmt.Appendf(nil, `
+		for _, channels := range []int{1, 2} {
+			if part == spec.Forward && channels > 1 {
+				continue // forward joins subtasks of equal parallelism: one channel each
+			}
+			for _, size := range []int{16, 100} {
+				b.Run(fmt.Sprintf("%s/channels=%d/value=%dB", part, channels, size), func(b *testing.B) {
+					after := part
+					if channels > 1 {
+						after = spec.Forward
+					}
+					runPipeline(b, fmt.Appendf(nil, `
 name: exchange
 tasks:
   - {name: source, operator: generator, config: {count: %d, value-size: %d}}
-  - {name: map, operator: passthrough}
-  - {name: sink, operator: discard}
+  - {name: map, operator: passthrough, parallelism: %d}
+  - {name: sink, operator: discard, parallelism: %[3]d}
 edges:
-  - {from: source, to: map, partitioning: %[3]s}
-  - {from: map, to: sink, partitioning: %[3]s}
-`, b.N, size, part), b.N)
-			})
+  - {from: source, to: map, partitioning: %s}
+  - {from: map, to: sink, partitioning: %s}
+`, b.N, size, channels, part, after), b.N)
+				})
+			}
 		}
 	}
 }
