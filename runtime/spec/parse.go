@@ -144,7 +144,7 @@ func (p *parser) metrics(n *yaml.Node, path string, m *Metrics) {
 }
 
 func (p *parser) network(n *yaml.Node, path string, nw *Network) {
-	p.fields(n, path, []string{"buffer-size", "buffers-per-channel", "floating-buffers-per-gate", "buffer-timeout"}, func(key, path string, v *yaml.Node) {
+	p.fields(n, path, []string{"buffer-size", "buffers-per-channel", "floating-buffers-per-gate", "buffer-timeout", "buffer-debloat"}, func(key, path string, v *yaml.Node) {
 		switch key {
 		case "buffer-size":
 			p.size(v, path, MinBufferSize, MaxBufferSize, &nw.BufferSize)
@@ -154,8 +154,23 @@ func (p *parser) network(n *yaml.Node, path string, nw *Network) {
 			p.integer(v, path, 0, MaxBuffers, &nw.FloatingBuffersPerGate)
 		case "buffer-timeout":
 			p.duration(v, path, 0, MaxBufferTimeout, &nw.BufferTimeout)
+		case "buffer-debloat":
+			nw.BufferDebloat = p.bufferDebloat(v, path)
 		}
 	})
+}
+
+func (p *parser) bufferDebloat(n *yaml.Node, path string) *BufferDebloat {
+	d := &BufferDebloat{Target: DefaultDebloatTarget, Period: DefaultDebloatPeriod}
+	p.fields(n, path, []string{"target", "period"}, func(key, path string, v *yaml.Node) {
+		switch key {
+		case "target":
+			p.duration(v, path, MinDebloatTarget, MaxDebloatTarget, &d.Target)
+		case "period":
+			p.duration(v, path, MinDebloatPeriod, MaxDebloatPeriod, &d.Period)
+		}
+	})
+	return d
 }
 
 func (p *parser) restart(n *yaml.Node, path string, r *Restart) {

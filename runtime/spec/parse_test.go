@@ -184,6 +184,30 @@ metrics: {window: 2m, tick: 100 ms}`,
 			want: []time.Duration{0, 1500 * time.Millisecond, 2 * time.Minute, 100 * time.Millisecond},
 		},
 		{
+			name: "buffer debloat off by default",
+			spec: oneTask,
+			get:  func(j *Job) any { return j.Network.BufferDebloat },
+			want: (*BufferDebloat)(nil),
+		},
+		{
+			name: "buffer debloat",
+			spec: oneTask + `network: {buffer-debloat: {target: 100ms, period: 50 ms}}`,
+			get:  func(j *Job) any { return j.Network.BufferDebloat },
+			want: &BufferDebloat{Target: 100 * time.Millisecond, Period: 50 * time.Millisecond},
+		},
+		{
+			name: "buffer debloat defaults",
+			spec: oneTask + `network: {buffer-debloat: {}}`,
+			get:  func(j *Job) any { return j.Network.BufferDebloat },
+			want: &BufferDebloat{Target: DefaultDebloatTarget, Period: DefaultDebloatPeriod},
+		},
+		{
+			name: "buffer debloat limits",
+			spec: oneTask + `network: {buffer-debloat: {target: 1ms, period: 10ms}}`,
+			get:  func(j *Job) any { return j.Network.BufferDebloat },
+			want: &BufferDebloat{Target: time.Millisecond, Period: 10 * time.Millisecond},
+		},
+		{
 			name: "microseconds",
 			spec: `tasks: [{name: a, operator: generator, cost: 500us}, {name: b, operator: discard, cost: 2µs}]`,
 			get:  func(j *Job) any { return []time.Duration{j.Tasks[0].Cost, j.Tasks[1].Cost} },
@@ -306,7 +330,7 @@ func TestParse_Errors(t *testing.T) {
 		{"merge key", "base: &base {operator: generator}\n" + "tasks: [{<<: *base, name: a}]\n", `line 1: unknown field "base" (valid: name, metrics, network, restart, tasks, edges)
 line 2: tasks[0]: merge keys (<<) are not supported
 line 2: tasks[0]: missing required field "operator"`},
-		{"section not a mapping", oneTask + "network: 1kb\n", `line 2: network: want a mapping with fields buffer-size, buffers-per-channel, floating-buffers-per-gate, buffer-timeout, got "1kb"`},
+		{"section not a mapping", oneTask + "network: 1kb\n", `line 2: network: want a mapping with fields buffer-size, buffers-per-channel, floating-buffers-per-gate, buffer-timeout, buffer-debloat, got "1kb"`},
 		{"job name", oneTask + "name: [a]\n", "line 2: name: want a string, got a list"},
 		{"job name empty", oneTask + "name: ''\n", "line 2: name: must not be empty"},
 		{"missing tasks", "name: x\n", `line 1: missing required field "tasks"`},
@@ -340,6 +364,14 @@ line 2: tasks[0]: missing required field "operator"`},
 		{"buffers", oneTask + "network: {buffers-per-channel: 0, floating-buffers-per-gate: 1025}\n", `line 2: network.buffers-per-channel: must be between 1 and 1024, got 0
 line 2: network.floating-buffers-per-gate: must be between 0 and 1024, got 1025`},
 		{"buffer timeout", oneTask + "network: {buffer-timeout: 1m}\n", `line 2: network.buffer-timeout: must be at most 10s, got "1m"`},
+		{"debloat not a mapping", oneTask + "network:\n  buffer-debloat: 1s\n", `line 3: network.buffer-debloat: want a mapping with fields target, period, got "1s"`},
+		{"debloat bad duration", oneTask + "network:\n  buffer-debloat:\n    target: soon\n    period: 100\n", `line 4: network.buffer-debloat.target: want a duration like "100ms", got "soon"
+line 5: network.buffer-debloat.period: a duration needs a unit (ns, us, ms, s, m or h) like "100ms", got 100`},
+		{"debloat zero", oneTask + "network: {buffer-debloat: {target: 0, period: 0}}\n", `line 2: network.buffer-debloat.target: must be at least 1ms, got 0
+line 2: network.buffer-debloat.period: must be at least 10ms, got 0`},
+		{"debloat too long", oneTask + "network: {buffer-debloat: {target: 2m, period: -1s}}\n", `line 2: network.buffer-debloat.target: must be at most 1m0s, got "2m"
+line 2: network.buffer-debloat.period: must not be negative, got "-1s"`},
+		{"debloat unknown field", oneTask + "network: {buffer-debloat: {target: 1s, threshold: 25}}\n", `line 2: network.buffer-debloat: unknown field "threshold" (valid: target, period)`},
 		{"tick too short", oneTask + "metrics: {tick: 1ms}\n", `line 2: metrics.tick: must be at least 10ms, got "1ms"`},
 		{"window shorter than tick", oneTask + "metrics:\n  tick: 1s\n  window: 500ms\n", "line 4: metrics.window: must be at least metrics.tick (1s), got 500ms"},
 		{"window not a multiple of tick", oneTask + "metrics: {tick: 300ms}\n", "line 2: metrics.window: must be a whole multiple of metrics.tick (300ms), got 2s"},

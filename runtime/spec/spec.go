@@ -20,6 +20,8 @@ const (
 	DefaultBuffersPerChannel      = 2         // taskmanager.network.memory.buffers-per-channel
 	DefaultFloatingBuffersPerGate = 8         // taskmanager.network.memory.floating-buffers-per-gate
 	DefaultBufferTimeout          = 100 * time.Millisecond
+	DefaultDebloatTarget          = time.Second            // taskmanager.network.memory.buffer-debloat.target
+	DefaultDebloatPeriod          = 200 * time.Millisecond // taskmanager.network.memory.buffer-debloat.period
 	DefaultMetricsWindow          = 2 * time.Second
 	DefaultMetricsTick            = 100 * time.Millisecond
 	DefaultParallelism            = 1
@@ -35,6 +37,10 @@ const (
 	MaxBufferSize     = 16 * 1024 * 1024
 	MaxBuffers        = 1024 // per channel or per gate
 	MaxBufferTimeout  = 10 * time.Second
+	MinDebloatTarget  = time.Millisecond // buffer-debloat.target
+	MaxDebloatTarget  = time.Minute
+	MinDebloatPeriod  = 10 * time.Millisecond // buffer-debloat.period
+	MaxDebloatPeriod  = time.Minute
 	MaxParallelism    = 128
 	MaxTasks          = 64
 	MaxEdges          = MaxTasks * (MaxTasks - 1) / 2 // the most an acyclic graph of MaxTasks tasks can have
@@ -95,10 +101,20 @@ func (m Metrics) CheckWindow() error {
 
 // Network configures the credit-based network stack.
 type Network struct {
-	BufferSize             int           // bytes per network buffer
-	BuffersPerChannel      int           // exclusive buffers per input channel
-	FloatingBuffersPerGate int           // floating buffers per input gate
-	BufferTimeout          time.Duration // flush partially filled buffers after this long; 0 flushes after every record
+	BufferSize             int            // bytes per network buffer
+	BuffersPerChannel      int            // exclusive buffers per input channel
+	FloatingBuffersPerGate int            // floating buffers per input gate
+	BufferTimeout          time.Duration  // flush partially filled buffers after this long; 0 flushes after every record
+	BufferDebloat          *BufferDebloat // nil: off, as in Flink
+}
+
+// BufferDebloat configures buffer debloating (Flink's
+// taskmanager.network.memory.buffer-debloat.*): every Period each input gate
+// sizes the buffers its upstream fills so that the data in flight in the
+// gate takes about Target to consume.
+type BufferDebloat struct {
+	Target time.Duration // default 1s
+	Period time.Duration // default 200ms
 }
 
 // Restart configures what happens when an operator fails.
