@@ -85,6 +85,7 @@ type Gate struct {
 	// the buffer usages derive from, so that they cannot disagree.
 	exclusiveHolding int
 	floatingHolding  int
+	holdingBytes     int // the bytes of data in those segments
 }
 
 // Channel is one input channel of a gate, fed by exactly one sender.
@@ -97,8 +98,11 @@ type Channel struct {
 	queued    atomic.Int32 // backlog length, readable without the lock
 	isReady   bool         // in gate.ready
 	isWaiting bool         // in gate.waiting
-	bandwidth int          // bytes per second of a simulated link; 0 for none
-	onWire    bool         // a buffer is crossing the link
+	// The buffer size the receiver announced to the sender (buffer
+	// debloating), 0 for the sender's own.
+	size      atomic.Int32
+	bandwidth int  // bytes per second of a simulated link; 0 for none
+	onWire    bool // a buffer is crossing the link
 }
 
 // SetBandwidth makes the channel a simulated link that carries one buffer
@@ -171,6 +175,7 @@ func (g *Gate) Recycle(d Delivery) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	seg.records, seg.latest, seg.earliest = 0, 0, 0
+	g.holdingBytes -= len(seg.data)
 	if !seg.floating {
 		g.exclusiveHolding--
 		seg.owner.exclusive = append(seg.owner.exclusive, seg)
@@ -210,6 +215,33 @@ func (g *Gate) Usage() (in, exclusive, floating float64) {
 	}
 	return in, exclusive, floating
 }
+
+// Buffers is the number of buffers of the gate: exclusive ones of all its
+// channels and floating ones.
+func (g *Gate) Buffers() int { return g.exclusiveTotal + g.floatingTotal }
+
+// QueuedBytes is the data held in the gate's buffers: received and not yet
+// recycled by the receiver.
+func (g *Gate) QueuedBytes() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.holdingBytes
+}
+
+// SetBufferSize announces to the senders of every channel the size of the
+// buffers they should fill (buffer debloating): each buffer a sender takes
+// from then on counts as full once the next record would take it past size
+// bytes. Memory is unchanged: a buffer is still the sender's buffer size,
+// which also caps size.
+func (g *Gate) SetBufferSize(size int) {
+	for _, c := range g.channels {
+		c.size.Store(int32(size))
+	}
+}
+
+// BufferSize is the buffer size announced to the channel's sender by
+// SetBufferSize, 0 if none was.
+func (c *Channel) BufferSize() int { return int(c.size.Load()) }
 
 // Send queues a finished buffer on the channel; it is transferred at once if
 // the channel has credit. Send never blocks; the buffer goes back to its
@@ -280,6 +312,7 @@ func (c *Channel) deliverLocked(it item, seg *segment) {
 		seg.records, seg.latest, seg.earliest = it.buf.records, it.buf.latest, it.buf.earliest
 		it.buf.pool.Put(it.buf)
 		d.seg = seg
+		g.holdingBytes += len(seg.data)
 		if seg.floating {
 			g.floatingHolding++
 		} else {

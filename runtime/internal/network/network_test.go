@@ -301,3 +301,47 @@ func TestWriter_latestTS(t *testing.T) {
 	}
 	assert.Equal(t, []int64{0, 9}, got, "kept as written, never below 0 (what a decode from 0 finds)")
 }
+
+func TestGate_SetBufferSize(t *testing.T) {
+	// 64-byte records (16 header + 3 key + 45 value) into 1 KiB buffers
+	// debloated to 256 bytes: 4 records a buffer, and a record larger than
+	// 256 bytes alone in one, since the memory is still 1 KiB. Emit and
+	// EmitBatch fill buffers alike.
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
+			g := NewGate(1, 8, 8)
+			w := NewWriter(NewPool(16, 1024), []*Channel{g.Channel(0)}, Forward, 0, false, func(*Pool) *Buffer { return nil })
+			emit := func(value []byte) {
+				if !batch {
+					require.NoError(t, w.Emit(0, []byte("key"), value))
+					return
+				}
+				require.NoError(t, w.EmitBatch(AppendRecord(nil, 0, []byte("key"), value)))
+			}
+			emit(make([]byte, 45)) // taken before the announcement: a full-size buffer
+			g.SetBufferSize(256)
+			assert.Equal(t, 256, g.Channel(0).BufferSize())
+			for range 20 {
+				emit(make([]byte, 45))
+			}
+			emit(make([]byte, 500))
+			emit(make([]byte, 45))
+			w.Finish()
+			var sizes []int
+			for {
+				d, ok := g.Poll()
+				if !ok {
+					break
+				}
+				if d.Event == NoEvent {
+					sizes = append(sizes, len(d.Data()))
+				}
+				g.Recycle(d)
+			}
+			// 16 records fill the full-size buffer, the other 5 go 4 and
+			// 1 to 256-byte ones, then the 519-byte record alone, then one.
+			assert.Equal(t, []int{16 * 64, 4 * 64, 64, 16 + 3 + 500, 64}, sizes)
+			assert.Zero(t, g.QueuedBytes(), "all recycled")
+		})
+	}
+}

@@ -10,7 +10,13 @@ type Buffer struct {
 	// The earliest timestamp of its records, kept the same way; none while
 	// it holds no records (then it is math.MaxInt64, so min keeps it).
 	earliest int64
-	pool     *Pool
+	// The fill threshold: the buffer counts as full once the next record
+	// would take it past limit, which is the pool's buffer size unless the
+	// receiver announced a smaller one (buffer debloating). Its memory is
+	// always the pool's size, so a record too large for limit still fits
+	// alone.
+	limit int
+	pool  *Pool
 }
 
 // Pool is a sender's local buffer pool of a fixed number of fixed-size
@@ -86,5 +92,6 @@ func (p *Pool) ready(b *Buffer) *Buffer {
 	if cap(b.data) < p.size {
 		b.data = make([]byte, 0, p.size)
 	}
+	b.limit = p.size
 	return b
 }

@@ -85,7 +85,7 @@ func (w *Writer) Emit(ts int64, key, value []byte) error {
 		return tooLarge(n, len(key), len(value), w.pool.size)
 	}
 	rec := Record{TS: ts, Key: key, Value: value}
-	if b := w.current[0]; len(w.channels) == 1 && !w.flushEach && b != nil && len(b.data)+n <= cap(b.data) {
+	if b := w.current[0]; len(w.channels) == 1 && !w.flushEach && b != nil && len(b.data)+n <= b.limit {
 		put(b, rec, n) // the common case, without the calls below
 		return nil
 	}
@@ -115,8 +115,10 @@ func (w *Writer) EmitBatch(batch []byte) error {
 		if err != nil {
 			return err
 		}
-		// The run is the records that fit whole in what is left of b.
-		run := batch[:min(len(batch), cap(b.data)-len(b.data))]
+		// The run is the records that fit whole in what is left of b (at
+		// least the first, which room made room for, even when it is larger
+		// than a debloated b.limit).
+		run := batch[:min(len(batch), max(b.limit-len(b.data), first))]
 		off := 0
 		for ts, _, end, ok := header(run, 0); ok; ts, _, end, ok = header(run, off) {
 			b.latest = max(b.latest, ts)
@@ -194,10 +196,13 @@ func put(b *Buffer, rec Record, n int) {
 }
 
 // room returns channel i's buffer being filled, with room for n more bytes:
-// a full one is sent and a free one taken, waiting for it if need be.
+// a full one is sent and a free one taken, waiting for it if need be. A
+// buffer is full when n more bytes would take it past its limit, the size
+// its channel's receiver announced when the buffer was taken; an empty
+// buffer takes any record.
 func (w *Writer) room(i, n int) (*Buffer, error) {
 	b := w.current[i]
-	if b != nil && len(b.data)+n > cap(b.data) {
+	if b != nil && len(b.data) > 0 && len(b.data)+n > b.limit {
 		w.channels[i].Send(b)
 		b, w.current[i] = nil, nil // acquire below may flush the writer
 	}
@@ -207,6 +212,9 @@ func (w *Writer) room(i, n int) (*Buffer, error) {
 				return nil, ErrCanceled
 			}
 			w.pool.ready(b)
+		}
+		if size := w.channels[i].BufferSize(); size > 0 {
+			b.limit = min(size, b.limit)
 		}
 		w.current[i] = b
 	}
