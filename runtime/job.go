@@ -195,6 +195,15 @@ func (j *Job) attempt(ctx context.Context) error {
 		}
 	}
 	j.mu.Unlock()
+	if d := g.spec.Network.BufferDebloat; d != nil {
+		debloated := make(chan struct{})
+		defer func() { <-debloated }()
+		defer cancel(nil) // first: ends debloat
+		go func() {
+			defer close(debloated)
+			debloat(ctx, subtasks, d.Period, now)
+		}()
+	}
 	n := 0
 	errc := make(chan error)
 	for _, sts := range subtasks {
@@ -249,6 +258,9 @@ func (j *Job) instantiate(g *graph, window time.Duration, attempt int, done <-ch
 		}
 		for _, st := range subtasks[i] {
 			st.gate = network.NewGate(channels, net.BuffersPerChannel, net.FloatingBuffersPerGate)
+			if net.BufferDebloat != nil {
+				st.debloat = newDebloater(st.gate, net.BufferDebloat, net.BufferSize)
+			}
 		}
 	}
 	for _, e := range g.edges {

@@ -31,6 +31,7 @@ type subtask struct {
 	proc    Processor
 	src     Source
 	gate    *network.Gate // nil for sources
+	debloat *debloater    // nil for sources and without buffer debloating
 	writers []*network.Writer
 
 	clk         clock

@@ -126,6 +126,10 @@ func (s *subtask) metrics(now time.Time, lat *latencyHist) metrics.Subtask {
 	}
 	if s.gate != nil {
 		m.InPoolUsage, m.InputExclusiveBuffersUsage, m.InputFloatingBuffersUsage = s.gate.Usage()
+		if d := s.debloat; d != nil {
+			m.DebloatedBufferSize = d.size.Load()
+			m.EstimatedTimeToConsumeBuffersMs = d.consumeMs.Load()
+		}
 		m.Latency = own.summary()
 		lat.merge(&own)
 	}

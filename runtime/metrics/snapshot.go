@@ -161,6 +161,12 @@ type Subtask struct {
 	NumBytesOut                      int64   `json:"numBytesOut"` // encoded bytes written to the outputs (once per output)
 	NumBytesInPerSecond              float64 `json:"numBytesInPerSecond"`
 	NumBytesOutPerSecond             float64 `json:"numBytesOutPerSecond"`
+	// Buffer debloating (network.buffer-debloat), for a subtask with
+	// inputs; absent without it: the buffer size the subtask's gate
+	// announced to its senders, in bytes, and how long the data queued in
+	// the gate takes to consume at the measured throughput, in ms.
+	DebloatedBufferSize             int64 `json:"debloatedBufferSize,omitempty"`
+	EstimatedTimeToConsumeBuffersMs int64 `json:"estimatedTimeToConsumeBuffersMs,omitempty"`
 	// Milliseconds since the subtask's attempt started, spent busy (null
 	// when unknown, as for a legacy source), backpressured and idle: Flink's
 	// accumulated times of IOMetricsInfo (1.16+), not averages.
@@ -245,7 +251,8 @@ func b2f(b bool) float64 {
 }
 
 // SubtaskMetrics lists every subtask metric by Flink name and type, in the
-// order of DESIGN.md section 2, then the byte counts; the REST endpoints of
+// order of DESIGN.md section 2, then the byte counts, then buffer
+// debloating's (0 without it); the REST endpoints of
 // subtask metrics serve these.
 var SubtaskMetrics = []SubtaskMetric{
 	{"idleTimeMsPerSecond", Count, func(s *Subtask) float64 { return s.IdleTimeMsPerSecond }},
@@ -268,6 +275,8 @@ var SubtaskMetrics = []SubtaskMetric{
 	{"numBytesOut", Count, func(s *Subtask) float64 { return float64(s.NumBytesOut) }},
 	{"numBytesInPerSecond", Double, func(s *Subtask) float64 { return s.NumBytesInPerSecond }},
 	{"numBytesOutPerSecond", Double, func(s *Subtask) float64 { return s.NumBytesOutPerSecond }},
+	{"debloatedBufferSize", Count, func(s *Subtask) float64 { return float64(s.DebloatedBufferSize) }},
+	{"estimatedTimeToConsumeBuffersMs", Count, func(s *Subtask) float64 { return float64(s.EstimatedTimeToConsumeBuffersMs) }},
 }
 
 // NewVertex derives everything a task shows from its subtasks' metrics.
