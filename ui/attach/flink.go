@@ -182,6 +182,8 @@ var subtaskMetrics = []subtaskMetric{
 	{[]string{"isBackPressured"}, func(s *metrics.Subtask, x float64) { s.IsBackPressured = x != 0 }},
 	{[]string{"maxSoftBackPressureTimeMs"}, func(s *metrics.Subtask, x float64) { s.MaxSoftBackPressureTimeMs = count(x) }},
 	{[]string{"maxHardBackPressureTimeMs"}, func(s *metrics.Subtask, x float64) { s.MaxHardBackPressureTimeMs = count(x) }},
+	{[]string{"debloatedBufferSize"}, func(s *metrics.Subtask, x float64) { s.DebloatedBufferSize = count(x) }},
+	{[]string{"estimatedTimeToConsumeBuffersMs"}, func(s *metrics.Subtask, x float64) { s.EstimatedTimeToConsumeBuffersMs = count(x) }},
 }
 
 // metricByName finds a subtask metric by any of its names.
