@@ -346,17 +346,21 @@ func (s *Server) flinkJobConfig(w http.ResponseWriter, r *http.Request) {
 		restart = fmt.Sprintf("Restart with fixed delay (%v). #%d restart attempts.", rs.Delay, rs.Attempts)
 	}
 	n := sp.Network
+	user := map[string]string{
+		"metrics.window": sp.Metrics.Window.String(), "metrics.tick": sp.Metrics.Tick.String(),
+		"network.buffer-size": strconv.Itoa(n.BufferSize), "network.buffers-per-channel": strconv.Itoa(n.BuffersPerChannel),
+		"network.floating-buffers-per-gate": strconv.Itoa(n.FloatingBuffersPerGate), "network.buffer-timeout": n.BufferTimeout.String(),
+		"restart.strategy": sp.Restart.Strategy, "restart.attempts": strconv.Itoa(sp.Restart.Attempts), "restart.delay": sp.Restart.Delay.String(),
+	}
+	if d := n.BufferDebloat; d != nil {
+		user["network.buffer-debloat.target"], user["network.buffer-debloat.period"] = d.Target.String(), d.Period.String()
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"jid": j.id, "name": snap.Name,
 		"execution-config": map[string]any{
 			"execution-mode": "PIPELINED", "restart-strategy": restart, "object-reuse-mode": false,
-			"job-parallelism": 1, // a task's parallelism when its spec gives none
-			"user-config": map[string]string{
-				"metrics.window": sp.Metrics.Window.String(), "metrics.tick": sp.Metrics.Tick.String(),
-				"network.buffer-size": strconv.Itoa(n.BufferSize), "network.buffers-per-channel": strconv.Itoa(n.BuffersPerChannel),
-				"network.floating-buffers-per-gate": strconv.Itoa(n.FloatingBuffersPerGate), "network.buffer-timeout": n.BufferTimeout.String(),
-				"restart.strategy": sp.Restart.Strategy, "restart.attempts": strconv.Itoa(sp.Restart.Attempts), "restart.delay": sp.Restart.Delay.String(),
-			},
+			"job-parallelism": 1,    // a task's parallelism when its spec gives none
+			"user-config":     user, // buffer-debloat's only when it is on
 		},
 	})
 }
