@@ -230,3 +230,17 @@ func TestRescale(t *testing.T) {
 	waitFor(t, ctx, "three subtasks", `String(document.querySelectorAll('[data-testid=bp-row]').length)`, 10*time.Second, equals("3"))
 	screenshot(t, ctx, "rescale")
 }
+
+// Buffer debloating turned on from the header brings the slow sink's
+// latency down from the seconds its full buffers hold.
+func TestDebloatControl(t *testing.T) {
+	ctx := browser(t)
+	must(t, ctx, chromedp.Navigate(baseURL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=graph]`)))
+	waitFor(t, ctx, "sink latency in seconds", node("sink", "latencyP50"), 30*time.Second, atLeast(1000))
+	before := eval(t, ctx, node("sink", "latencyP50"))
+	eval(t, ctx, `(()=>{const s=document.querySelector('[data-testid=control-debloat]');
+		s.value='100ms'; s.dispatchEvent(new Event('change',{bubbles:true})); return true})()`)
+	waitFor(t, ctx, "sink latency down", node("sink", "latencyP50"), 40*time.Second, atMost(500))
+	t.Logf("sink latency p50 %s ms, then %s ms with buffer-debloat target 100ms", before, eval(t, ctx, node("sink", "latencyP50")))
+	screenshot(t, ctx, "debloat")
+}

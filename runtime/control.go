@@ -113,13 +113,29 @@ func (j *Job) SetOperator(task, operator string) error {
 	return j.reconfigure(task, func(s *spec.Job, i int) { s.Tasks[i].Operator = operator })
 }
 
-// reconfigure changes the spec of a task and restarts the job with it. An
-// invalid change is an error and changes nothing.
+// SetBufferDebloat turns buffer debloating on with d, or off with nil; the
+// job's subtasks restart at once with it, as for a rescale. Target and
+// period must be within the spec's bounds for network.buffer-debloat.
+func (j *Job) SetBufferDebloat(d *spec.BufferDebloat) error {
+	if d != nil {
+		if err := d.Check(); err != nil {
+			return err
+		}
+		d = &spec.BufferDebloat{Target: d.Target, Period: d.Period}
+	}
+	return j.reconfigure("", func(s *spec.Job, _ int) { s.Network.BufferDebloat = d })
+}
+
+// reconfigure changes the spec of a task (of the job as a whole if task is
+// "", i is then -1) and restarts the job with it. An invalid change is an
+// error and changes nothing.
 func (j *Job) reconfigure(task string, change func(s *spec.Job, i int)) error {
 	j.mu.Lock()
-	if _, _, err := j.task(task); err != nil {
-		j.mu.Unlock()
-		return err
+	if task != "" {
+		if _, _, err := j.task(task); err != nil {
+			j.mu.Unlock()
+			return err
+		}
 	}
 	if err := j.ended(); err != nil {
 		j.mu.Unlock()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"flowlab/runtime/spec"
 )
 
 func TestDebloat_KnownQueue(t *testing.T) {
@@ -82,5 +84,36 @@ tasks:
 		defer j.mu.Unlock()
 		assert.Nil(t, j.subtasks[1][0].debloat)
 		assert.Zero(t, j.subtasks[1][0].gate.Channel(0).BufferSize(), "nothing announced")
+	})
+}
+
+// Debloating turned on and off while the job runs: it restarts with it.
+func TestJob_SetBufferDebloat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := start(t, `
+name: queue
+network: {buffer-size: 1kb}
+tasks:
+  - {name: source, operator: generator, config: {rate: 2000, keys: 1, value-size: 43}}
+  - {name: sink, operator: discard, cost: 1ms}
+`, nil)
+		settle(j, 2*time.Second)
+		assert.EqualError(t, j.SetBufferDebloat(&spec.BufferDebloat{Target: 0, Period: 100 * time.Millisecond}),
+			"network.buffer-debloat.target: must be at least 1ms, got 0s")
+		assert.EqualError(t, j.SetBufferDebloat(&spec.BufferDebloat{Target: time.Second, Period: time.Hour}),
+			"network.buffer-debloat.period: must be at most 1m0s, got 1h0m0s")
+
+		require.NoError(t, j.SetBufferDebloat(&spec.BufferDebloat{Target: 100 * time.Millisecond, Period: 100 * time.Millisecond}))
+		assert.Equal(t, &spec.BufferDebloat{Target: 100 * time.Millisecond, Period: 100 * time.Millisecond}, j.Spec().Network.BufferDebloat)
+		snap := settle(j, 20*time.Second)
+		assert.Equal(t, 1, snap.Restarts, "the change restarts the job")
+		sink := vertex(t, snap, "sink").Subtasks[0]
+		assert.Less(t, sink.DebloatedBufferSize, int64(1024))
+		assert.GreaterOrEqual(t, sink.DebloatedBufferSize, int64(debloatMinSize))
+
+		require.NoError(t, j.SetBufferDebloat(nil))
+		assert.Nil(t, j.Spec().Network.BufferDebloat)
+		snap = settle(j, 2*time.Second)
+		assert.Zero(t, vertex(t, snap, "sink").Subtasks[0].DebloatedBufferSize)
 	})
 }

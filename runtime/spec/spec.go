@@ -117,6 +117,24 @@ type BufferDebloat struct {
 	Period time.Duration // default 200ms
 }
 
+// Check reports a target or period outside the bounds the spec allows, as
+// the parser words it.
+func (d BufferDebloat) Check() error {
+	for _, f := range []struct {
+		name     string
+		v        time.Duration
+		min, max time.Duration
+	}{{"target", d.Target, MinDebloatTarget, MaxDebloatTarget}, {"period", d.Period, MinDebloatPeriod, MaxDebloatPeriod}} {
+		switch {
+		case f.v < f.min:
+			return fmt.Errorf("network.buffer-debloat.%s: must be at least %v, got %v", f.name, f.min, f.v)
+		case f.v > f.max:
+			return fmt.Errorf("network.buffer-debloat.%s: must be at most %v, got %v", f.name, f.max, f.v)
+		}
+	}
+	return nil
+}
+
 // Restart configures what happens when an operator fails.
 type Restart struct {
 	Strategy string        // FixedDelay or NoRestart

@@ -52,6 +52,7 @@ type JobView struct {
 	Paused          bool
 	WindowMs        int64
 	TickMs          int64
+	Debloat         string // the buffer debloating target as a Go duration, or "off"
 	Graph           GraphView
 	Operators       []Operator   // what a task may run instead: the session's uploads, built-ins, bundled
 	Cluster         *ClusterView // the Flink cluster a read-only job runs on; nil for the playground's own

@@ -144,18 +144,19 @@ type clusterJob struct {
 	name string
 }
 
-func (clusterJob) Cancel()                                {}
-func (j clusterJob) Spec() *spec.Job                      { return &spec.Job{Name: j.name} }
-func (clusterJob) SetRate(string, float64) error          { return errReadOnly }
-func (clusterJob) SetCost(string, time.Duration) error    { return errReadOnly }
-func (clusterJob) SetParallelism(string, int) error       { return errReadOnly }
-func (clusterJob) SetConfig(string, string, any) error    { return errReadOnly }
-func (clusterJob) SetOperator(string, string) error       { return errReadOnly }
-func (clusterJob) SetPaused(bool)                         {}
-func (clusterJob) Restart()                               {}
-func (clusterJob) SetWindow(time.Duration) error          { return errReadOnly }
-func (clusterJob) Logs(string) ([]runtime.LogLine, error) { return nil, nil }
-func (clusterJob) Failures() []runtime.Failure            { return nil }
+func (clusterJob) Cancel()                                    {}
+func (j clusterJob) Spec() *spec.Job                          { return &spec.Job{Name: j.name} }
+func (clusterJob) SetRate(string, float64) error              { return errReadOnly }
+func (clusterJob) SetCost(string, time.Duration) error        { return errReadOnly }
+func (clusterJob) SetParallelism(string, int) error           { return errReadOnly }
+func (clusterJob) SetConfig(string, string, any) error        { return errReadOnly }
+func (clusterJob) SetOperator(string, string) error           { return errReadOnly }
+func (clusterJob) SetPaused(bool)                             {}
+func (clusterJob) Restart()                                   {}
+func (clusterJob) SetWindow(time.Duration) error              { return errReadOnly }
+func (clusterJob) SetBufferDebloat(*spec.BufferDebloat) error { return errReadOnly }
+func (clusterJob) Logs(string) ([]runtime.LogLine, error)     { return nil, nil }
+func (clusterJob) Failures() []runtime.Failure                { return nil }
 func (clusterJob) FlameGraph(string, int, runtime.GraphType) (*runtime.FlameGraph, error) {
 	return nil, errors.New("flame graphs are not read from an attached Flink cluster")
 }

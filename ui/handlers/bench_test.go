@@ -111,19 +111,20 @@ func (j *benchJob) Updated() <-chan struct{} {
 	return j.updated
 }
 
-func (j *benchJob) Done() <-chan struct{}                  { return j.done }
-func (j *benchJob) Cancel()                                { close(j.stop) }
-func (j *benchJob) Spec() *spec.Job                        { return &spec.Job{} }
-func (j *benchJob) SetRate(string, float64) error          { return nil }
-func (j *benchJob) SetCost(string, time.Duration) error    { return nil }
-func (j *benchJob) SetParallelism(string, int) error       { return nil }
-func (j *benchJob) SetConfig(string, string, any) error    { return nil }
-func (j *benchJob) SetOperator(string, string) error       { return nil }
-func (j *benchJob) SetPaused(bool)                         {}
-func (j *benchJob) Restart()                               {}
-func (j *benchJob) SetWindow(time.Duration) error          { return nil }
-func (j *benchJob) Logs(string) ([]runtime.LogLine, error) { return nil, nil }
-func (j *benchJob) Failures() []runtime.Failure            { return nil }
+func (j *benchJob) Done() <-chan struct{}                      { return j.done }
+func (j *benchJob) Cancel()                                    { close(j.stop) }
+func (j *benchJob) Spec() *spec.Job                            { return &spec.Job{} }
+func (j *benchJob) SetRate(string, float64) error              { return nil }
+func (j *benchJob) SetCost(string, time.Duration) error        { return nil }
+func (j *benchJob) SetParallelism(string, int) error           { return nil }
+func (j *benchJob) SetConfig(string, string, any) error        { return nil }
+func (j *benchJob) SetOperator(string, string) error           { return nil }
+func (j *benchJob) SetPaused(bool)                             {}
+func (j *benchJob) Restart()                                   {}
+func (j *benchJob) SetWindow(time.Duration) error              { return nil }
+func (j *benchJob) SetBufferDebloat(*spec.BufferDebloat) error { return nil }
+func (j *benchJob) Logs(string) ([]runtime.LogLine, error)     { return nil, nil }
+func (j *benchJob) Failures() []runtime.Failure                { return nil }
 func (j *benchJob) FlameGraph(string, int, runtime.GraphType) (*runtime.FlameGraph, error) {
 	return &runtime.FlameGraph{EndTimestamp: runtime.GraphWaiting}, nil
 }

@@ -173,6 +173,40 @@ type change struct {
 	Paused      *bool          `json:"paused"`
 	Restart     bool           `json:"restart"`
 	Window      *string        `json:"window"`
+	Debloat     *debloat       `json:"bufferDebloat"`
+}
+
+// debloat is a change of buffer debloating: on with a target and a period
+// (Go durations; Flink's defaults when left out), or off.
+type debloat struct {
+	Off    bool   `json:"off"`
+	Target string `json:"target"`
+	Period string `json:"period"`
+}
+
+// spec is the debloating the change asks for: nil for off.
+func (d debloat) spec() (*spec.BufferDebloat, error) {
+	if d.Off {
+		if d.Target != "" || d.Period != "" {
+			return nil, errors.New(`bufferDebloat: "off" takes no target or period`)
+		}
+		return nil, nil
+	}
+	out := &spec.BufferDebloat{Target: spec.DefaultDebloatTarget, Period: spec.DefaultDebloatPeriod}
+	for _, f := range []struct {
+		name, text string
+		to         *time.Duration
+	}{{"target", d.Target, &out.Target}, {"period", d.Period, &out.Period}} {
+		if f.text == "" {
+			continue
+		}
+		v, err := time.ParseDuration(f.text)
+		if err != nil {
+			return nil, fmt.Errorf("bufferDebloat.%s %q is not a duration like 1s or 200ms", f.name, f.text)
+		}
+		*f.to = v
+	}
+	return out, nil
 }
 
 // ownJob is the job {jid} of the request's session, which it may change;
@@ -258,6 +292,15 @@ func (s *Server) apply(j *job, c change) error {
 			return fmt.Errorf("window %q is not a duration like 2s, or tick", *c.Window)
 		}
 		if err := j.rt.SetWindow(d); err != nil {
+			return err
+		}
+	}
+	if c.Debloat != nil {
+		d, err := c.Debloat.spec()
+		if err != nil {
+			return err
+		}
+		if err := j.rt.SetBufferDebloat(d); err != nil {
 			return err
 		}
 	}

@@ -141,6 +141,10 @@ func (s *Server) jobView(sess *session, j *job, o layout.Options, feet map[strin
 		ID: j.id, Name: snap.Name, State: snap.State, Failure: snap.Failure, Paused: snap.Paused,
 		WindowMs: snap.WindowMs, TickMs: j.tickMs, Graph: graphView(snap, j.rt.Spec(), o, feet),
 	}
+	v.Debloat = "off"
+	if d := j.rt.Spec().Network.BufferDebloat; d != nil {
+		v.Debloat = d.Target.String()
+	}
 	if j.cluster != nil {
 		st := j.cluster.c.Status()
 		v.Cluster = &components.ClusterView{URL: st.URL, Version: st.Version, Interval: st.Interval.String()}

@@ -35,6 +35,7 @@ type Job interface {
 	SetPaused(paused bool)
 	Restart()
 	SetWindow(d time.Duration) error
+	SetBufferDebloat(d *spec.BufferDebloat) error
 	Logs(task string) ([]runtime.LogLine, error)
 	Failures() []runtime.Failure
 	FlameGraph(task string, subtask int, typ runtime.GraphType) (*runtime.FlameGraph, error)

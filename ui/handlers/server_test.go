@@ -697,3 +697,41 @@ func TestServer_Upload_Rate(t *testing.T) {
 	assert.Contains(t, []string{"59", "60"}, res.Header.Get("Retry-After"))
 	assert.Regexp(t, `try again in (59|60) s`, errorsOf(t, data)[0])
 }
+
+// Buffer debloating is turned on and off live: the job restarts with it,
+// and its config says so.
+func TestServer_ChangeJob_BufferDebloat(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig())
+	c := newClient(t, srv)
+	jid := c.start(testSpec)
+	config := func() map[string]string {
+		var body struct {
+			ExecutionConfig struct {
+				UserConfig map[string]string `json:"user-config"`
+			} `json:"execution-config"`
+		}
+		require.Equal(t, http.StatusOK, c.getJSON("/jobs/"+jid+"/config", &body))
+		return body.ExecutionConfig.UserConfig
+	}
+	assert.NotContains(t, config(), "network.buffer-debloat.target")
+
+	status, data := c.patch(jid, `{"bufferDebloat": {"target": "100ms"}}`)
+	require.Equal(t, http.StatusOK, status, string(data))
+	assert.Equal(t, "100ms", config()["network.buffer-debloat.target"])
+	assert.Equal(t, "200ms", config()["network.buffer-debloat.period"], "Flink's default")
+
+	status, data = c.patch(jid, `{"bufferDebloat": {"off": true}}`)
+	require.Equal(t, http.StatusOK, status, string(data))
+	assert.NotContains(t, config(), "network.buffer-debloat.target")
+
+	for change, want := range map[string]string{
+		`{"bufferDebloat": {"target": "soon"}}`:               `bufferDebloat.target "soon" is not a duration like 1s or 200ms`,
+		`{"bufferDebloat": {"period": "1h"}}`:                 `network.buffer-debloat.period: must be at most 1m0s, got 1h0m0s`,
+		`{"bufferDebloat": {"off": true, "target": "1s"}}`:    `bufferDebloat: "off" takes no target or period`,
+		`{"bufferDebloat": {"target": "1s", "window": "2s"}}`: `unknown field "window"`,
+	} {
+		status, data := c.patch(jid, change)
+		assert.Equal(t, http.StatusBadRequest, status, change)
+		assert.Contains(t, strings.Join(errorsOf(t, data), "\n"), want, change)
+	}
+}

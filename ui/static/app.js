@@ -700,6 +700,10 @@
       $('[data-testid=control-pause]', main).addEventListener('click', (e) => patch({ paused: e.currentTarget.dataset.paused !== 'true' }));
       $('[data-testid=control-restart]', main).addEventListener('click', () => patch({ restart: true }));
       $('[data-testid=control-window]', main).addEventListener('change', (e) => patch({ window: e.currentTarget.value }));
+      $('[data-testid=control-debloat]', main).addEventListener('change', (e) => {
+        const v = e.currentTarget.value;
+        patch({ bufferDebloat: v === 'off' ? { off: true } : { target: v } }).then((ok) => { if (ok) toast(v === 'off' ? 'Buffer debloating off: the job restarts' : `Buffer debloating to ${v}: the job restarts`, false); });
+      });
       $('[data-testid=control-stop]', main).addEventListener('click', async () => {
         try { await api('DELETE', '/api/jobs/' + jid); location.replace('/?job=' + encodeURIComponent(jid)); } catch (e) { toast(e.message); }
       });
