@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 func lesson(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("lesson", flag.ContinueOnError)
 	timeout := fs.Duration("timeout", 60*time.Second, "how long a step's goal may take once its solution is applied")
+	parallel := fs.Int("parallel", goruntime.GOMAXPROCS(0), "how many lessons to verify at once")
 	goTool := fs.String("go", "", "the Go toolchain (`PATH` of its go command) that builds the operators lessons write in the editor; default: go on PATH")
 	if len(args) == 0 {
 		return errors.New("lesson: want list or verify [ID...]")
@@ -42,16 +44,22 @@ func lesson(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "verify":
-		return verifyLessons(ctx, all, fs.Args(), *timeout, gobuild.NewConfig().WithGo(*goTool), stdout)
+		if *parallel < 1 {
+			return fmt.Errorf("lesson verify: -parallel must be at least 1, got %d", *parallel)
+		}
+		return verifyLessons(ctx, all, fs.Args(), *timeout, *parallel, gobuild.NewConfig().WithGo(*goTool), stdout)
 	}
 	return fmt.Errorf("lesson: unknown subcommand %q: want list or verify", args[0])
 }
 
-// verifyLessons runs the chosen lessons (all without ids) at once, each
-// with its reference solution, and prints a line per lesson. Operators that
+// verifyLessons runs the chosen lessons (all without ids), parallel at a
+// time, each with its reference solution, and prints a line per lesson. Not
+// all at once: a lesson that keeps the processors busy (a Wasm operator
+// spinning at full rate) would starve the subtasks of the others, whose
+// goals measure time, and a step could then end without its solution. Operators that
 // a solution builds are built with gcfg, by a builder made when the first
 // is built: a lesson that builds none needs no Go toolchain.
-func verifyLessons(ctx context.Context, all []*lessons.Lesson, ids []string, timeout time.Duration, gcfg gobuild.Config, stdout io.Writer) error {
+func verifyLessons(ctx context.Context, all []*lessons.Lesson, ids []string, timeout time.Duration, parallel int, gcfg gobuild.Config, stdout io.Writer) error {
 	chosen := all
 	if len(ids) > 0 {
 		chosen = nil
@@ -81,8 +89,11 @@ func verifyLessons(ctx context.Context, all []*lessons.Lesson, ids []string, tim
 	results := make([]error, len(chosen))
 	took := make([]time.Duration, len(chosen))
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, parallel)
 	for i, l := range chosen {
 		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			start := time.Now()
 			results[i] = lessons.Verify(ctx, l, newLessonEnv(ctx, h, builder), 2*time.Second, timeout)
 			took[i] = time.Since(start).Round(100 * time.Millisecond)

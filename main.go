@@ -55,7 +55,8 @@ commands:
   run -job FILE [-duration D] [-json]   run a job headless and show its metrics
       [-profile TASK -profile-out FILE]  and write a pprof profile of a task
   lesson list                            list the guided lessons
-  lesson verify [-timeout D] [ID...]     solve lessons headless with their reference solutions
+  lesson verify [-timeout D] [-parallel N] [ID...]
+                                         solve lessons headless with their reference solutions
   bench [-value-size N] [-rounds N] [-duration D] [-buffer-size S] [-json]
                                          records/s into native and Wasm map operators here, and their ratios
   operator init DIR [-template NAME]     a new Go operator in DIR, with the SDK, built offline`
