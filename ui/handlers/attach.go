@@ -67,7 +67,8 @@ func (s *Server) follow(ctx context.Context, c *attach.Cluster) *cluster {
 // syncCluster adds a job record for each job the cluster follows, and
 // forgets those it no longer does.
 func (s *Server) syncCluster(cl *cluster) {
-	followed := cl.c.Jobs()
+	followed := cl.c.Jobs() // each with a snapshot
+	tick := cl.c.Status().Interval // the history's resolution
 	s.mu.Lock()
 	var gone []*job
 	for id, j := range cl.jobs {
@@ -77,16 +78,11 @@ func (s *Server) syncCluster(cl *cluster) {
 		}
 	}
 	for _, aj := range followed {
-		if cl.jobs[aj.ID()] != nil || aj.Snapshot() == nil {
+		if cl.jobs[aj.ID()] != nil {
 			continue
 		}
-		snap := aj.Snapshot()
-		tick := time.Second
-		if st := cl.c.Status(); st.Interval > 0 {
-			tick = st.Interval
-		}
 		cl.jobs[aj.ID()] = &job{
-			id: aj.ID(), cluster: cl, rt: clusterJob{aj, snap.Name}, feed: hub.New(aj, int(s.cfg.history/tick)),
+			id: aj.ID(), cluster: cl, rt: clusterJob{aj, aj.Snapshot().Name}, feed: hub.New(aj, int(s.cfg.history/tick)),
 			started: aj.StartTime(), touched: time.Now(), tickMs: tick.Milliseconds(),
 		}
 	}
@@ -351,13 +347,14 @@ func (s *Server) attachPage(w http.ResponseWriter, r *http.Request) {
 			Connected:   st.Connected, Error: st.Error, Server: st.Server,
 		}
 		s.mu.Lock()
+		var jobs []*job
 		for _, aj := range cl.c.Jobs() {
 			if j := cl.jobs[aj.ID()]; j != nil {
-				snap := j.rt.Snapshot()
-				c.Jobs = append(c.Jobs, components.JobLink{ID: j.id, Name: snap.Name, State: snap.State})
+				jobs = append(jobs, j)
 			}
 		}
 		s.mu.Unlock()
+		c.Jobs = jobLinks(jobs)
 		page.Clusters = append(page.Clusters, c)
 	}
 	render(w, r, http.StatusOK, components.Attach(page))

@@ -212,3 +212,30 @@ func TestServer_AttachClose(t *testing.T) {
 		t.Fatal("Close did not return")
 	}
 }
+
+// What a hostile page may send to POST /api/attach: a body past its limit,
+// more follows than the rate of starts allows, a header value that would
+// split the request. None reaches a cluster.
+func TestServer_AttachForm_Limits(t *testing.T) {
+	up, cookie, _ := upstream(t, testSpec)
+	_, srv := newTestServer(t, NewConfig().WithStartRate(1, time.Hour))
+	c := newClient(t, srv)
+	post := func(body string) (*http.Response, []byte) {
+		return c.do("POST", "/api/attach", "application/json", strings.NewReader(body))
+	}
+
+	res, data := post(`{"url": "` + up.URL + `", "headers": {"X-Pad": "` + strings.Repeat("a", maxAttachBody) + `"}}`)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+	assert.Equal(t, []string{"the request is larger than the limit of 8 KiB"}, errorsOf(t, data))
+
+	res, data = post(`{"url": "` + up.URL + `", "headers": {"X-Evil": "a\r\nHost: elsewhere"}}`)
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+	assert.Contains(t, errorsOf(t, data)[0], `headers: "X-Evil" is not a header name with a one-line value`)
+
+	res, data = post(`{"url": "` + up.URL + `", "headers": {"Cookie": "` + cookie + `"}}`)
+	require.Equal(t, http.StatusCreated, res.StatusCode, string(data))
+	res, data = post(`{"url": "` + up.URL + `"}`)
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	assert.NotEmpty(t, res.Header.Get("Retry-After"))
+	assert.Contains(t, errorsOf(t, data)[0], "started as many jobs and clusters as it may for now")
+}

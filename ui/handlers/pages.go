@@ -121,15 +121,19 @@ func (s *Server) nav(sess *session, active, jid string) components.Nav {
 	}
 	attached := s.clusterJobsLocked(sess)
 	s.mu.Unlock()
-	for _, j := range slices.Backward(jobs) {
-		snap := j.rt.Snapshot()
-		nav.Jobs = append(nav.Jobs, components.JobLink{ID: j.id, Name: snap.Name, State: snap.State})
-	}
-	for _, j := range attached {
-		snap := j.rt.Snapshot()
-		nav.Cluster = append(nav.Cluster, components.JobLink{ID: j.id, Name: snap.Name, State: snap.State})
-	}
+	slices.Reverse(jobs)
+	nav.Jobs, nav.Cluster = jobLinks(jobs), jobLinks(attached)
 	return nav
+}
+
+// jobLinks are jobs as the sidebar and the attach page list them.
+func jobLinks(jobs []*job) []components.JobLink {
+	var links []components.JobLink
+	for _, j := range jobs {
+		snap := j.rt.Snapshot()
+		links = append(links, components.JobLink{ID: j.id, Name: snap.Name, State: snap.State})
+	}
+	return links
 }
 
 // jobView is a job's latest snapshot as the playground draws it, with the
