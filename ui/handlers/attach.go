@@ -67,7 +67,7 @@ func (s *Server) follow(ctx context.Context, c *attach.Cluster) *cluster {
 // syncCluster adds a job record for each job the cluster follows, and
 // forgets those it no longer does.
 func (s *Server) syncCluster(cl *cluster) {
-	followed := cl.c.Jobs() // each with a snapshot
+	followed := cl.c.Jobs()        // each with a snapshot
 	tick := cl.c.Status().Interval // the history's resolution
 	s.mu.Lock()
 	var gone []*job
