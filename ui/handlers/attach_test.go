@@ -81,6 +81,9 @@ func TestServer_AttachedCluster(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 	res, _ = visitor.do("PATCH", "/jobs/"+jid+"?mode=cancel", "", nil)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
+	res, data = visitor.do("GET", "/jobs/"+jid+"/config", "", nil)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "Flowlab does not know the cluster's config")
+	assert.Contains(t, errorsOf(t, data)[0], up.URL+"/jobs/"+jid+"/config")
 
 	assert.Equal(t, []string{"bottleneck sink,source"}, sameVerdict(t, up, cookie, visitor, jid))
 	var state struct{ State string }

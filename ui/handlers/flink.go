@@ -340,6 +340,11 @@ func (s *Server) flinkJobConfig(w http.ResponseWriter, r *http.Request) {
 	if j == nil {
 		return
 	}
+	if j.cluster != nil { // Flowlab knows only what the cluster's metrics say
+		writeErrors(w, http.StatusNotFound, fmt.Sprintf("the config of a job of an attached cluster is the cluster's: GET %s/jobs/%s/config",
+			j.cluster.c.Status().URL, j.id))
+		return
+	}
 	sp := j.rt.Spec()
 	restart := "Restart deactivated."
 	if rs := sp.Restart; rs.Strategy == spec.FixedDelay {
