@@ -159,6 +159,9 @@ func (h *latencyHist) quantile(q float64, total uint64) float64 {
 		}
 		if seen+float64(c) >= rank {
 			lo, hi := latencyBounds(i)
+			if i == len(h.counts)-1 {
+				hi = max(hi, h.max) // the last bucket holds everything longer
+			}
 			v := float64(lo) + (rank-seen)/float64(c)*float64(hi-lo)
 			return min(v, max(float64(h.max), float64(lo)))
 		}

@@ -230,3 +230,19 @@ func TestLatencyRecorder_AddDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { r.add(100_000, 1, 99_000, 1000) })
 	assert.Zero(t, allocs)
 }
+
+// A latency past the last bucket (a record stamped 0, say) keeps the
+// percentiles within what was measured, up to the maximum, not at the
+// last bucket's bound.
+func TestLatencyHist_PastTheLastBucket(t *testing.T) {
+	const huge = int64(1_700_000_000_000) // ms: a timestamp of 0 read now
+	s := recorded(func(r *latencyRecorder) { r.add(huge, 0, 0, 10) }).summary()
+	require.NotNil(t, s)
+	lo, _ := latencyBounds(latencyBuckets - 1)
+	for _, p := range []float64{s.P50, s.P95, s.P99} {
+		assert.Greater(t, p, float64(1<<25), "past the last bucket's bound, %+v", s)
+		assert.GreaterOrEqual(t, p, float64(lo))
+		assert.LessOrEqual(t, p, s.Max)
+	}
+	assert.Equal(t, float64(huge), s.Max)
+}

@@ -263,7 +263,7 @@ func (s *subtask) runSource(checkOutput bool) error {
 func (s *subtask) runProcessor() error {
 	ended := 0
 	for {
-		now, err := s.housekeeping()
+		_, err := s.housekeeping()
 		if err != nil {
 			return err
 		}
@@ -289,7 +289,9 @@ func (s *subtask) runProcessor() error {
 			continue
 		}
 		n := d.Records()
-		s.latency.add(now.UnixMilli(), d.EarliestTS(), d.LatestTS(), n)
+		// The clock now, not housekeeping's: timers fired since may have
+		// waited for output.
+		s.latency.add(time.Now().UnixMilli(), d.EarliestTS(), d.LatestTS(), n)
 		s.in += int64(n)
 		s.inBytes += int64(len(d.Data()))
 		s.inPub.Store(s.in)

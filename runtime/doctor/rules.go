@@ -40,14 +40,9 @@ func newGraph(s *metrics.Job) *graph {
 		if len(v.Subtasks) == 0 {
 			continue
 		}
-		t := &task{i: len(g.tasks), v: v, busy: nan()}
-		for k := range v.Subtasks {
-			sub := &v.Subtasks[k]
-			if b := float64(sub.BusyTimeMsPerSecond); !math.IsNaN(b) && !(b <= t.busy) {
-				t.busy = b
-			}
-			t.bp = max(t.bp, sub.BackPressuredTimeMsPerSecond)
-		}
+		// The maxima over subtasks, as metrics.NewVertex made them (NaN busy
+		// if no subtask's is known).
+		t := &task{i: len(g.tasks), v: v, busy: float64(v.Metrics.BusyTimeMsPerSecond), bp: v.Metrics.BackPressuredTimeMsPerSecond}
 		byID[v.ID] = t.i
 		g.tasks = append(g.tasks, t)
 	}
