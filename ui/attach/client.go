@@ -35,9 +35,12 @@ type client struct {
 func newClient(cfg Config) (*client, error) {
 	u, err := url.Parse(strings.TrimSpace(cfg.url))
 	if err != nil {
+		if strings.Contains(cfg.url, "@") { // the parser's words may quote part of a password
+			return nil, errors.New("url: not a valid URL (percent-encode / ? # and @ in a user name or password)")
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Err // without the URL, which may hold a password
+			err = ue.Err
 		}
 		return nil, fmt.Errorf("url: %w", err)
 	}
@@ -77,9 +80,15 @@ func hasHeader(hs []header, name string) bool {
 // httpClient is the configured client, or one of our own, trusting the CA
 // file if one is given.
 func httpClient(cfg Config) (*http.Client, error) {
-	hc := cfg.client
-	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	if cfg.client != nil {
+		copied := *cfg.client
+		hc = &copied
+	}
+	// Flink's REST API does not redirect: following one would send the
+	// headers (a token, say) to wherever it points.
+	hc.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+		return fmt.Errorf("the cluster redirected to %s: attach follows no redirects", r.URL.Redacted())
 	}
 	if cfg.caFile == "" {
 		return hc, nil

@@ -355,9 +355,11 @@ func (c *Cluster) pollJob(ctx context.Context, j *Job) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("job %s: %w", j.id, err)
 	}
+	answered := make(map[string]map[string]bool, len(answers)) // of this poll's vertices only
 	for i, v := range d.Vertices[:min(len(d.Vertices), maxVertices)] {
-		j.answered[v.ID] = answers[i].answered()
+		answered[v.ID] = answers[i].answered()
 	}
+	j.answered = answered
 	x := jobExtras{windowMs: c.version.windowMs()}
 	if d.Restarts != nil {
 		x.restarts = *d.Restarts

@@ -309,8 +309,9 @@ const dialTimeout = 10 * time.Second
 // attachConfig checks a request to follow a cluster.
 func attachConfig(req attachRequest) (attach.Config, error) {
 	u := strings.TrimSpace(req.URL)
-	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		return attach.Config{}, fmt.Errorf("url: want the http:// or https:// address of a Flink REST API (the web UI's address), got %q", req.URL)
+	if lower := strings.ToLower(u); !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		// Not quoted: a URL may hold a password.
+		return attach.Config{}, errors.New("url: want the http:// or https:// address of a Flink REST API (the web UI's address)")
 	}
 	cfg := attach.NewConfig(u)
 	if req.Interval != "" {
