@@ -25,6 +25,16 @@ type batchRecorder struct {
 }
 
 func (r *batchRecorder) EmitBatch(data []byte) (int, error) {
+	// As the runtime's: the whole encoding is checked before any record
+	// is emitted.
+	for off := 0; off < len(data); {
+		rest := data[off:]
+		if len(rest) < headerSize ||
+			uint64(headerSize)+uint64(binary.LittleEndian.Uint32(rest[8:]))+uint64(binary.LittleEndian.Uint32(rest[12:])) > uint64(len(rest)) {
+			return 0, fmt.Errorf("%w at offset %d", runtime.ErrCorrupt, off)
+		}
+		off += headerSize + int(binary.LittleEndian.Uint32(rest[8:])) + int(binary.LittleEndian.Uint32(rest[12:]))
+	}
 	r.batches = append(r.batches, data)
 	n := 0
 	for off := 0; off < len(data); n++ {
