@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"flowlab/runtime/internal/network"
@@ -200,4 +201,64 @@ func (e *ConfigError) Error() string {
 		return e.Msg
 	}
 	return fmt.Sprintf("%s: %s", e.Field, e.Msg)
+}
+
+// OperatorState is what a checkpoint holds of one operator (Flink's keyed
+// and operator state).
+type OperatorState struct {
+	// Keyed is the operator's keyed state, from state key to value. On a
+	// rescale each entry goes to the subtask its record key belongs to (see
+	// RecordKey), as Flink moves key groups. The maps and values handed over
+	// are not modified afterwards by whoever handed them.
+	Keyed map[string][]byte
+	// Operator is state that is not keyed (a source's position): it is
+	// restored to the subtask of the same index, and lost for subtasks a
+	// rescale removes.
+	Operator []byte
+}
+
+// Stateful is an operator whose state checkpoints hold. Without it an
+// operator's state is lost on a restart, as that of a Flink operator
+// without managed state.
+type Stateful interface {
+	// SnapshotState returns the operator's state as of now, between two
+	// calls of the operator on its subtask's goroutine. What it returns must
+	// not change afterwards (a copy, or values never modified in place).
+	SnapshotState() (OperatorState, error)
+	// RestoreState is called once, before any other call, with the state
+	// of the checkpoint the job restores (merged from several subtasks, or
+	// a part of one, after a rescale). An error fails the subtask.
+	RestoreState(OperatorState) error
+}
+
+// StateViewer is an operator whose keyed state can be looked at while it
+// runs, from any goroutine (the UI's State tab).
+type StateViewer interface {
+	// ViewState reports the number of keys, their bytes (keys and values)
+	// and up to max entries, the same ones from one call to the next while
+	// the state does not change (in key order).
+	ViewState(max int) StateView
+}
+
+// StateView is a look at one subtask's keyed state.
+type StateView struct {
+	Keys    int
+	Bytes   int64
+	Entries []StateEntry // copies
+}
+
+// StateEntry is one entry of keyed state.
+type StateEntry struct {
+	Key, Value []byte
+}
+
+// RecordKey is the record key a state key belongs to, which decides its
+// subtask on a rescale: by Flowlab's convention for state keys
+// (docs/ABI.md), the part before the last "/", or the whole key without
+// one. The Go SDK stores state NAME of record key K under "K/NAME".
+func RecordKey(stateKey string) string {
+	if i := strings.LastIndexByte(stateKey, '/'); i >= 0 {
+		return stateKey[:i]
+	}
+	return stateKey
 }

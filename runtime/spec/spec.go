@@ -27,31 +27,44 @@ const (
 	DefaultParallelism            = 1
 	DefaultRestartAttempts        = 3
 	DefaultRestartDelay           = time.Second
+	DefaultCheckpointTimeout      = 10 * time.Minute // execution.checkpointing.timeout
+	DefaultCheckpointsRetained    = 1                // state.checkpoints.num-retained
 )
 
 // Limits on what a spec may ask for, so that one job cannot exhaust the process.
 const (
-	MaxSpecSize       = 1 << 20 // bytes
-	MaxNameLength     = 80      // characters in a job or task name
-	MinBufferSize     = 64
-	MaxBufferSize     = 16 * 1024 * 1024
-	MaxBuffers        = 1024 // per channel or per gate
-	MaxBufferTimeout  = 10 * time.Second
-	MinDebloatTarget  = time.Millisecond // buffer-debloat.target
-	MaxDebloatTarget  = time.Minute
-	MinDebloatPeriod  = 10 * time.Millisecond // buffer-debloat.period
-	MaxDebloatPeriod  = time.Minute
-	MaxParallelism    = 128
-	MaxTasks          = 64
-	MaxEdges          = MaxTasks * (MaxTasks - 1) / 2 // the most an acyclic graph of MaxTasks tasks can have
-	MaxCost           = 10 * time.Second
-	MinBandwidth      = 1 << 10 // bytes per second
-	MaxBandwidth      = 1 << 30
-	MaxConfigValues   = 10000 // values, maps and lists in all task configs together, an alias counting as what it stands for
-	MinMetricsTick    = 10 * time.Millisecond
-	MaxWindowTicks    = 6000 // metrics.window / metrics.tick
-	MaxRestartDelay   = 10 * time.Minute
-	MaxRestartAttempt = 100
+	MaxSpecSize            = 1 << 20 // bytes
+	MaxNameLength          = 80      // characters in a job or task name
+	MinBufferSize          = 64
+	MaxBufferSize          = 16 * 1024 * 1024
+	MaxBuffers             = 1024 // per channel or per gate
+	MaxBufferTimeout       = 10 * time.Second
+	MinDebloatTarget       = time.Millisecond // buffer-debloat.target
+	MaxDebloatTarget       = time.Minute
+	MinDebloatPeriod       = 10 * time.Millisecond // buffer-debloat.period
+	MaxDebloatPeriod       = time.Minute
+	MaxParallelism         = 128
+	MaxTasks               = 64
+	MaxEdges               = MaxTasks * (MaxTasks - 1) / 2 // the most an acyclic graph of MaxTasks tasks can have
+	MaxCost                = 10 * time.Second
+	MinBandwidth           = 1 << 10 // bytes per second
+	MaxBandwidth           = 1 << 30
+	MaxConfigValues        = 10000 // values, maps and lists in all task configs together, an alias counting as what it stands for
+	MinMetricsTick         = 10 * time.Millisecond
+	MaxWindowTicks         = 6000 // metrics.window / metrics.tick
+	MaxRestartDelay        = 10 * time.Minute
+	MaxRestartAttempt      = 100
+	MinCheckpointInterval  = 10 * time.Millisecond // checkpoint.interval
+	MaxCheckpointInterval  = time.Hour
+	MinCheckpointTimeout   = 10 * time.Millisecond
+	MaxCheckpointTimeout   = time.Hour
+	MaxCheckpointsRetained = 10
+)
+
+// Checkpoint modes.
+const (
+	Aligned   = "aligned"
+	Unaligned = "unaligned"
 )
 
 // Partitioning strategies of an edge.
@@ -70,12 +83,13 @@ const (
 
 // Job is a parsed, structurally valid job spec with every default applied.
 type Job struct {
-	Name    string
-	Metrics Metrics
-	Network Network
-	Restart Restart
-	Tasks   []Task // in spec order
-	Edges   []Edge // explicit, or the default chain when the spec has none
+	Name       string
+	Metrics    Metrics
+	Network    Network
+	Restart    Restart
+	Checkpoint *Checkpoint // nil: checkpoints off, as in Flink
+	Tasks      []Task      // in spec order
+	Edges      []Edge      // explicit, or the default chain when the spec has none
 }
 
 // Metrics configures the time-accounting window (Flink's busy/idle/backpressured averages).
@@ -133,6 +147,20 @@ func (d BufferDebloat) Check() error {
 		}
 	}
 	return nil
+}
+
+// Checkpoint configures checkpoints (Flink's execution.checkpointing.*):
+// every Interval the sources inject a barrier; a checkpoint that has not
+// completed after Timeout fails and the job goes on.
+type Checkpoint struct {
+	Interval time.Duration // required
+	Mode     string        // Aligned (default) or Unaligned
+	Timeout  time.Duration // default DefaultCheckpointTimeout
+	// AlignedTimeout switches an aligned checkpoint to unaligned at a task
+	// that has been aligning for this long (Flink's
+	// execution.checkpointing.aligned-checkpoint-timeout); 0 never does.
+	AlignedTimeout time.Duration
+	Retained       int // completed checkpoints kept (state.checkpoints.num-retained), default 1
 }
 
 // Restart configures what happens when an operator fails.
