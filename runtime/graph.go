@@ -21,6 +21,7 @@ type graph struct {
 type task struct {
 	spec     spec.Task
 	id       string // Flink-style vertex id: 32 hex digits, stable for a task name
+	index    int    // in graph.tasks
 	prepared Prepared
 	cost     atomic.Int64 // time.Duration per record; changed live
 	rate     *float64     // a source's rate as changed live; guarded by Job.mu
@@ -56,7 +57,7 @@ func compile(s *spec.Job, resolve Resolver) (*graph, error) {
 	byName := map[string]*task{}
 	var errs spec.Errors
 	for i, ts := range s.Tasks {
-		t := &task{spec: ts, id: vertexID(ts.Name), network: &s.Network}
+		t := &task{spec: ts, id: vertexID(ts.Name), index: i, network: &s.Network}
 		t.cost.Store(int64(ts.Cost))
 		g.tasks = append(g.tasks, t)
 		byName[ts.Name] = t

@@ -37,6 +37,8 @@ type Job struct {
 	snap       *metrics.Job
 	updated    chan struct{}            // closed when the next snapshot is published
 	profilers  map[string]*taskProfiler // by task name, while sampled
+
+	checkpoints checkpoints
 }
 
 // Start checks a spec against the operators resolve knows and starts the
@@ -184,6 +186,14 @@ func (j *Job) attempt(ctx context.Context) error {
 		j.mu.Unlock()
 		return errRestart
 	}
+	if cp := j.checkpoints.latestCompleted(); cp != nil {
+		if err := restore(cp, g, subtasks); err != nil {
+			j.mu.Unlock()
+			closeOperators(subtasks)
+			return err
+		}
+		j.checkpoints.restoredFrom(cp, now)
+	}
 	j.subtasks, j.started = subtasks, now
 	for i, sts := range subtasks {
 		for _, st := range sts {
@@ -204,6 +214,8 @@ func (j *Job) attempt(ctx context.Context) error {
 			debloat(ctx, subtasks, d.Period, now)
 		}()
 	}
+	defer j.runCoordinator(ctx, g, subtasks)()
+	defer cancel(nil) // first: ends the coordinator
 	n := 0
 	errc := make(chan error)
 	for _, sts := range subtasks {

@@ -33,6 +33,8 @@ type subtask struct {
 	gate    *network.Gate // nil for sources
 	debloat *debloater    // nil for sources and without buffer debloating
 	writers []*network.Writer
+	cp      *barriers           // nil while checkpoints are off
+	replay  []network.Overtaken // in-flight data of the restored checkpoint, taken before the gate's
 
 	clk         clock
 	started     time.Time // when the attempt started the subtask; set before it runs
@@ -180,6 +182,7 @@ func (s *subtask) run(ctx context.Context) (err error) {
 		err = safely(s.runProcessor)
 	}
 	if err == nil {
+		s.finalAck()
 		s.clk.begin(waitIdle, time.Now()) // a finished subtask waits for nothing, forever
 	}
 	return err
@@ -223,6 +226,13 @@ func (s *subtask) runSource(checkOutput bool) error {
 		if s.rescheduled.Swap(false) {
 			next = time.Time{}
 		}
+		if s.cp != nil {
+			select {
+			case b := <-s.cp.triggers:
+				s.triggered(b)
+			default:
+			}
+		}
 		if s.pause.wait() != nil {
 			if err := s.wait(waitIdle, time.Time{}); err != nil {
 				return err
@@ -261,13 +271,17 @@ func (s *subtask) runSource(checkOutput bool) error {
 }
 
 func (s *subtask) runProcessor() error {
+	if err := s.replayInFlight(); err != nil {
+		return err
+	}
 	ended := 0
 	for {
 		_, err := s.housekeeping()
 		if err != nil {
 			return err
 		}
-		if !s.outputAvailable() {
+		// An unaligned barrier is taken even while the output is full.
+		if !s.outputAvailable() && !s.gate.HasPriority() {
 			if err := s.wait(waitSoft, time.Time{}); err != nil {
 				return err
 			}
@@ -282,26 +296,25 @@ func (s *subtask) runProcessor() error {
 			}
 			continue
 		}
-		if d.Event == network.EndOfPartition {
+		switch d.Event {
+		case network.EndOfPartition:
+			if s.cp != nil {
+				s.onEnded(d.Channel)
+			}
 			if ended++; ended == s.gate.Channels() {
 				return s.finish()
 			}
 			continue
+		case network.CheckpointBarrier:
+			if s.cp != nil {
+				s.onBarrier(d)
+			}
+			continue
 		}
-		n := d.Records()
-		// The clock now, not housekeeping's: timers fired since may have
-		// waited for output.
-		s.latency.add(time.Now().UnixMilli(), d.EarliestTS(), d.LatestTS(), n)
-		s.in += int64(n)
-		s.inBytes += int64(len(d.Data()))
-		s.inPub.Store(s.in)
-		s.inBytesPub.Store(s.inBytes)
-		s.phase.Store(phaseCost)
-		err = s.spend(n)
-		if err == nil {
-			s.phase.Store(phaseOperator)
-			err = s.proc.Process(Batch{data: d.Data(), n: n, latest: d.LatestTS()}, s)
+		if s.cp != nil {
+			s.onData(d)
 		}
+		err = s.take(d.Data(), d.Records(), d.EarliestTS(), d.LatestTS())
 		s.phase.Store(phaseRecycle)
 		s.gate.Recycle(d)
 		s.phase.Store(phaseLoop)
@@ -310,6 +323,43 @@ func (s *subtask) runProcessor() error {
 			return err
 		}
 	}
+}
+
+// take counts, measures and processes one input buffer.
+func (s *subtask) take(data []byte, n int, earliest, latest int64) error {
+	// The clock now, not housekeeping's: timers fired since may have
+	// waited for output.
+	s.latency.add(time.Now().UnixMilli(), earliest, latest, n)
+	s.in += int64(n)
+	s.inBytes += int64(len(data))
+	s.inPub.Store(s.in)
+	s.inBytesPub.Store(s.inBytes)
+	s.phase.Store(phaseCost)
+	if err := s.spend(n); err != nil {
+		return err
+	}
+	s.phase.Store(phaseOperator)
+	return s.proc.Process(Batch{data: data, n: n, latest: latest}, s)
+}
+
+// replayInFlight takes the in-flight data of the restored checkpoint, which
+// came before anything the gate will bring.
+func (s *subtask) replayInFlight() error {
+	for len(s.replay) > 0 {
+		o := s.replay[0]
+		s.replay = s.replay[1:]
+		if _, err := s.housekeeping(); err != nil {
+			return err
+		}
+		err := s.take(o.Data, o.Records, o.Earliest, o.Latest)
+		s.phase.Store(phaseLoop)
+		s.publishOut()
+		if err != nil {
+			return err
+		}
+	}
+	s.replay = nil
+	return nil
 }
 
 // finish ends the subtask's output: what the operator still holds, then
@@ -358,6 +408,9 @@ func (s *subtask) housekeeping() (time.Time, error) {
 		s.phase.Store(phaseLoop)
 		s.flushAt = now.Add(s.task.flushEvery())
 	}
+	if s.cp != nil {
+		s.checkAlignedTimeout(now)
+	}
 	return now, nil
 }
 
@@ -395,10 +448,13 @@ func (s *subtask) wait(kind waitKind, until time.Time) error {
 	if !until.IsZero() && until.Before(wake) {
 		wake = until
 	}
+	if d := s.alignedDeadline(); !d.IsZero() && d.Before(wake) {
+		wake = d
+	}
 	if !wake.After(now) {
 		return nil
 	}
-	var input <-chan struct{}
+	var input, urgent <-chan struct{}
 	var output *network.Pool
 	var free <-chan *network.Buffer
 	switch kind {
@@ -419,12 +475,16 @@ func (s *subtask) wait(kind waitKind, until time.Time) error {
 		if free == nil {
 			return nil // a buffer came back since the caller looked: nothing to wait for
 		}
+		if s.gate != nil && s.cp != nil {
+			urgent = s.gate.Urgent()
+		}
 	}
 	s.clk.begin(kind, now)
 	s.timer.Reset(wake.Sub(now))
 	var err error
 	select {
 	case <-input:
+	case <-urgent:
 	case <-s.wake:
 	case b := <-free:
 		output.Put(b) // it was only needed to know the output is available

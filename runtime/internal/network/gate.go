@@ -11,9 +11,30 @@ type Event uint8
 
 // Events.
 const (
-	NoEvent        Event = iota
-	EndOfPartition       // the sender has finished; nothing follows on this channel
+	NoEvent           Event = iota
+	EndOfPartition          // the sender has finished; nothing follows on this channel
+	CheckpointBarrier       // Delivery.Barrier says which checkpoint
 )
+
+// Barrier is a checkpoint barrier: what a source injects into its outputs
+// when a checkpoint is triggered, and every task forwards once it has
+// taken its snapshot.
+type Barrier struct {
+	ID        int64
+	Timestamp int64 // when the checkpoint was triggered, ms since the epoch
+	// Unaligned: the barrier overtakes the data queued ahead of it, in the
+	// sender's backlog and in the receiver's channel, as in Flink's
+	// unaligned checkpoints; that data is the checkpoint's in-flight data.
+	Unaligned bool
+}
+
+// Overtaken is a copy of a buffer of records that an unaligned barrier
+// overtook on its way.
+type Overtaken struct {
+	Data             []byte
+	Records          int
+	Earliest, Latest int64
+}
 
 // segment is a receiver-side buffer: one credit while free, one received
 // buffer while it holds data.
@@ -31,6 +52,13 @@ type Delivery struct {
 	seg     *segment
 	Event   Event
 	Channel int // index of the input channel within the gate
+	Barrier Barrier
+	// For an unaligned barrier: the buffers it overtook in the sender's
+	// backlog (copies, in order), and how many buffers of its channel had
+	// been received ahead of it and are still to be taken. The data before
+	// the barrier on its channel is those Queued buffers, then Overtaken.
+	Overtaken []Overtaken
+	Queued    int
 }
 
 // Data is the encoded batch of records (empty for an event).
@@ -72,10 +100,13 @@ func (d Delivery) EarliestTS() int64 {
 // buffers and the gate's floating buffers. One goroutine receives from it;
 // any number of senders send into its channels.
 type Gate struct {
-	notify chan struct{}
+	notify    chan struct{}
+	urgent    chan struct{} // also told of priority deliveries
+	priorityN atomic.Int32  // priority.len(), readable without the lock
 
 	mu             sync.Mutex
 	channels       []*Channel
+	priority       ring[Delivery] // unaligned barriers, taken before any data
 	ready          ring[*Channel] // channels with received data, in arrival order
 	waiting        ring[*Channel] // channels with backlog but no credit
 	floatingFree   []*segment
@@ -98,11 +129,12 @@ type Channel struct {
 	queued    atomic.Int32 // backlog length, readable without the lock
 	isReady   bool         // in gate.ready
 	isWaiting bool         // in gate.waiting
+	blocked   bool         // the receiver takes nothing from it (aligning a checkpoint)
 	// The buffer size the receiver announced to the sender (buffer
 	// debloating), 0 for the sender's own.
 	size      atomic.Int32
-	bandwidth int  // bytes per second of a simulated link; 0 for none
-	onWire    bool // a buffer is crossing the link
+	bandwidth int     // bytes per second of a simulated link; 0 for none
+	wire      *Buffer // the buffer crossing the link, if any
 }
 
 // SetBandwidth makes the channel a simulated link that carries one buffer
@@ -111,8 +143,9 @@ type Channel struct {
 func (c *Channel) SetBandwidth(bytesPerSecond int) { c.bandwidth = bytesPerSecond }
 
 type item struct {
-	buf   *Buffer
-	event Event
+	buf     *Buffer
+	event   Event
+	barrier Barrier
 }
 
 // NewGate returns a gate of n channels, each with exclusive buffers of its
@@ -121,6 +154,7 @@ type item struct {
 func NewGate(n, exclusive, floating int) *Gate {
 	g := &Gate{
 		notify:         make(chan struct{}, 1),
+		urgent:         make(chan struct{}, 1),
 		channels:       make([]*Channel, n),
 		floatingTotal:  floating,
 		exclusiveTotal: n * exclusive,
@@ -148,21 +182,76 @@ func (g *Gate) Channels() int { return len(g.channels) }
 // until Poll reports nothing, then waits on Notify.
 func (g *Gate) Notify() <-chan struct{} { return g.notify }
 
-// Poll takes the next delivery, visiting channels with data in turn.
+// Urgent receives a value after a priority delivery (an unaligned barrier):
+// a receiver that waits for something else (an output buffer) may wait on
+// it too, to take the barrier at once.
+func (g *Gate) Urgent() <-chan struct{} { return g.urgent }
+
+// HasPriority reports whether a priority delivery waits to be polled.
+func (g *Gate) HasPriority() bool { return g.priorityN.Load() > 0 }
+
+// Poll takes the next delivery: a priority one if any, else the next of the
+// channels with data in turn, skipping blocked channels.
 func (g *Gate) Poll() (Delivery, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.ready.len() == 0 {
-		return Delivery{}, false
+	if g.priority.len() > 0 {
+		g.priorityN.Add(-1)
+		return g.priority.pop(), true
 	}
-	c := g.ready.pop()
-	d := c.received.pop()
-	if c.received.len() > 0 {
-		g.ready.push(c)
-	} else {
-		c.isReady = false
+	for g.ready.len() > 0 {
+		c := g.ready.pop()
+		if c.blocked {
+			c.isReady = false // Unblock makes it ready again
+			continue
+		}
+		d := c.received.pop()
+		if c.received.len() > 0 {
+			g.ready.push(c)
+		} else {
+			c.isReady = false
+		}
+		return d, true
 	}
-	return d, true
+	return Delivery{}, false
+}
+
+// Block makes Poll take nothing more from channel i until Unblock: an
+// aligned checkpoint's barrier arrived on it. Its buffers stay in the gate,
+// and its sender runs out of credit, as in Flink.
+func (g *Gate) Block(i int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.channels[i].blocked = true
+}
+
+// Unblock ends every Block.
+func (g *Gate) Unblock() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	woke := false
+	for _, c := range g.channels {
+		if !c.blocked {
+			continue
+		}
+		c.blocked = false
+		if c.received.len() > 0 && !c.isReady {
+			c.isReady = true
+			g.ready.push(c)
+			woke = true
+		}
+	}
+	if woke {
+		signal(g.notify)
+	}
+}
+
+// signal wakes whoever waits on ch, if anyone will.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // Recycle gives a processed delivery's buffer back as credit, which lets
@@ -251,6 +340,79 @@ func (c *Channel) Send(b *Buffer) { c.enqueue(item{buf: b}) }
 // SendEvent queues an event behind all data sent before it. Events need no credit.
 func (c *Channel) SendEvent(e Event) { c.enqueue(item{event: e}) }
 
+// SendBarrier sends a checkpoint barrier. An aligned one queues behind all
+// data sent before it, as any event; an unaligned one overtakes that data:
+// it is delivered at once, ahead of everything, carrying copies of the
+// buffers it overtook in the backlog and on the link, which are still sent
+// and delivered after it.
+func (c *Channel) SendBarrier(b Barrier) {
+	if !b.Unaligned {
+		c.enqueue(item{event: CheckpointBarrier, barrier: b})
+		return
+	}
+	g := c.gate
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c.overtakeLocked(b, c.backlog.len())
+}
+
+// PromoteBarrier makes the aligned barrier of checkpoint id, if it still
+// waits in the backlog, unaligned: it overtakes the buffers ahead of it (the
+// aligned checkpoint timeout at a sender). It reports whether the barrier
+// was found.
+func (c *Channel) PromoteBarrier(id int64) bool {
+	g := c.gate
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i := range c.backlog.len() {
+		it := c.backlog.at(i)
+		if it.event != CheckpointBarrier || it.barrier.ID != id {
+			continue
+		}
+		b := it.barrier
+		b.Unaligned = true
+		c.overtakeLocked(b, i)
+		var rest ring[item] // the backlog without the barrier
+		for k := range c.backlog.len() {
+			if k != i {
+				rest.push(c.backlog.at(k))
+			}
+		}
+		c.backlog = rest
+		c.queued.Add(-1)
+		return true
+	}
+	return false
+}
+
+// overtakeLocked delivers barrier b ahead of everything, with copies of the
+// buffer on the link and of the first n items of the backlog.
+func (c *Channel) overtakeLocked(b Barrier, n int) {
+	g := c.gate
+	d := Delivery{Event: CheckpointBarrier, Channel: c.index, Barrier: b}
+	if c.wire != nil {
+		d.Overtaken = append(d.Overtaken, copied(c.wire))
+	}
+	for i := range n {
+		if it := c.backlog.at(i); it.buf != nil {
+			d.Overtaken = append(d.Overtaken, copied(it.buf))
+		}
+	}
+	for i := range c.received.len() {
+		if c.received.at(i).seg != nil {
+			d.Queued++
+		}
+	}
+	g.priority.push(d)
+	g.priorityN.Add(1)
+	signal(g.urgent)
+	signal(g.notify)
+}
+
+func copied(b *Buffer) Overtaken {
+	return Overtaken{Data: append([]byte(nil), b.data...), Records: b.records, Earliest: b.earliest, Latest: b.latest}
+}
+
 // Backlog is the number of buffers and events waiting for credit.
 func (c *Channel) Backlog() int { return int(c.queued.Load()) }
 
@@ -270,7 +432,7 @@ func (c *Channel) enqueue(it item) {
 // while it crosses, and what follows waits behind it.
 func (c *Channel) drainLocked() {
 	g := c.gate
-	for c.backlog.len() > 0 && !c.onWire {
+	for c.backlog.len() > 0 && c.wire == nil {
 		it := c.backlog.peek()
 		var seg *segment
 		if it.buf != nil {
@@ -285,12 +447,12 @@ func (c *Channel) drainLocked() {
 		c.backlog.pop()
 		c.queued.Add(-1)
 		if it.buf != nil && c.bandwidth > 0 {
-			c.onWire = true
+			c.wire = it.buf
 			crossing := time.Duration(len(it.buf.data)) * time.Second / time.Duration(c.bandwidth)
 			time.AfterFunc(crossing, func() {
 				g.mu.Lock()
 				defer g.mu.Unlock()
-				c.onWire = false
+				c.wire = nil
 				c.deliverLocked(it, seg)
 				c.drainLocked()
 			})
@@ -304,7 +466,7 @@ func (c *Channel) drainLocked() {
 // credit it took.
 func (c *Channel) deliverLocked(it item, seg *segment) {
 	g := c.gate
-	d := Delivery{Event: it.event, Channel: c.index}
+	d := Delivery{Event: it.event, Channel: c.index, Barrier: it.barrier}
 	if it.buf != nil {
 		// The bytes change hands by swapping memory: the sender's buffer
 		// goes back to its pool with the segment's free memory.
@@ -320,14 +482,11 @@ func (c *Channel) deliverLocked(it item, seg *segment) {
 		}
 	}
 	c.received.push(d)
-	if !c.isReady {
+	if !c.isReady && !c.blocked {
 		c.isReady = true
 		g.ready.push(c)
 	}
-	select {
-	case g.notify <- struct{}{}:
-	default:
-	}
+	signal(g.notify)
 }
 
 func (c *Channel) creditLocked() *segment {

@@ -32,3 +32,6 @@ func (r *ring[T]) pop() T {
 	r.n--
 	return v
 }
+
+// at is the i-th element from the head.
+func (r *ring[T]) at(i int) T { return r.buf[(r.head+i)%len(r.buf)] }

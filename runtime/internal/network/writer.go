@@ -233,6 +233,29 @@ func (w *Writer) Flush() {
 	}
 }
 
+// Barrier sends what each channel has buffered, then barrier b on every
+// channel, whatever the partitioning.
+func (w *Writer) Barrier(b Barrier) {
+	for i, buf := range w.current {
+		if buf != nil {
+			w.channels[i].Send(buf)
+			w.current[i] = nil
+		}
+		w.channels[i].SendBarrier(b)
+	}
+}
+
+// PromoteBarrier makes the aligned barrier of checkpoint id unaligned on
+// every channel where it still waits for credit, and reports whether it
+// waited anywhere.
+func (w *Writer) PromoteBarrier(id int64) bool {
+	found := false
+	for _, c := range w.channels {
+		found = c.PromoteBarrier(id) || found
+	}
+	return found
+}
+
 // Finish sends everything buffered, then EndOfPartition on every channel.
 func (w *Writer) Finish() {
 	for i, b := range w.current {

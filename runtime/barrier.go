@@ -1,0 +1,321 @@
+package runtime
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"flowlab/runtime/internal/network"
+	"flowlab/runtime/metrics"
+)
+
+// barriers is a subtask's part in checkpoints, owned by its loop; nil
+// while checkpoints are off.
+type barriers struct {
+	coord     *coordinator
+	unaligned bool          // the job's mode
+	timeout   time.Duration // aligned-timeout, 0 for none
+	triggers  chan network.Barrier
+	ended     []bool    // input channels that ended
+	cur       *aligning // the checkpoint under way here, if any
+	last      int64     // the latest checkpoint acknowledged or abandoned here
+	// An aligned barrier this subtask sent that may still wait for credit
+	// downstream: at the aligned timeout it is made to overtake.
+	sent     network.Barrier
+	sentOpen bool
+}
+
+// aligning is one checkpoint at a subtask with inputs, from its first
+// barrier until it acknowledges.
+type aligning struct {
+	barrier   network.Barrier
+	first     time.Time // the first barrier arrived
+	seen      []bool    // a barrier (or the end) came on the channel
+	nSeen     int
+	snapped   bool
+	unaligned bool
+	// Per channel, once snapped unaligned: -1 while every buffer taken is
+	// in-flight data (its barrier has not come), else how many more
+	// buffers taken are (those queued ahead of its barrier).
+	remaining []int
+	inFlight  [][]network.Overtaken // per channel, in order
+	overtaken [][]network.Overtaken // per channel: what its barrier overtook, after the queued ones
+	processed int64                 // bytes taken in since the first barrier until the last
+	ack       ack
+}
+
+// ack is what a subtask reports of a checkpoint to its coordinator.
+type ack struct {
+	id            int64
+	task, subtask int
+	final         bool // the subtask finished: its state stands for every later checkpoint
+	snap          subtaskSnapshot
+	stats         metrics.SubtaskCheckpoint
+	snappedAt     time.Time
+	err           error // the checkpoint was declined
+}
+
+// subtaskSnapshot is one subtask's part of a checkpoint.
+type subtaskSnapshot struct {
+	state    OperatorState
+	timers   []int64             // UnixNano, ascending
+	inFlight []network.Overtaken // input to take before new input, in order per channel
+}
+
+// snapshot takes the subtask's state for checkpoint b: the operator's and
+// its timers (Flink's synchronous part).
+func (s *subtask) snapshot(b network.Barrier, now time.Time) ack {
+	a := ack{id: b.ID, task: s.task.index, subtask: s.index, snappedAt: now}
+	if sf, ok := s.operator().(Stateful); ok {
+		s.phase.Store(phaseOperator)
+		a.snap.state, a.err = sf.SnapshotState()
+		s.phase.Store(phaseLoop)
+	}
+	a.snap.timers = slices.Sorted(maps.Keys(s.pending))
+	a.stats.SyncDuration = time.Since(now).Milliseconds()
+	a.stats.Unaligned = b.Unaligned
+	return a
+}
+
+// forward sends barrier b on every output.
+func (s *subtask) forward(b network.Barrier) {
+	for _, w := range s.writers {
+		w.Barrier(b)
+	}
+	if s.cp.timeout > 0 && !b.Unaligned && len(s.writers) > 0 {
+		s.cp.sent, s.cp.sentOpen = b, true
+	}
+}
+
+// triggered takes a source's snapshot and sends the barrier.
+func (s *subtask) triggered(b network.Barrier) {
+	now := time.Now()
+	b.Unaligned = s.cp.unaligned
+	a := s.snapshot(b, now)
+	a.stats.StartDelay = max(0, now.UnixMilli()-b.Timestamp)
+	s.forward(b)
+	s.cp.last = b.ID
+	s.cp.coord.acknowledge(a)
+}
+
+// onBarrier handles a barrier taken from input channel ch.
+func (s *subtask) onBarrier(d network.Delivery) {
+	cp := s.cp
+	b := d.Barrier
+	if b.ID <= cp.last || cp.cur != nil && b.ID < cp.cur.barrier.ID {
+		return // of a checkpoint abandoned here
+	}
+	now := time.Now()
+	if cp.cur != nil && b.ID > cp.cur.barrier.ID {
+		s.abandon() // a later checkpoint started: this one failed elsewhere
+	}
+	if cp.cur == nil {
+		s.beginAligning(b, now)
+	}
+	al := cp.cur
+	if !al.seen[d.Channel] {
+		al.seen[d.Channel] = true
+		al.nSeen++
+	}
+	switch {
+	case al.snapped:
+		s.barrierAfterSnapshot(d)
+	case b.Unaligned:
+		s.snapUnaligned(now)
+		s.barrierAfterSnapshot(d)
+	default:
+		s.gate.Block(d.Channel)
+	}
+	s.progress(now)
+}
+
+func (s *subtask) beginAligning(b network.Barrier, now time.Time) {
+	n := s.gate.Channels()
+	al := &aligning{barrier: b, first: now, seen: make([]bool, n), remaining: make([]int, n),
+		inFlight: make([][]network.Overtaken, n), overtaken: make([][]network.Overtaken, n)}
+	for ch, ended := range s.cp.ended {
+		if ended {
+			al.seen[ch] = true
+			al.nSeen++
+		}
+	}
+	s.cp.cur = al
+}
+
+// barrierAfterSnapshot notes the barrier of a channel once the snapshot is
+// taken unaligned: what is queued ahead of it, then what it overtook, is
+// still in-flight data.
+func (s *subtask) barrierAfterSnapshot(d network.Delivery) {
+	al := s.cp.cur
+	al.remaining[d.Channel] = d.Queued
+	al.overtaken[d.Channel] = d.Overtaken
+	if d.Queued == 0 {
+		s.channelDone(d.Channel)
+	}
+}
+
+func (s *subtask) channelDone(ch int) {
+	al := s.cp.cur
+	al.inFlight[ch] = append(al.inFlight[ch], al.overtaken[ch]...)
+	al.overtaken[ch] = nil
+}
+
+// snapUnaligned takes the snapshot now, while channels without their
+// barrier still bring data from before it, and sends the barrier on ahead
+// of the output's queued data.
+func (s *subtask) snapUnaligned(now time.Time) {
+	al := s.cp.cur
+	al.barrier.Unaligned = true
+	al.unaligned = true
+	s.snapNow(now)
+	for ch, seen := range al.seen {
+		if !seen {
+			al.remaining[ch] = -1
+		}
+	}
+	s.gate.Unblock()
+}
+
+// snapNow takes the snapshot of the checkpoint under way and forwards its
+// barrier.
+func (s *subtask) snapNow(now time.Time) {
+	al := s.cp.cur
+	al.snapped = true
+	al.ack = s.snapshot(al.barrier, now)
+	al.ack.stats.StartDelay = max(0, al.first.UnixMilli()-al.barrier.Timestamp)
+	al.ack.stats.AlignmentDuration = now.Sub(al.first).Milliseconds()
+	s.forward(al.barrier)
+}
+
+// progress completes the checkpoint under way when it can: aligned, once
+// every channel brought its barrier; unaligned, once all in-flight data is
+// recorded too.
+func (s *subtask) progress(now time.Time) {
+	al := s.cp.cur
+	if al == nil || al.nSeen < len(al.seen) {
+		return
+	}
+	if !al.snapped {
+		s.snapNow(now)
+		s.gate.Unblock()
+	}
+	for _, r := range al.remaining {
+		if r != 0 {
+			return
+		}
+	}
+	a := al.ack
+	a.stats.ProcessedData = al.processed
+	for _, buffers := range al.inFlight {
+		a.snap.inFlight = append(a.snap.inFlight, buffers...)
+		for _, o := range buffers {
+			a.stats.PersistedData += int64(len(o.Data))
+		}
+	}
+	a.stats.Unaligned = al.unaligned
+	s.cp.cur, s.cp.last = nil, al.barrier.ID
+	s.cp.coord.acknowledge(a)
+}
+
+// abandon drops the checkpoint under way.
+func (s *subtask) abandon() {
+	s.cp.last = s.cp.cur.barrier.ID
+	s.cp.cur = nil
+	s.gate.Unblock()
+}
+
+// onData notes a buffer taken from channel ch for the checkpoint under way:
+// bytes processed during alignment and, unaligned, in-flight data.
+func (s *subtask) onData(d network.Delivery) {
+	al := s.cp.cur
+	if al == nil {
+		return
+	}
+	if al.nSeen < len(al.seen) {
+		al.processed += int64(len(d.Data()))
+	}
+	if !al.snapped {
+		return
+	}
+	switch r := al.remaining[d.Channel]; {
+	case r == 0:
+		return
+	case r > 0:
+		al.remaining[d.Channel]--
+	}
+	al.inFlight[d.Channel] = append(al.inFlight[d.Channel], network.Overtaken{
+		Data: append([]byte(nil), d.Data()...), Records: d.Records(), Earliest: d.EarliestTS(), Latest: d.LatestTS()})
+	if al.remaining[d.Channel] == 0 && al.seen[d.Channel] {
+		s.channelDone(d.Channel)
+		s.progress(time.Now())
+	}
+}
+
+// onEnded notes that input channel ch ended: it brings no more barriers,
+// and no more in-flight data.
+func (s *subtask) onEnded(ch int) {
+	s.cp.ended[ch] = true
+	al := s.cp.cur
+	if al == nil {
+		return
+	}
+	if !al.seen[ch] {
+		al.seen[ch] = true
+		al.nSeen++
+	}
+	if al.remaining[ch] != 0 {
+		al.remaining[ch] = 0
+		s.channelDone(ch)
+	}
+	s.progress(time.Now())
+}
+
+// alignedDeadline is when the aligned timeout runs out for what this
+// subtask is doing, zero if it does not apply.
+func (s *subtask) alignedDeadline() time.Time {
+	cp := s.cp
+	if cp == nil || cp.timeout == 0 {
+		return time.Time{}
+	}
+	var b network.Barrier
+	switch {
+	case cp.cur != nil && !cp.cur.snapped:
+		b = cp.cur.barrier
+	case cp.sentOpen:
+		b = cp.sent
+	default:
+		return time.Time{}
+	}
+	return time.UnixMilli(b.Timestamp).Add(cp.timeout)
+}
+
+// checkAlignedTimeout switches to unaligned what has waited past the
+// aligned timeout: an alignment under way, and a barrier sent that still
+// waits for credit.
+func (s *subtask) checkAlignedTimeout(now time.Time) {
+	deadline := s.alignedDeadline()
+	if deadline.IsZero() || now.Before(deadline) {
+		return
+	}
+	cp := s.cp
+	if cp.cur != nil && !cp.cur.snapped {
+		s.snapUnaligned(now)
+		s.progress(now)
+		return
+	}
+	cp.sentOpen = false
+	for _, w := range s.writers {
+		w.PromoteBarrier(cp.sent.ID)
+	}
+}
+
+// finalAck reports a finished subtask's state, which stands for it in every
+// checkpoint from now on.
+func (s *subtask) finalAck() {
+	if s.cp == nil {
+		return
+	}
+	a := s.snapshot(network.Barrier{ID: s.cp.last}, time.Now())
+	a.final = true // for checkpoints after a.id
+	s.cp.coord.acknowledge(a)
+}
