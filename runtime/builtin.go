@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -157,6 +158,7 @@ func zipfCDF(n int, s float64) []float64 {
 // fixed rate scheduled from its start so that it does not drift.
 type generator struct {
 	cfg     *generatorConfig
+	pcg     *rand.PCG // rng's source, whose state checkpoints hold
 	rng     *rand.Rand
 	rate    atomic.Uint64 // float64 bits; changed live
 	applied float64       // the rate the schedule below is for
@@ -168,9 +170,11 @@ type generator struct {
 }
 
 func newGenerator(cfg *generatorConfig, subtask int) *generator {
+	pcg := rand.NewPCG(uint64(subtask)+1, 0x5eed)
 	g := &generator{
 		cfg:   cfg,
-		rng:   rand.New(rand.NewPCG(uint64(subtask)+1, 0x5eed)),
+		pcg:   pcg,
+		rng:   rand.New(pcg),
 		key:   make([]byte, 0, 16),
 		value: make([]byte, cfg.valueSize),
 	}
@@ -217,6 +221,57 @@ func (g *generator) Emit(now time.Time, out SourceOutput) (time.Time, bool, erro
 		g.total++
 	}
 	return now, g.cfg.count > 0 && g.total >= g.cfg.count, nil
+}
+
+var _ Stateful = (*generator)(nil)
+
+// generatorStateVersion is the first byte of a generator's operator state,
+// followed by the records it has emitted ever (8 bytes, little-endian) and
+// the state of its random source (PCG.MarshalBinary).
+const generatorStateVersion = 1
+
+// SnapshotState implements Stateful: the generator's position is the
+// records it has emitted and the state of its random source, which decide
+// every record it emits next (values are always the same, timestamps are
+// the time of emission). The rate schedule is not part of it.
+func (g *generator) SnapshotState() (OperatorState, error) {
+	rng, err := g.pcg.MarshalBinary()
+	if err != nil {
+		return OperatorState{}, fmt.Errorf("generator state: %w", err)
+	}
+	b := make([]byte, 0, 1+8+len(rng))
+	b = append(b, generatorStateVersion)
+	b = binary.LittleEndian.AppendUint64(b, uint64(g.total))
+	return OperatorState{Operator: append(b, rng...)}, nil
+}
+
+// RestoreState implements Stateful: the generator goes on from the position
+// in st, emitting what the generator that took it would have emitted next,
+// at its rate from now on (no records are owed for the time in between).
+// Empty operator state (a subtask a rescale adds) starts from the beginning.
+func (g *generator) RestoreState(st OperatorState) error {
+	b := st.Operator
+	if len(b) == 0 {
+		return nil
+	}
+	if b[0] != generatorStateVersion {
+		return fmt.Errorf("generator state does not decode: version %d, want %d", b[0], generatorStateVersion)
+	}
+	if len(b) < 1+8 {
+		return fmt.Errorf("generator state does not decode: %d bytes, too short", len(b))
+	}
+	total := int64(binary.LittleEndian.Uint64(b[1:]))
+	if total < 0 {
+		return fmt.Errorf("generator state does not decode: %d records emitted", total)
+	}
+	var pcg rand.PCG
+	if err := pcg.UnmarshalBinary(b[1+8:]); err != nil {
+		return fmt.Errorf("generator state does not decode: random source: %w", err)
+	}
+	*g.pcg = pcg
+	g.total = total
+	g.applied = -1 // the schedule starts again at the next Emit
+	return nil
 }
 
 func (g *generator) nextKey() []byte {

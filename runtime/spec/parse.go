@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -79,7 +80,7 @@ func (p *parser) job(data []byte) *Job {
 		Restart: Restart{Strategy: FixedDelay, Attempts: DefaultRestartAttempts, Delay: DefaultRestartDelay},
 	}
 	var tasks, edges *yaml.Node // walked last: edges need every task
-	present := p.fields(root, "", []string{"name", "metrics", "network", "restart", "tasks", "edges"}, func(key, path string, v *yaml.Node) {
+	present := p.fields(root, "", []string{"name", "metrics", "network", "restart", "checkpoint", "tasks", "edges"}, func(key, path string, v *yaml.Node) {
 		switch key {
 		case "name":
 			p.name(v, path, &j.Name)
@@ -89,6 +90,8 @@ func (p *parser) job(data []byte) *Job {
 			p.network(v, path, &j.Network)
 		case "restart":
 			p.restart(v, path, &j.Restart)
+		case "checkpoint":
+			j.Checkpoint = p.checkpoint(v, path)
 		case "tasks":
 			tasks = v
 		case "edges":
@@ -184,6 +187,47 @@ func (p *parser) restart(n *yaml.Node, path string, r *Restart) {
 			p.duration(v, path, 0, MaxRestartDelay, &r.Delay)
 		}
 	})
+}
+
+// checkpoint reads the checkpoint block. The fields' types and syntax are
+// checked here, their bounds by Checkpoint.Check, as for a live change.
+func (p *parser) checkpoint(n *yaml.Node, path string) *Checkpoint {
+	c := &Checkpoint{Mode: Aligned, Timeout: DefaultCheckpointTimeout, Retained: DefaultCheckpointsRetained}
+	bad := make(map[string]bool) // fields whose value did not parse
+	lines := p.fields(n, path, []string{"interval", "mode", "timeout", "aligned-timeout", "retained"}, func(key, path string, v *yaml.Node) {
+		before := len(p.errs)
+		switch key {
+		case "interval":
+			p.duration(v, path, 0, maxDuration, &c.Interval)
+		case "mode":
+			p.oneOf(v, path, []string{Aligned, Unaligned}, &c.Mode)
+		case "timeout":
+			p.duration(v, path, 0, maxDuration, &c.Timeout)
+		case "aligned-timeout":
+			p.duration(v, path, 0, maxDuration, &c.AlignedTimeout)
+		case "retained":
+			p.integer(v, path, math.MinInt, math.MaxInt, &c.Retained)
+		}
+		bad[key] = len(p.errs) > before
+	})
+	if n.Kind != yaml.MappingNode {
+		return nil // reported by fields
+	}
+	if _, ok := lines["interval"]; !ok {
+		p.require(n, path, lines, "interval")
+		bad["interval"] = true
+	}
+	for _, pr := range c.problems() {
+		if bad[pr.field] || bad[pr.after] {
+			continue // reported already
+		}
+		line, ok := lines[pr.field]
+		if !ok {
+			line = n.Line
+		}
+		p.errorf(line, path+"."+pr.field, "%s", pr.msg)
+	}
+	return c
 }
 
 func (p *parser) tasks(n *yaml.Node) []Task {

@@ -208,6 +208,61 @@ metrics: {window: 2m, tick: 100 ms}`,
 			want: &BufferDebloat{Target: time.Millisecond, Period: 10 * time.Millisecond},
 		},
 		{
+			name: "checkpoints off by default",
+			spec: oneTask,
+			get:  func(j *Job) any { return j.Checkpoint },
+			want: (*Checkpoint)(nil),
+		},
+		{
+			name: "checkpoint null is off",
+			spec: oneTask + "checkpoint: ~\n",
+			get:  func(j *Job) any { return j.Checkpoint },
+			want: (*Checkpoint)(nil),
+		},
+		{
+			name: "checkpoint defaults",
+			spec: oneTask + "checkpoint: {interval: 5s}\n",
+			get:  func(j *Job) any { return j.Checkpoint },
+			want: &Checkpoint{Interval: 5 * time.Second, Mode: Aligned, Timeout: DefaultCheckpointTimeout, Retained: DefaultCheckpointsRetained},
+		},
+		{
+			name: "checkpoint",
+			spec: oneTask + `checkpoint:
+  interval: 5s
+  mode: unaligned
+  timeout: 60 s
+  aligned-timeout: 0s
+  retained: 3
+`,
+			get:  func(j *Job) any { return j.Checkpoint },
+			want: &Checkpoint{Interval: 5 * time.Second, Mode: Unaligned, Timeout: time.Minute, Retained: 3},
+		},
+		{
+			name: "checkpoint aligned with a timeout to switch",
+			spec: oneTask + "checkpoint: {interval: 1s, mode: aligned, aligned-timeout: 200ms, timeout: 10s}\n",
+			get:  func(j *Job) any { return j.Checkpoint },
+			want: &Checkpoint{Interval: time.Second, Mode: Aligned, Timeout: 10 * time.Second, AlignedTimeout: 200 * time.Millisecond, Retained: 1},
+		},
+		{
+			name: "checkpoint limits",
+			spec: oneTask + "checkpoint: {interval: 10ms, timeout: 10ms, retained: 10}\n",
+			get:  func(j *Job) any { return j.Checkpoint },
+			want: &Checkpoint{Interval: MinCheckpointInterval, Mode: Aligned, Timeout: MinCheckpointTimeout, Retained: MaxCheckpointsRetained},
+		},
+		{
+			name: "checkpoint upper limits",
+			spec: oneTask + "checkpoint: {interval: 1h, timeout: 1h, aligned-timeout: 59m59s}\n",
+			get:  func(j *Job) any { return j.Checkpoint },
+			want: &Checkpoint{Interval: MaxCheckpointInterval, Mode: Aligned, Timeout: MaxCheckpointTimeout, AlignedTimeout: time.Hour - time.Second, Retained: 1},
+		},
+		{
+			name: "checkpoint in json",
+			spec: `{"tasks": [{"name": "a", "operator": "generator"}],
+ "checkpoint": {"interval": "500ms", "mode": "unaligned", "timeout": "1m", "retained": 2}}`,
+			get:  func(j *Job) any { return j.Checkpoint },
+			want: &Checkpoint{Interval: 500 * time.Millisecond, Mode: Unaligned, Timeout: time.Minute, Retained: 2},
+		},
+		{
 			name: "microseconds",
 			spec: `tasks: [{name: a, operator: generator, cost: 500us}, {name: b, operator: discard, cost: 2µs}]`,
 			get:  func(j *Job) any { return []time.Duration{j.Tasks[0].Cost, j.Tasks[1].Cost} },
@@ -313,7 +368,7 @@ func TestParse_Errors(t *testing.T) {
 		{"syntax", "name: x\ntasks:\n  - name: a\n operator: b\n", "line 3: invalid YAML: did not find expected key"},
 		{"syntax without a line", "tasks: *x\n", "line 1: invalid YAML: unknown anchor 'x' referenced"},
 		{"two documents", oneTask + "---\n" + oneTask, "line 2: spec has more than one document (---)"},
-		{"not a mapping", "- a\n- b\n", "line 1: want a mapping with fields name, metrics, network, restart, tasks, edges, got a list"},
+		{"not a mapping", "- a\n- b\n", "line 1: want a mapping with fields name, metrics, network, restart, checkpoint, tasks, edges, got a list"},
 		{
 			"unknown field",
 			"tasks:\n  - name: a\n    operator: b\n    paralelism: 2\n",
@@ -321,13 +376,13 @@ func TestParse_Errors(t *testing.T) {
 		},
 		{
 			"unknown field without a suggestion",
-			oneTask + "checkpoints: {}\n",
-			`line 2: unknown field "checkpoints" (valid: name, metrics, network, restart, tasks, edges)`,
+			oneTask + "state: {}\n",
+			`line 2: unknown field "state" (valid: name, metrics, network, restart, checkpoint, tasks, edges)`,
 		},
-		{"unknown field ignoring case", oneTask + "Name: x\n", `line 2: unknown field "Name" (did you mean "name"? valid: name, metrics, network, restart, tasks, edges)`},
+		{"unknown field ignoring case", oneTask + "Name: x\n", `line 2: unknown field "Name" (did you mean "name"? valid: name, metrics, network, restart, checkpoint, tasks, edges)`},
 		{"duplicate field", oneTask + "name: x\nname: y\n", `line 3: duplicate field "name" (first at line 2)`},
 		{"key not a string", oneTask + "1: x\n", "line 2: want a string key, got 1"},
-		{"merge key", "base: &base {operator: generator}\n" + "tasks: [{<<: *base, name: a}]\n", `line 1: unknown field "base" (valid: name, metrics, network, restart, tasks, edges)
+		{"merge key", "base: &base {operator: generator}\n" + "tasks: [{<<: *base, name: a}]\n", `line 1: unknown field "base" (valid: name, metrics, network, restart, checkpoint, tasks, edges)
 line 2: tasks[0]: merge keys (<<) are not supported
 line 2: tasks[0]: missing required field "operator"`},
 		{"section not a mapping", oneTask + "network: 1kb\n", `line 2: network: want a mapping with fields buffer-size, buffers-per-channel, floating-buffers-per-gate, buffer-timeout, buffer-debloat, got "1kb"`},
@@ -372,6 +427,65 @@ line 2: network.buffer-debloat.period: must be at least 10ms, got 0`},
 		{"debloat too long", oneTask + "network: {buffer-debloat: {target: 2m, period: -1s}}\n", `line 2: network.buffer-debloat.target: must be at most 1m0s, got "2m"
 line 2: network.buffer-debloat.period: must not be negative, got "-1s"`},
 		{"debloat unknown field", oneTask + "network: {buffer-debloat: {target: 1s, threshold: 25}}\n", `line 2: network.buffer-debloat: unknown field "threshold" (valid: target, period)`},
+		{"checkpoints typo", oneTask + "checkpoints: {interval: 1s}\n", `line 2: unknown field "checkpoints" (did you mean "checkpoint"? valid: name, metrics, network, restart, checkpoint, tasks, edges)`},
+		{"checkpoint not a mapping", oneTask + "checkpoint: 5s\n", `line 2: checkpoint: want a mapping with fields interval, mode, timeout, aligned-timeout, retained, got "5s"`},
+		{"checkpoint without interval", oneTask + "checkpoint:\n  mode: aligned\n", `line 3: checkpoint: missing required field "interval"`},
+		{"checkpoint empty", oneTask + "checkpoint: {}\n", `line 2: checkpoint: missing required field "interval"`},
+		{
+			"checkpoint unknown field",
+			oneTask + "checkpoint:\n  interval: 1s\n  intervall: 2s\n  min-pause: 1s\n",
+			`line 4: checkpoint: unknown field "intervall" (did you mean "interval"? valid: interval, mode, timeout, aligned-timeout, retained)
+line 5: checkpoint: unknown field "min-pause" (valid: interval, mode, timeout, aligned-timeout, retained)`,
+		},
+		{
+			"checkpoint bad durations",
+			oneTask + "checkpoint:\n  interval: 5\n  timeout: soon\n  aligned-timeout: -1s\n",
+			`line 3: checkpoint.interval: a duration needs a unit (ns, us, ms, s, m or h) like "100ms", got 5
+line 4: checkpoint.timeout: want a duration like "100ms", got "soon"
+line 5: checkpoint.aligned-timeout: must not be negative, got "-1s"`,
+		},
+		{
+			"checkpoint too short",
+			oneTask + "checkpoint:\n  interval: 5ms\n  timeout: 0\n",
+			`line 3: checkpoint.interval: must be at least 10ms, got 5ms
+line 4: checkpoint.timeout: must be at least 10ms, got 0s`,
+		},
+		{
+			"checkpoint too long",
+			oneTask + "checkpoint: {interval: 2h, timeout: 61m}\n",
+			`line 2: checkpoint.interval: must be at most 1h0m0s, got 2h0m0s
+line 2: checkpoint.timeout: must be at most 1h0m0s, got 1h1m0s`,
+		},
+		{"checkpoint mode", oneTask + "checkpoint: {interval: 1s, mode: exactly-once}\n", `line 2: checkpoint.mode: want one of aligned, unaligned, got "exactly-once"`},
+		{"checkpoint mode typo", oneTask + "checkpoint: {interval: 1s, mode: unalinged}\n", `line 2: checkpoint.mode: want one of aligned, unaligned, got "unalinged" (did you mean "unaligned"?)`},
+		{
+			"checkpoint aligned-timeout with unaligned",
+			oneTask + "checkpoint:\n  interval: 1s\n  mode: unaligned\n  aligned-timeout: 30s\n",
+			`line 5: checkpoint.aligned-timeout: only for mode aligned (an unaligned checkpoint has no alignment to time out), got 30s`,
+		},
+		{
+			"checkpoint aligned-timeout not below timeout",
+			oneTask + "checkpoint:\n  interval: 1s\n  timeout: 30s\n  aligned-timeout: 30s\n",
+			`line 5: checkpoint.aligned-timeout: must be less than checkpoint.timeout (30s), or 0 never to switch to unaligned, got 30s`,
+		},
+		{
+			"checkpoint aligned-timeout not below the default timeout",
+			oneTask + "checkpoint: {interval: 1s, aligned-timeout: 15m}\n",
+			`line 2: checkpoint.aligned-timeout: must be less than checkpoint.timeout (10m0s), or 0 never to switch to unaligned, got 15m0s`,
+		},
+		{
+			"checkpoint aligned-timeout against a bad timeout",
+			oneTask + "checkpoint: {interval: 1s, timeout: 2h, aligned-timeout: 90m}\n",
+			`line 2: checkpoint.timeout: must be at most 1h0m0s, got 2h0m0s`,
+		},
+		{
+			"checkpoint aligned-timeout against a bad mode",
+			oneTask + "checkpoint: {interval: 1s, mode: none, aligned-timeout: 1s}\n",
+			`line 2: checkpoint.mode: want one of aligned, unaligned, got "none"`,
+		},
+		{"checkpoint retained zero", oneTask + "checkpoint: {interval: 1s, retained: 0}\n", "line 2: checkpoint.retained: must be between 1 and 10, got 0"},
+		{"checkpoint retained too many", oneTask + "checkpoint: {interval: 1s, retained: 11}\n", "line 2: checkpoint.retained: must be between 1 and 10, got 11"},
+		{"checkpoint retained not an integer", oneTask + "checkpoint: {interval: 1s, retained: all}\n", `line 2: checkpoint.retained: want an integer, got "all"`},
 		{"tick too short", oneTask + "metrics: {tick: 1ms}\n", `line 2: metrics.tick: must be at least 10ms, got "1ms"`},
 		{"window shorter than tick", oneTask + "metrics:\n  tick: 1s\n  window: 500ms\n", "line 4: metrics.window: must be at least metrics.tick (1s), got 500ms"},
 		{"window not a multiple of tick", oneTask + "metrics: {tick: 300ms}\n", "line 2: metrics.window: must be a whole multiple of metrics.tick (300ms), got 2s"},
@@ -495,6 +609,8 @@ func FuzzParse(f *testing.F) {
 		"tasks: [{name: a, operator: x, config: &c {a: [*c]}}]",
 		`{"tasks": [{"name": "a", "operator": "x", "config": {"n": 1e400}}]}`,
 		"tasks: [{name: a, operator: x}]\n---\nb: [",
+		"checkpoint: {interval: 1s, mode: aligned, timeout: 1m, aligned-timeout: 10s, retained: 2}\n" + oneTask,
+		"checkpoint: {interval: 5ms, mode: unaligned, aligned-timeout: 1s}\n" + oneTask,
 	} {
 		f.Add([]byte(s))
 	}
@@ -529,6 +645,14 @@ func checkJob(t *testing.T, j *Job) {
 	require.True(t, n.BufferTimeout >= 0 && n.BufferTimeout <= MaxBufferTimeout, n)
 	require.Contains(t, []string{FixedDelay, NoRestart}, r.Strategy)
 	require.True(t, r.Attempts >= 0 && r.Attempts <= MaxRestartAttempt && r.Delay >= 0 && r.Delay <= MaxRestartDelay, r)
+	if c := j.Checkpoint; c != nil {
+		require.NoError(t, c.Check())
+		require.Contains(t, []string{Aligned, Unaligned}, c.Mode)
+		require.True(t, c.Interval >= MinCheckpointInterval && c.Interval <= MaxCheckpointInterval, c)
+		require.True(t, c.Timeout >= MinCheckpointTimeout && c.Timeout <= MaxCheckpointTimeout, c)
+		require.True(t, c.AlignedTimeout >= 0 && c.AlignedTimeout < c.Timeout && (c.AlignedTimeout == 0 || c.Mode == Aligned), c)
+		require.True(t, c.Retained >= 1 && c.Retained <= MaxCheckpointsRetained, c)
+	}
 
 	require.True(t, len(j.Tasks) >= 1 && len(j.Tasks) <= MaxTasks)
 	for i, task := range j.Tasks {
@@ -583,4 +707,47 @@ func TestParse_Bandwidth(t *testing.T) {
 	j, err := Parse([]byte("tasks: [{name: a, operator: x}, {name: b, operator: y}]\nedges:\n  - {from: a, to: b, bandwidth: 64kb}\n"))
 	require.NoError(t, err)
 	require.Equal(t, 64<<10, j.Edges[0].Bandwidth)
+}
+
+func TestCheckpoint_Check(t *testing.T) {
+	valid := Checkpoint{Interval: time.Second, Mode: Aligned, Timeout: DefaultCheckpointTimeout, Retained: DefaultCheckpointsRetained}
+	require.NoError(t, valid.Check())
+	tests := []struct {
+		name   string
+		change func(c *Checkpoint)
+		want   string
+	}{
+		{"interval zero", func(c *Checkpoint) { c.Interval = 0 }, "checkpoint.interval: must be at least 10ms, got 0s"},
+		{"interval negative", func(c *Checkpoint) { c.Interval = -time.Second }, "checkpoint.interval: must be at least 10ms, got -1s"},
+		{"interval too long", func(c *Checkpoint) { c.Interval = 2 * time.Hour }, "checkpoint.interval: must be at most 1h0m0s, got 2h0m0s"},
+		{"mode empty", func(c *Checkpoint) { c.Mode = "" }, `checkpoint.mode: want one of aligned, unaligned, got ""`},
+		{"timeout zero", func(c *Checkpoint) { c.Timeout = 0 }, "checkpoint.timeout: must be at least 10ms, got 0s"},
+		{"aligned-timeout negative", func(c *Checkpoint) { c.AlignedTimeout = -1 }, "checkpoint.aligned-timeout: must not be negative, got -1ns"},
+		{
+			"aligned-timeout with unaligned",
+			func(c *Checkpoint) { c.Mode, c.AlignedTimeout = Unaligned, time.Second },
+			"checkpoint.aligned-timeout: only for mode aligned (an unaligned checkpoint has no alignment to time out), got 1s",
+		},
+		{
+			"aligned-timeout not below timeout",
+			func(c *Checkpoint) { c.Timeout, c.AlignedTimeout = time.Minute, time.Minute },
+			"checkpoint.aligned-timeout: must be less than checkpoint.timeout (1m0s), or 0 never to switch to unaligned, got 1m0s",
+		},
+		{"retained zero", func(c *Checkpoint) { c.Retained = 0 }, "checkpoint.retained: must be between 1 and 10, got 0"},
+		{"the first of several", func(c *Checkpoint) { c.Retained, c.Timeout = 0, 0 }, "checkpoint.timeout: must be at least 10ms, got 0s"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid
+			tc.change(&c)
+			require.EqualError(t, c.Check(), tc.want)
+		})
+	}
+	for _, c := range []Checkpoint{
+		{Interval: MinCheckpointInterval, Mode: Unaligned, Timeout: MinCheckpointTimeout, Retained: MaxCheckpointsRetained},
+		{Interval: MaxCheckpointInterval, Mode: Aligned, Timeout: MaxCheckpointTimeout, AlignedTimeout: MaxCheckpointTimeout - 1, Retained: 1},
+		{Interval: time.Second, Mode: Unaligned, Timeout: time.Minute, Retained: 1}, // aligned-timeout 0 goes with unaligned
+	} {
+		require.NoError(t, c.Check(), "%+v", c)
+	}
 }

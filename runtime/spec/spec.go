@@ -163,6 +163,61 @@ type Checkpoint struct {
 	Retained       int // completed checkpoints kept (state.checkpoints.num-retained), default 1
 }
 
+// Check reports what is wrong with c, as the parser words it, naming the
+// field ("checkpoint.interval: must be at least 10ms, got 5ms"); the first
+// problem if there are several. c is complete, as Parse returns it: every
+// field holds its value or its default. The runtime checks a live change
+// the same way.
+func (c Checkpoint) Check() error {
+	if ps := c.problems(); len(ps) > 0 {
+		return ps[0]
+	}
+	return nil
+}
+
+// checkpointProblem is one field of a Checkpoint that is out of bounds, or
+// does not fit another field (after).
+type checkpointProblem struct {
+	field string // "interval", "aligned-timeout", ...
+	after string // the other field the problem depends on, if any
+	msg   string
+}
+
+func (p checkpointProblem) Error() string { return "checkpoint." + p.field + ": " + p.msg }
+
+// problems are every problem of c, in the order of the fields in the spec:
+// the only place that knows the bounds of the checkpoint block.
+func (c Checkpoint) problems() []checkpointProblem {
+	var ps []checkpointProblem
+	between := func(field string, v, min, max time.Duration) {
+		switch {
+		case v < min:
+			ps = append(ps, checkpointProblem{field: field, msg: fmt.Sprintf("must be at least %v, got %v", min, v)})
+		case v > max:
+			ps = append(ps, checkpointProblem{field: field, msg: fmt.Sprintf("must be at most %v, got %v", max, v)})
+		}
+	}
+	between("interval", c.Interval, MinCheckpointInterval, MaxCheckpointInterval)
+	if c.Mode != Aligned && c.Mode != Unaligned {
+		ps = append(ps, checkpointProblem{field: "mode", msg: fmt.Sprintf("want one of %s, %s, got %q", Aligned, Unaligned, c.Mode)})
+	}
+	between("timeout", c.Timeout, MinCheckpointTimeout, MaxCheckpointTimeout)
+	switch timeoutOK := c.Timeout >= MinCheckpointTimeout && c.Timeout <= MaxCheckpointTimeout; {
+	case c.AlignedTimeout < 0:
+		ps = append(ps, checkpointProblem{field: "aligned-timeout", msg: fmt.Sprintf("must not be negative, got %v", c.AlignedTimeout)})
+	case c.AlignedTimeout > 0 && c.Mode == Unaligned:
+		ps = append(ps, checkpointProblem{field: "aligned-timeout", after: "mode", msg: fmt.Sprintf(
+			"only for mode %s (an %s checkpoint has no alignment to time out), got %v", Aligned, Unaligned, c.AlignedTimeout)})
+	case c.AlignedTimeout >= c.Timeout && timeoutOK:
+		ps = append(ps, checkpointProblem{field: "aligned-timeout", after: "timeout", msg: fmt.Sprintf(
+			"must be less than checkpoint.timeout (%v), or 0 never to switch to unaligned, got %v", c.Timeout, c.AlignedTimeout)})
+	}
+	if c.Retained < 1 || c.Retained > MaxCheckpointsRetained {
+		ps = append(ps, checkpointProblem{field: "retained", msg: fmt.Sprintf("must be between 1 and %d, got %d", MaxCheckpointsRetained, c.Retained)})
+	}
+	return ps
+}
+
 // Restart configures what happens when an operator fails.
 type Restart struct {
 	Strategy string        // FixedDelay or NoRestart
