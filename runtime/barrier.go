@@ -34,12 +34,10 @@ type aligning struct {
 	nSeen     int
 	snapped   bool
 	unaligned bool
-	// Per channel, once snapped unaligned: -1 while every buffer taken is
-	// in-flight data (its barrier has not come), else how many more
-	// buffers taken are (those queued ahead of its barrier).
-	remaining []int
+	// Once snapped unaligned, the channels whose barrier has not come yet:
+	// every buffer taken from them is in-flight data.
+	recording []bool
 	inFlight  [][]network.Overtaken // per channel, in order
-	overtaken [][]network.Overtaken // per channel: what its barrier overtook, after the queued ones
 	processed int64                 // bytes taken in since the first barrier until the last
 	ack       ack
 }
@@ -131,8 +129,8 @@ func (s *subtask) onBarrier(d network.Delivery) {
 
 func (s *subtask) beginAligning(b network.Barrier, now time.Time) {
 	n := s.gate.Channels()
-	al := &aligning{barrier: b, first: now, seen: make([]bool, n), remaining: make([]int, n),
-		inFlight: make([][]network.Overtaken, n), overtaken: make([][]network.Overtaken, n)}
+	al := &aligning{barrier: b, first: now, seen: make([]bool, n), recording: make([]bool, n),
+		inFlight: make([][]network.Overtaken, n)}
 	for ch, ended := range s.cp.ended {
 		if ended {
 			al.seen[ch] = true
@@ -142,22 +140,12 @@ func (s *subtask) beginAligning(b network.Barrier, now time.Time) {
 	s.cp.cur = al
 }
 
-// barrierAfterSnapshot notes the barrier of a channel once the snapshot is
-// taken unaligned: what is queued ahead of it, then what it overtook, is
-// still in-flight data.
+// barrierAfterSnapshot ends the in-flight data of a channel with what its
+// barrier overtook, once the snapshot is taken unaligned.
 func (s *subtask) barrierAfterSnapshot(d network.Delivery) {
 	al := s.cp.cur
-	al.remaining[d.Channel] = d.Queued
-	al.overtaken[d.Channel] = d.Overtaken
-	if d.Queued == 0 {
-		s.channelDone(d.Channel)
-	}
-}
-
-func (s *subtask) channelDone(ch int) {
-	al := s.cp.cur
-	al.inFlight[ch] = append(al.inFlight[ch], al.overtaken[ch]...)
-	al.overtaken[ch] = nil
+	al.recording[d.Channel] = false
+	al.inFlight[d.Channel] = append(al.inFlight[d.Channel], d.Overtaken...)
 }
 
 // snapUnaligned takes the snapshot now, while channels without their
@@ -169,9 +157,7 @@ func (s *subtask) snapUnaligned(now time.Time) {
 	al.unaligned = true
 	s.snapNow(now)
 	for ch, seen := range al.seen {
-		if !seen {
-			al.remaining[ch] = -1
-		}
+		al.recording[ch] = !seen
 	}
 	s.gate.Unblock()
 }
@@ -187,9 +173,8 @@ func (s *subtask) snapNow(now time.Time) {
 	s.forward(al.barrier)
 }
 
-// progress completes the checkpoint under way when it can: aligned, once
-// every channel brought its barrier; unaligned, once all in-flight data is
-// recorded too.
+// progress completes the checkpoint under way once every channel brought
+// its barrier (or ended).
 func (s *subtask) progress(now time.Time) {
 	al := s.cp.cur
 	if al == nil || al.nSeen < len(al.seen) {
@@ -198,11 +183,6 @@ func (s *subtask) progress(now time.Time) {
 	if !al.snapped {
 		s.snapNow(now)
 		s.gate.Unblock()
-	}
-	for _, r := range al.remaining {
-		if r != 0 {
-			return
-		}
 	}
 	a := al.ack
 	a.stats.ProcessedData = al.processed
@@ -234,20 +214,9 @@ func (s *subtask) onData(d network.Delivery) {
 	if al.nSeen < len(al.seen) {
 		al.processed += int64(len(d.Data()))
 	}
-	if !al.snapped {
-		return
-	}
-	switch r := al.remaining[d.Channel]; {
-	case r == 0:
-		return
-	case r > 0:
-		al.remaining[d.Channel]--
-	}
-	al.inFlight[d.Channel] = append(al.inFlight[d.Channel], network.Overtaken{
-		Data: append([]byte(nil), d.Data()...), Records: d.Records(), Earliest: d.EarliestTS(), Latest: d.LatestTS()})
-	if al.remaining[d.Channel] == 0 && al.seen[d.Channel] {
-		s.channelDone(d.Channel)
-		s.progress(time.Now())
+	if al.snapped && al.recording[d.Channel] {
+		al.inFlight[d.Channel] = append(al.inFlight[d.Channel], network.Overtaken{
+			Data: append([]byte(nil), d.Data()...), Records: d.Records(), Earliest: d.EarliestTS(), Latest: d.LatestTS()})
 	}
 }
 
@@ -263,10 +232,7 @@ func (s *subtask) onEnded(ch int) {
 		al.seen[ch] = true
 		al.nSeen++
 	}
-	if al.remaining[ch] != 0 {
-		al.remaining[ch] = 0
-		s.channelDone(ch)
-	}
+	al.recording[ch] = false
 	s.progress(time.Now())
 }
 

@@ -177,7 +177,7 @@ network: {buffer-size: 256}
 tasks:
   - {name: src, operator: seq, parallelism: 2, config: {count: 3000, keys: 7, rate: 1000}}
   - {name: count, operator: counter, parallelism: %d}
-  - {name: sink, operator: discard}
+  - {name: sink, operator: discard, cost: 1ms}
 edges:
   - {from: src, to: count, partitioning: %s}
   - {from: count, to: sink}
@@ -209,6 +209,9 @@ func TestCheckpoint_ExactlyOnce(t *testing.T) {
 					assert.Equal(t, 1, cps.Restored)
 					assert.Positive(t, cps.Completed)
 					require.NotNil(t, cps.LatestRestored)
+					if mode == spec.Unaligned {
+						assert.Positive(t, cps.LatestCompleted.PersistedData, "the sink is slower than the sources")
+					}
 				})
 			})
 		}
@@ -253,4 +256,69 @@ func TestCheckpoint_Stats(t *testing.T) {
 		}
 		assert.Zero(t, c.PersistedData)
 	})
+}
+
+const slowSinkJob = `
+network: {buffer-size: 512%s}
+tasks:
+  - {name: src, operator: generator, config: {rate: 5000, keys: 10, value-size: 16}}
+  - {name: map, operator: passthrough}
+  - {name: sink, operator: discard, cost: 10ms}
+`
+
+// latestCompleted waits until a checkpoint after id has completed and
+// returns it.
+func nextCompleted(t *testing.T, j *Job, after int64) *metrics.Checkpoint {
+	t.Helper()
+	for range 600 {
+		if c := j.Checkpoints().LatestCompleted; c != nil && c.ID > after {
+			return c
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("no checkpoint completed in a minute")
+	return nil
+}
+
+// Under a 50x slower sink, an aligned checkpoint waits for the queue ahead
+// of its barrier; an unaligned one overtakes it, persisting it; debloating
+// shrinks the queue, and the aligned checkpoint with it.
+func TestCheckpoint_UnderBackpressure(t *testing.T) {
+	cases := []struct {
+		name    string
+		network string
+		mode    string
+		check   func(t *testing.T, c *metrics.Checkpoint)
+	}{
+		{"aligned", "", spec.Aligned, func(t *testing.T, c *metrics.Checkpoint) {
+			// Buffers of about 20 records in 40 buffers ahead of the barrier, at 100/s.
+			assert.Greater(t, c.EndToEndDuration, int64(4000))
+			assert.Zero(t, c.PersistedData)
+			assert.False(t, c.Unaligned)
+		}},
+		{"unaligned", "", spec.Unaligned, func(t *testing.T, c *metrics.Checkpoint) {
+			assert.Less(t, c.EndToEndDuration, int64(500))
+			assert.Greater(t, c.PersistedData, int64(10_000))
+			assert.True(t, c.Unaligned)
+		}},
+		{"aligned debloated", ", buffer-debloat: {target: 500ms}", spec.Aligned, func(t *testing.T, c *metrics.Checkpoint) {
+			// Each of the two exchanges holds about the target in its gate,
+			// and as much again in its sender's pool of debloated buffers.
+			assert.Less(t, c.EndToEndDuration, int64(4*500+500))
+			assert.Zero(t, c.PersistedData)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				j := startWith(t, fmt.Sprintf(slowSinkJob, c.network),
+					&spec.Checkpoint{Interval: time.Second, Mode: c.mode, Timeout: time.Minute, Retained: 1}, nil)
+				time.Sleep(20 * time.Second) // the queue fills, debloating settles
+				last := nextCompleted(t, j, 0)
+				cp := nextCompleted(t, j, last.ID)
+				t.Logf("checkpoint %d: %d ms, persisted %d B, processed %d B, state %d B", cp.ID, cp.EndToEndDuration, cp.PersistedData, cp.ProcessedData, cp.StateSize)
+				c.check(t, cp)
+			})
+		})
+	}
 }

@@ -53,12 +53,11 @@ type Delivery struct {
 	Event   Event
 	Channel int // index of the input channel within the gate
 	Barrier Barrier
-	// For an unaligned barrier: the buffers it overtook in the sender's
-	// backlog (copies, in order), and how many buffers of its channel had
-	// been received ahead of it and are still to be taken. The data before
-	// the barrier on its channel is those Queued buffers, then Overtaken.
+	// For an unaligned barrier, copies of what it overtook, in order: the
+	// buffers received on its channel and not yet taken, then those on the
+	// link and in the sender's backlog. The buffers themselves are still
+	// delivered (taken) after it.
 	Overtaken []Overtaken
-	Queued    int
 }
 
 // Data is the encoded batch of records (empty for an event).
@@ -386,21 +385,22 @@ func (c *Channel) PromoteBarrier(id int64) bool {
 }
 
 // overtakeLocked delivers barrier b ahead of everything, with copies of the
-// buffer on the link and of the first n items of the backlog.
+// buffers received, on the link and in the first n items of the backlog.
 func (c *Channel) overtakeLocked(b Barrier, n int) {
 	g := c.gate
 	d := Delivery{Event: CheckpointBarrier, Channel: c.index, Barrier: b}
+	for i := range c.received.len() {
+		if seg := c.received.at(i).seg; seg != nil {
+			d.Overtaken = append(d.Overtaken, Overtaken{Data: append([]byte(nil), seg.data...),
+				Records: seg.records, Earliest: seg.earliest, Latest: seg.latest})
+		}
+	}
 	if c.wire != nil {
 		d.Overtaken = append(d.Overtaken, copied(c.wire))
 	}
 	for i := range n {
 		if it := c.backlog.at(i); it.buf != nil {
 			d.Overtaken = append(d.Overtaken, copied(it.buf))
-		}
-	}
-	for i := range c.received.len() {
-		if c.received.at(i).seg != nil {
-			d.Queued++
 		}
 	}
 	g.priority.push(d)
