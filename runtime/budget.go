@@ -38,14 +38,22 @@ type Footprint struct {
 	Network   int64 // buffers of every output pool and input gate
 	Operators int64 // Prepared.Memory of every subtask
 	Subtasks  int64 // logs and metric windows
+	// Checkpoints retained and the one in progress: each may hold every
+	// operator's Prepared.State and, unaligned, as much in-flight data as
+	// the network's buffers.
+	Checkpoints int64
 }
 
 // Total is the sum of the parts.
-func (f Footprint) Total() int64 { return f.Network + f.Operators + f.Subtasks }
+func (f Footprint) Total() int64 { return f.Network + f.Operators + f.Subtasks + f.Checkpoints }
 
 func (f Footprint) String() string {
-	return fmt.Sprintf("network buffers %s, operators %s, logs and metrics %s",
+	s := fmt.Sprintf("network buffers %s, operators %s, logs and metrics %s",
 		spec.FormatBytes(f.Network), spec.FormatBytes(f.Operators), spec.FormatBytes(f.Subtasks))
+	if f.Checkpoints > 0 {
+		s += ", checkpoints " + spec.FormatBytes(f.Checkpoints)
+	}
+	return s
 }
 
 // subtaskBytes is what a subtask holds besides its operator and buffers:
@@ -57,9 +65,11 @@ func (g *graph) footprint() Footprint {
 	net := g.spec.Network
 	size := int64(net.BufferSize)
 	var f Footprint
+	var state int64
 	for _, t := range g.tasks {
 		p := int64(t.spec.Parallelism)
 		f.Operators += p * t.prepared.Memory
+		state += p * t.prepared.State
 		f.Subtasks += p * subtaskBytes
 		channels := 0 // of each subtask's gate
 		for _, e := range t.inputs {
@@ -71,6 +81,9 @@ func (g *graph) footprint() Footprint {
 		for _, e := range t.outputs {
 			f.Network += p * size * int64(network.OutputBuffers(downstreamChannels(e), net.BuffersPerChannel, net.FloatingBuffersPerGate))
 		}
+	}
+	if cp := g.spec.Checkpoint; cp != nil {
+		f.Checkpoints = int64(max(1, cp.Retained)+1) * (state + f.Network)
 	}
 	return f
 }

@@ -93,7 +93,7 @@ func generatorType(legacy bool) OperatorType {
 			return Prepared{}, &ConfigError{Field: "value-size", Msg: fmt.Sprintf(
 				"records of %d bytes (value %d, key and header %d) do not fit in network.buffer-size %d", n, gc.valueSize, n-gc.valueSize, tc.BufferSize)}
 		}
-		return Prepared{Legacy: legacy, NewSource: func(ctx Context) (Source, error) {
+		return Prepared{Legacy: legacy, State: generatorStateMax, NewSource: func(ctx Context) (Source, error) {
 			return newGenerator(gc, ctx.Subtask()), nil
 		}}, nil
 	}
@@ -229,6 +229,10 @@ var _ Stateful = (*generator)(nil)
 // followed by the records it has emitted ever (8 bytes, little-endian) and
 // the state of its random source (PCG.MarshalBinary).
 const generatorStateVersion = 1
+
+// generatorStateMax bounds the size of a generator's state: a version byte,
+// its count and its random generator's state (20 bytes).
+const generatorStateMax = 64
 
 // SnapshotState implements Stateful: the generator's position is the
 // records it has emitted and the state of its random source, which decide

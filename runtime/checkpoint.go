@@ -512,3 +512,18 @@ func (c *checkpoints) restoredFrom(cp *completed, at time.Time) {
 	c.counts.restored++
 	c.restored = &metrics.RestoredCheckpoint{ID: cp.id, RestoreTimestamp: at.UnixMilli()}
 }
+
+// lastCompleted is the subtasks' numbers of the latest completed checkpoint,
+// by task name.
+func (c *checkpoints) lastCompleted() map[string][]metrics.SubtaskCheckpoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.latest.completed == nil {
+		return nil
+	}
+	out := map[string][]metrics.SubtaskCheckpoint{}
+	for _, t := range c.latest.completed.Tasks {
+		out[t.Name] = t.Subtasks // never modified once completed
+	}
+	return out
+}

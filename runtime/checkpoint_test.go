@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"flowlab/runtime/internal/network"
 	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
 )
@@ -171,6 +172,19 @@ func counts(t *testing.T, j *Job, task string) map[string]int64 {
 	return out
 }
 
+// assertKeyed checks that every key's state is at the subtask its record
+// key hashes to.
+func assertKeyed(t *testing.T, j *Job, task string) {
+	t.Helper()
+	sts, err := j.State(task, 1<<20)
+	require.NoError(t, err)
+	for _, st := range sts {
+		for _, e := range st.Entries {
+			assert.Equal(t, network.KeyChannel([]byte(RecordKey(string(e.Key))), len(sts)), st.Subtask, "subtask of %s", e.Key)
+		}
+	}
+}
+
 const exactlyOnceJob = `
 restart: {attempts: 3, delay: 100ms}
 network: {buffer-size: 256}
@@ -321,4 +335,87 @@ func TestCheckpoint_UnderBackpressure(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A rescale of the keyed counter and a restart asked for both restore the
+// latest checkpoint: keyed state moves to the subtasks its keys now belong
+// to, and every count still ends exact.
+func TestCheckpoint_RescaleAndRestart(t *testing.T) {
+	want := map[string]int64{}
+	for i := range 3000 {
+		want["k"+strconv.Itoa(i%7)+"/count"] += 2
+	}
+	for _, c := range []struct {
+		name   string
+		change func(j *Job) error
+	}{
+		{"rescale down", func(j *Job) error { return j.SetParallelism("count", 2) }},
+		{"rescale up", func(j *Job) error { return j.SetParallelism("count", 5) }},
+		{"restart", func(j *Job) error { j.Restart(); return nil }},
+	} {
+		for _, mode := range []string{spec.Aligned, spec.Unaligned} {
+			t.Run(c.name+"/"+mode, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					j := startWith(t, fmt.Sprintf(exactlyOnceJob, 3, "hash"),
+						&spec.Checkpoint{Interval: 200 * time.Millisecond, Mode: mode, Timeout: time.Minute, Retained: 1}, checkpointOps(&counterShared{}))
+					time.Sleep(1500 * time.Millisecond)
+					require.NoError(t, c.change(j))
+					<-j.Done()
+					require.NoError(t, j.Err())
+					assert.Equal(t, want, counts(t, j, "count"))
+					assertKeyed(t, j, "count")
+					assert.Equal(t, 1, j.Checkpoints().Restored)
+				})
+			})
+		}
+	}
+}
+
+// A checkpoint that does not complete within its timeout fails, and the
+// job goes on, completing later ones once they can.
+func TestCheckpoint_Timeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := startWith(t, fmt.Sprintf(slowSinkJob, ""),
+			&spec.Checkpoint{Interval: time.Second, Mode: spec.Aligned, Timeout: time.Second, Retained: 1}, nil)
+		time.Sleep(20 * time.Second)
+		cps := j.Checkpoints()
+		assert.Positive(t, cps.Failed)
+		require.NotNil(t, cps.LatestFailed)
+		assert.Contains(t, cps.LatestFailed.FailureMessage, "expired")
+		assert.Equal(t, metrics.StateRunning, j.Snapshot().State)
+		require.NoError(t, j.SetCost("sink", 0)) // the queue drains: checkpoints complete again
+		nextCompleted(t, j, 0)
+	})
+}
+
+// The aligned timeout turns a checkpoint stuck behind a queue unaligned.
+func TestCheckpoint_AlignedTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := startWith(t, fmt.Sprintf(slowSinkJob, ""),
+			&spec.Checkpoint{Interval: time.Second, Mode: spec.Aligned, Timeout: time.Minute, AlignedTimeout: 200 * time.Millisecond, Retained: 1}, nil)
+		time.Sleep(20 * time.Second)
+		c := nextCompleted(t, j, nextCompleted(t, j, 0).ID)
+		assert.True(t, c.Unaligned)
+		assert.Positive(t, c.PersistedData)
+		assert.Less(t, c.EndToEndDuration, int64(500))
+	})
+}
+
+// Unaligned checkpoints under a sustained mismatch hold no more in-flight
+// data than the network's buffers, and the store retains what it is told.
+func TestCheckpoint_BoundedUnderMismatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := startWith(t, fmt.Sprintf(slowSinkJob, ""),
+			&spec.Checkpoint{Interval: 500 * time.Millisecond, Mode: spec.Unaligned, Timeout: time.Minute, Retained: 2}, nil)
+		time.Sleep(2 * time.Minute)
+		cps := j.Checkpoints()
+		assert.Greater(t, cps.Completed, 100)
+		network := j.graph.footprint().Network
+		for _, c := range cps.History {
+			assert.LessOrEqual(t, c.PersistedData, network)
+		}
+		j.checkpoints.mu.Lock()
+		assert.Len(t, j.checkpoints.retained, 2)
+		j.checkpoints.mu.Unlock()
+	})
 }

@@ -178,6 +178,10 @@ type Prepared struct {
 	// what the runtime counts itself (buffers, logs): a job reserves it
 	// per subtask from its Budget. Built-in operators hold next to nothing.
 	Memory int64
+	// State is the most state, in bytes, one operator may hand a
+	// checkpoint (Stateful): part of Memory while it runs, and again in
+	// every checkpoint retained.
+	State int64
 }
 
 // OperatorType checks a task's config and prepares its operators. A config

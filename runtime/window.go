@@ -198,6 +198,7 @@ func (j *Job) publish(now time.Time) {
 		Vertices:  make([]metrics.Vertex, len(g.tasks)),
 		Edges:     make([]metrics.Edge, len(g.edges)),
 	}
+	last := j.checkpoints.lastCompleted()
 	for i, t := range g.tasks {
 		subs := make([]metrics.Subtask, t.spec.Parallelism)
 		var lat latencyHist // of the task: its subtasks' histograms merged
@@ -205,6 +206,11 @@ func (j *Job) publish(now time.Time) {
 			subs[k].Subtask, subs[k].Attempt = k, j.restarts // the attempt about to start
 			if j.subtasks != nil {
 				subs[k] = j.subtasks[i][k].metrics(now, &lat)
+			}
+			if c, ok := last[t.spec.Name]; ok && k < len(c) {
+				s := &subs[k]
+				s.LastCheckpointDuration, s.LastCheckpointSize = c[k].EndToEndDuration, c[k].StateSize
+				s.LastCheckpointAlignmentDuration, s.CheckpointStartDelayNanos = c[k].AlignmentDuration, c[k].StartDelay*int64(time.Millisecond)
 			}
 		}
 		v := metrics.NewVertex(t.id, t.spec.Name, t.spec.Operator, subs, snap.Timestamp)

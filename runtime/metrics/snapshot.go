@@ -167,6 +167,12 @@ type Subtask struct {
 	// the gate takes to consume at the measured throughput, in ms.
 	DebloatedBufferSize             int64 `json:"debloatedBufferSize,omitempty"`
 	EstimatedTimeToConsumeBuffersMs int64 `json:"estimatedTimeToConsumeBuffersMs,omitempty"`
+	// The subtask's part of the latest completed checkpoint (Flink's
+	// lastCheckpoint* gauges, per subtask); absent without one.
+	LastCheckpointDuration          int64 `json:"lastCheckpointDuration,omitempty"`          // ms, trigger to acknowledgement
+	LastCheckpointSize              int64 `json:"lastCheckpointSize,omitempty"`              // bytes
+	LastCheckpointAlignmentDuration int64 `json:"lastCheckpointAlignmentDuration,omitempty"` // ms
+	CheckpointStartDelayNanos       int64 `json:"checkpointStartDelayNanos,omitempty"`
 	// Milliseconds since the subtask's attempt started, spent busy (null
 	// when unknown, as for a legacy source), backpressured and idle: Flink's
 	// accumulated times of IOMetricsInfo (1.16+), not averages.
@@ -277,6 +283,10 @@ var SubtaskMetrics = []SubtaskMetric{
 	{"numBytesOutPerSecond", Double, func(s *Subtask) float64 { return s.NumBytesOutPerSecond }},
 	{"debloatedBufferSize", Count, func(s *Subtask) float64 { return float64(s.DebloatedBufferSize) }},
 	{"estimatedTimeToConsumeBuffersMs", Count, func(s *Subtask) float64 { return float64(s.EstimatedTimeToConsumeBuffersMs) }},
+	{"lastCheckpointDuration", Count, func(s *Subtask) float64 { return float64(s.LastCheckpointDuration) }},
+	{"lastCheckpointSize", Count, func(s *Subtask) float64 { return float64(s.LastCheckpointSize) }},
+	{"lastCheckpointAlignmentDuration", Count, func(s *Subtask) float64 { return float64(s.LastCheckpointAlignmentDuration) }},
+	{"checkpointStartDelayNanos", Count, func(s *Subtask) float64 { return float64(s.CheckpointStartDelayNanos) }},
 }
 
 // NewVertex derives everything a task shows from its subtasks' metrics.
