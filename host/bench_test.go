@@ -451,3 +451,154 @@ func BenchmarkSampleStack(b *testing.B) {
 type discardOutput struct{}
 
 func (discardOutput) Emit(int64, []byte, []byte) error { return nil }
+
+// BenchmarkOperator_State measures keyed state through a Wasm module: one op
+// is one flowlab_process call of the bundled count operator on a batch of
+// 1000 records of 100 keys, each record a state_get and a state_put (and an
+// emit). The host's share is the cost of those imports; compare before and
+// after a change to them with
+//
+//	go test -run '^$' -bench Operator_State -count 10 ./host/ | benchstat -
+func BenchmarkOperator_State(b *testing.B) {
+	h := cachedHost(b, NewConfig())
+	m := compileBundled(b, h, "count")
+	recs := make([]runtime.Record, 1000)
+	for i := range recs {
+		recs[i] = runtime.Record{TS: int64(i), Key: fmt.Appendf(nil, "key-%d", i%100)}
+	}
+	batch := runtime.NewBatch(recs...)
+	op, err := m.newOperator(newTestContext(), []byte("{}"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer op.Close()
+	b.ReportAllocs()
+	start := time.Now()
+	for b.Loop() {
+		if err := op.Process(batch, discardOutput{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(recs))/time.Since(start).Seconds(), "records/s")
+}
+
+// BenchmarkOperator_StateImports measures the host's side of state_get and
+// state_put alone, called as the guest calls them but without the guest: one
+// op is a state_get and a state_put of an existing key (one of 100) with an
+// 8-byte value, as count does per record.
+func BenchmarkOperator_StateImports(b *testing.B) {
+	h := cachedHost(b, NewConfig())
+	m := compileBundled(b, h, "count")
+	op, err := m.newOperator(newTestContext(), []byte("{}"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer op.Close()
+	in := op.inst
+	const keys, keyLen, valueLen = 100, 8, 8
+	// In the input buffer: the keys, then the value, then a buffer for
+	// state_get.
+	ptr, err := in.reserve(keys*keyLen + 2*valueLen)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range keys {
+		in.mem.Write(ptr+uint32(i*keyLen), fmt.Appendf(nil, "key%05d", i))
+	}
+	val, dst := ptr+keys*keyLen, ptr+keys*keyLen+valueLen
+	in.mem.Write(val, []byte("12345678"))
+	stack := make([]uint64, 4)
+	put := func(i int) {
+		stack[0], stack[1], stack[2], stack[3] = uint64(ptr)+uint64(i*keyLen), keyLen, uint64(val), valueLen
+		in.statePut(stack)
+		if stack[0] != 0 {
+			b.Fatal("state_put failed")
+		}
+	}
+	for i := range keys {
+		put(i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		stack[0], stack[1], stack[2], stack[3] = uint64(ptr)+uint64(i*keyLen), keyLen, uint64(dst), valueLen
+		in.stateGet(stack)
+		if stack[0] != valueLen {
+			b.Fatal("state_get found no value")
+		}
+		put(i)
+		if i++; i == keys {
+			i = 0
+		}
+	}
+}
+
+// fullState is keyed state of maxStateEntries entries as count keeps it:
+// keys "key-NNNNNN/count", values of 1 to 6 digits, 12 MiB as counted.
+func fullState() map[string][]byte {
+	keyed := make(map[string][]byte, maxStateEntries)
+	for i := range maxStateEntries {
+		keyed[fmt.Sprintf("key-%06d/count", i)] = fmt.Appendf(nil, "%d", i)
+	}
+	return keyed
+}
+
+// statefulOperator returns a count operator whose state is keyed.
+func statefulOperator(b *testing.B, keyed map[string][]byte) *operator {
+	h := cachedHost(b, NewConfig())
+	op, err := compileBundled(b, h, "count").newOperator(newTestContext(), []byte("{}"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { op.Close() })
+	if err := op.RestoreState(runtime.OperatorState{Keyed: keyed}); err != nil {
+		b.Fatal(err)
+	}
+	return op
+}
+
+// BenchmarkOperator_SnapshotState measures what a checkpoint takes of a
+// subtask's goroutine for its Wasm operator with the most keyed state it
+// may hold (maxStateEntries entries): a copy of the map, whose values are
+// shared. One op is one snapshot.
+func BenchmarkOperator_SnapshotState(b *testing.B) {
+	op := statefulOperator(b, fullState())
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := op.SnapshotState()
+		if err != nil || len(s.Keyed) != maxStateEntries {
+			b.Fatal(err, len(s.Keyed))
+		}
+	}
+}
+
+// BenchmarkOperator_RestoreState measures restoring the state of
+// BenchmarkOperator_SnapshotState: counting it against the limits and
+// copying the map. One op is one restore.
+func BenchmarkOperator_RestoreState(b *testing.B) {
+	keyed := fullState()
+	op := statefulOperator(b, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := op.RestoreState(runtime.OperatorState{Keyed: keyed}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOperator_ViewState measures a look at the state of
+// BenchmarkOperator_SnapshotState from the UI, for max entries: the time
+// it holds state_put off is about all of it. One op is one view.
+func BenchmarkOperator_ViewState(b *testing.B) {
+	op := statefulOperator(b, fullState())
+	for _, max := range []int{0, 10, 100, 1000} {
+		b.Run(fmt.Sprintf("max=%d", max), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if v := op.ViewState(max); v.Keys != maxStateEntries || len(v.Entries) != max {
+					b.Fatal(v.Keys, len(v.Entries))
+				}
+			}
+		})
+	}
+}

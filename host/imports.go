@@ -263,7 +263,10 @@ func (in *instance) log(stack []uint64) {
 
 func (in *instance) stateGet(stack []uint64) {
 	key := in.read("state_get", "key", stack[0], stack[1])
-	v, ok := in.op.state[string(key)]
+	op := in.op
+	op.stateMu.Lock()
+	v, ok := op.state[string(key)]
+	op.stateMu.Unlock() // v is never modified in place: copied without the lock
 	if !ok {
 		stack[0] = api.EncodeI32(-1)
 		return
@@ -288,16 +291,21 @@ func (in *instance) statePut(stack []uint64) {
 	key := in.read("state_put", "key", stack[0], stack[1])
 	value := in.read("state_put", "value", stack[2], stack[3])
 	op := in.op
+	op.stateMu.Lock()
 	old, had := op.state[string(key)]
 	size := op.stateBytes + len(value) - len(old)
 	if !had {
 		size += len(key) + stateEntryCost
 	}
 	if size > op.mod.host.cfg.stateLimit || !had && len(op.state) >= maxStateEntries {
+		op.stateMu.Unlock()
 		stack[0] = api.EncodeI32(-1)
 		return
 	}
 	op.stateBytes = size
+	// A fresh copy, never modified afterwards: a snapshot shares values
+	// (see SnapshotState).
 	op.state[string(key)] = append(old[:0:0], value...)
+	op.stateMu.Unlock()
 	stack[0] = 0
 }

@@ -82,13 +82,21 @@ func (m *Module) memory() int64 {
 // operator is one subtask's Wasm operator: its instance, replaced after any
 // failure, and what outlives instances (keyed state).
 type operator struct {
-	mod        *Module
-	ctx        runtime.Context
-	config     []byte
-	inst       *instance
+	mod    *Module
+	ctx    runtime.Context
+	config []byte
+	inst   *instance
+
+	// stateMu guards state and stateBytes: the subtask's goroutine writes
+	// them (state_put, RestoreState) and reads them (state_get,
+	// SnapshotState), ViewState reads them from any goroutine. A value is
+	// never modified once stored, only replaced, so a value read under the
+	// lock may be used after it (see state.go).
+	stateMu    sync.Mutex
 	state      map[string][]byte
-	stateBytes int
-	sampling   sampling
+	stateBytes int // keys, values and stateEntryCost per entry
+
+	sampling sampling
 }
 
 func (m *Module) newOperator(ctx runtime.Context, config []byte) (*operator, error) {
