@@ -45,8 +45,22 @@ func (m *Module) OperatorType() runtime.OperatorType {
 				return op, nil
 			},
 			Memory: m.memory(),
+			State:  m.state(),
 		}, nil
 	}
+}
+
+// state is the most keyed state an operator of the module may hold (and
+// hand a checkpoint), with its timers.
+func (m *Module) state() int64 {
+	var n int64
+	if m.imports["state_put"] {
+		n += int64(m.host.cfg.stateLimit)
+	}
+	if m.imports["timer"] {
+		n += runtime.MaxTimers * 8
+	}
+	return n
 }
 
 // instanceBytes is what wazero holds for an instance besides its linear

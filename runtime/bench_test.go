@@ -111,3 +111,42 @@ func runPipeline(b *testing.B, yaml []byte, records int) {
 	}
 	b.ReportMetric(float64(records)/time.Since(start).Seconds(), "records/s")
 }
+
+// BenchmarkCheckpointCost measures what checkpoints every second cost the
+// pipeline of BenchmarkExchange (forward, 16-byte values): barriers and
+// snapshots, aligned and unaligned, against none.
+func BenchmarkCheckpointCost(b *testing.B) {
+	for _, mode := range []string{"off", spec.Aligned, spec.Unaligned} {
+		b.Run("checkpoints="+mode, func(b *testing.B) {
+			cp := ""
+			if mode != "off" {
+				cp = "checkpoint: {interval: 1s, mode: " + mode + "}"
+			}
+			runPipeline(b, fmt.Appendf(nil, `
+name: checkpointed
+%s
+tasks:
+  - {name: source, operator: generator, config: {count: %d, value-size: 16}}
+  - {name: map, operator: passthrough}
+  - {name: sink, operator: discard}
+`, cp, b.N), b.N)
+		})
+	}
+}
+
+// BenchmarkRescaleState measures splitting the keyed state of 1 M keys (4
+// subtasks' worth) among 3 subtasks on a rescale.
+func BenchmarkRescaleState(b *testing.B) {
+	old := make([]subtaskSnapshot, 4)
+	for k := range old {
+		old[k].state.Keyed = map[string][]byte{}
+	}
+	for i := range 1_000_000 {
+		key := fmt.Sprintf("key-%d/count", i)
+		old[i%4].state.Keyed[key] = []byte("12345")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rescale(old, 3, 32*1024)
+	}
+}
