@@ -460,3 +460,80 @@ func TestDrawer_FlameGraph(t *testing.T) {
 	require.GreaterOrEqual(t, flame, 0)
 	assert.Less(t, flame, app, "flame.js loads before app.js")
 }
+
+func TestPlayground_Checkpoints(t *testing.T) {
+	// The job's tabs switch between the graph and its Checkpoints view,
+	// which says how to turn checkpoints on until app.js finds some; the
+	// header's control sets them, offering the job's interval.
+	j := testJob()
+	j.Checkpoint, j.CheckpointInterval = "unaligned", "2s"
+	_, doc := render(t, Playground(PlaygroundPage{Job: j}, nil))
+	var tabs []string
+	for _, b := range findTag(byTestID(doc, "job-tabs")[0], "button") {
+		tabs = append(tabs, attr(b, "data-view")+"="+text(b)+"/"+attr(b, "aria-selected"))
+	}
+	assert.Equal(t, []string{"overview=Overview/true", "checkpoints=Checkpoints/false"}, tabs)
+	view := byTestID(doc, "checkpoints")
+	require.Len(t, view, 1)
+	assert.True(t, hasAttr(view[0], "hidden"))
+	assert.Equal(t, j.ID, attr(view[0], "data-jid"))
+	for _, id := range []string{"checkpoints-off", "checkpoints-on", "checkpoint-counts", "checkpoint-config", "checkpoint-failure",
+		"checkpoint-chart", "checkpoint-history", "checkpoints-error"} {
+		assert.Len(t, byTestID(doc, id), 1, id)
+	}
+	assert.Equal(t, "checkpoint: {interval: 5s}", text(byTestID(doc, "checkpoints-spec")[0]))
+	var enable []string
+	for _, b := range byTestID(doc, "checkpoints-enable") {
+		enable = append(enable, attr(b, "data-mode")+"="+text(b))
+	}
+	assert.Equal(t, []string{"aligned=Aligned, every 2s", "unaligned=Unaligned, every 2s"}, enable)
+	var fields []string
+	for _, dd := range findTag(byTestID(doc, "checkpoint-counts")[0], "dd") {
+		fields = append(fields, attr(dd, "data-field"))
+	}
+	assert.Equal(t, []string{"total", "in_progress", "completed", "failed", "restored"}, fields)
+
+	control := byTestID(doc, "control-checkpoint")
+	require.Len(t, control, 1)
+	assert.Equal(t, "2s", attr(control[0], "data-interval"))
+	var opts []string
+	for _, o := range findTag(control[0], "option") {
+		opt := attr(o, "value") + "=" + text(o)
+		if hasAttr(o, "selected") {
+			opt += "*"
+		}
+		opts = append(opts, opt)
+	}
+	assert.Equal(t, []string{"off=off", "aligned=aligned, every 2s", "unaligned=unaligned, every 2s*"}, opts)
+
+	// Not beside a lesson, nor on a cluster's job (read-only: no control).
+	side := templ.ComponentFunc(func(context.Context, io.Writer) error { return nil })
+	_, doc = render(t, Playground(PlaygroundPage{Job: testJob()}, side))
+	assert.Empty(t, byTestID(doc, "job-tabs"))
+	assert.Empty(t, byTestID(doc, "checkpoints"))
+	j = testJob()
+	j.Cluster = &ClusterView{URL: "http://flink:8081", Version: "1.19.0", Interval: "1s"}
+	_, doc = render(t, Playground(PlaygroundPage{Job: j}, nil))
+	assert.Empty(t, byTestID(doc, "job-tabs"))
+	assert.Empty(t, byTestID(doc, "checkpoints"))
+	assert.Empty(t, byTestID(doc, "control-checkpoint"))
+}
+
+func TestDrawer_State(t *testing.T) {
+	// The State tab: app.js fills it from /api/jobs/{jid}/state while it is
+	// open. Not on a cluster's job, whose state Flowlab does not read.
+	_, doc := render(t, Playground(PlaygroundPage{Job: testJob()}, nil))
+	tab := byTestID(doc, "tab-state")
+	require.Len(t, tab, 1)
+	assert.Equal(t, "State", text(tab[0]))
+	assert.Equal(t, "state", attr(tab[0], "data-tab"))
+	panel := byTestID(doc, "state")
+	require.Len(t, panel, 1)
+	assert.Equal(t, "state", attr(panel[0].Parent, "data-panel"))
+
+	j := testJob()
+	j.Cluster = &ClusterView{URL: "http://flink:8081"}
+	_, doc = render(t, Playground(PlaygroundPage{Job: j}, nil))
+	assert.Empty(t, byTestID(doc, "tab-state"))
+	assert.Empty(t, byTestID(doc, "state"))
+}

@@ -53,9 +53,14 @@ type JobView struct {
 	WindowMs        int64
 	TickMs          int64
 	Debloat         string // the buffer debloating target as a Go duration, or "off"
-	Graph           GraphView
-	Operators       []Operator   // what a task may run instead: the session's uploads, built-ins, bundled
-	Cluster         *ClusterView // the Flink cluster a read-only job runs on; nil for the playground's own
+	// Checkpoint is the job's checkpoint mode, "aligned" or "unaligned", or
+	// "off"; CheckpointInterval its interval as a Go duration (while off, the
+	// one the checkpoint control offers).
+	Checkpoint         string
+	CheckpointInterval string
+	Graph              GraphView
+	Operators          []Operator   // what a task may run instead: the session's uploads, built-ins, bundled
+	Cluster            *ClusterView // the Flink cluster a read-only job runs on; nil for the playground's own
 }
 
 // ClusterView is an attached Flink cluster.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"flowlab/runtime"
+	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
 	"flowlab/ui/attach"
 	"flowlab/ui/components"
@@ -159,6 +160,15 @@ func (clusterJob) FlameGraph(string, int, runtime.GraphType) (*runtime.FlameGrap
 func (clusterJob) Record(context.Context, string, int, time.Duration) (*runtime.Recording, error) {
 	return nil, errors.New("profiles are not recorded on an attached Flink cluster")
 }
+
+// Checkpoints of a cluster's job are the cluster's own (its
+// /jobs/{jid}/checkpoints): Flowlab reads only its metrics, and invents none.
+func (clusterJob) Checkpoints() *metrics.Checkpoints                 { return &metrics.Checkpoints{} }
+func (clusterJob) State(string, int) ([]runtime.SubtaskState, error) { return nil, errClusterState }
+func (clusterJob) SetCheckpointing(*spec.Checkpoint) error           { return errReadOnly }
+
+// errClusterState is why an attached job's keyed state is not shown.
+var errClusterState = errors.New("keyed state is not read from an attached Flink cluster")
 
 // maxAttachBody is the largest body of POST /api/attach.
 const maxAttachBody = 8 << 10

@@ -72,6 +72,9 @@ func TestServer_AttachedCluster(t *testing.T) {
 	assert.Contains(t, string(page), `data-testid="diagnosis"`)
 	assert.NotContains(t, string(page), `data-testid="control-pause"`)
 	assert.NotContains(t, string(page), `data-testid="control-cost"`)
+	assert.NotContains(t, string(page), `data-testid="control-checkpoint"`)
+	assert.NotContains(t, string(page), `data-testid="checkpoints"`)
+	assert.NotContains(t, string(page), `data-testid="tab-state"`)
 
 	// Read-only: no change reaches the cluster.
 	status, data := visitor.patch(jid, `{"paused": true}`)
@@ -84,6 +87,17 @@ func TestServer_AttachedCluster(t *testing.T) {
 	res, data = visitor.do("GET", "/jobs/"+jid+"/config", "", nil)
 	assert.Equal(t, http.StatusNotFound, res.StatusCode, "Flowlab does not know the cluster's config")
 	assert.Contains(t, errorsOf(t, data)[0], up.URL+"/jobs/"+jid+"/config")
+	status, data = visitor.patch(jid, `{"checkpoint": {"interval": "5s"}}`)
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, []string{errReadOnly.Error()}, errorsOf(t, data))
+	for _, path := range []string{"/checkpoints", "/checkpoints/config", "/checkpoints/details/1", "/checkpoints/details/1/subtasks/sink"} {
+		res, data = visitor.do("GET", "/jobs/"+jid+path, "", nil)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, path)
+		assert.Contains(t, errorsOf(t, data)[0], up.URL+"/jobs/"+jid+"/checkpoints", "the cluster's checkpoints are its own")
+	}
+	res, data = visitor.do("GET", "/api/jobs/"+jid+"/state?task=sink", "", nil)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	assert.Equal(t, []string{"keyed state is not read from an attached Flink cluster"}, errorsOf(t, data))
 
 	assert.Equal(t, []string{"bottleneck sink,source"}, sameVerdict(t, up, cookie, visitor, jid))
 	var state struct{ State string }

@@ -131,6 +131,9 @@ func (j *benchJob) FlameGraph(string, int, runtime.GraphType) (*runtime.FlameGra
 func (j *benchJob) Record(context.Context, string, int, time.Duration) (*runtime.Recording, error) {
 	return &runtime.Recording{}, nil
 }
+func (j *benchJob) Checkpoints() *metrics.Checkpoints                 { return &metrics.Checkpoints{} }
+func (j *benchJob) State(string, int) ([]runtime.SubtaskState, error) { return nil, nil }
+func (j *benchJob) SetCheckpointing(*spec.Checkpoint) error           { return nil }
 
 type benchEngine struct {
 	testEngine

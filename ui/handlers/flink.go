@@ -360,12 +360,16 @@ func (s *Server) flinkJobConfig(w http.ResponseWriter, r *http.Request) {
 	if d := n.BufferDebloat; d != nil {
 		user["network.buffer-debloat.target"], user["network.buffer-debloat.period"] = d.Target.String(), d.Period.String()
 	}
+	if c := sp.Checkpoint; c != nil {
+		user["checkpoint.interval"], user["checkpoint.mode"], user["checkpoint.timeout"] = c.Interval.String(), c.Mode, c.Timeout.String()
+		user["checkpoint.aligned-timeout"], user["checkpoint.retained"] = c.AlignedTimeout.String(), strconv.Itoa(c.Retained)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"jid": j.id, "name": snap.Name,
 		"execution-config": map[string]any{
 			"execution-mode": "PIPELINED", "restart-strategy": restart, "object-reuse-mode": false,
 			"job-parallelism": 1,    // a task's parallelism when its spec gives none
-			"user-config":     user, // buffer-debloat's only when it is on
+			"user-config":     user, // buffer-debloat's and checkpoint's only when they are on
 		},
 	})
 }

@@ -60,7 +60,11 @@ func checkShape(t *testing.T, schema any, v any, path string) []string {
 	case map[string]any:
 		switch {
 		case s["ref"] != nil:
-			return checkShape(t, loadShape(t, s["ref"].(string)), v, path)
+			name, nullable := strings.CutSuffix(s["ref"].(string), "?")
+			if nullable && v == nil {
+				return nil
+			}
+			return checkShape(t, loadShape(t, name), v, path)
 		case s["enum"] != nil:
 			if !slices.Contains(s["enum"].([]any), v) {
 				return []string{fmt.Sprintf("%s: want one of %v, got %#v", path, s["enum"], v)}

@@ -174,6 +174,7 @@ type change struct {
 	Restart     bool           `json:"restart"`
 	Window      *string        `json:"window"`
 	Debloat     *debloat       `json:"bufferDebloat"`
+	Checkpoint  *checkpointing `json:"checkpoint"`
 }
 
 // debloat is a change of buffer debloating: on with a target and a period
@@ -205,6 +206,67 @@ func (d debloat) spec() (*spec.BufferDebloat, error) {
 			return nil, fmt.Errorf("bufferDebloat.%s %q is not a duration like 1s or 200ms", f.name, f.text)
 		}
 		*f.to = v
+	}
+	return out, nil
+}
+
+// checkpointing is a change of checkpoints: on with an interval, a mode and
+// timeouts (Go durations), or off. A field left out keeps the job's
+// setting while checkpoints are on, else takes the spec's default; the
+// interval has none, so turning checkpoints on needs one.
+type checkpointing struct {
+	Off            bool   `json:"off"`
+	Interval       string `json:"interval"`
+	Mode           string `json:"mode"`
+	Timeout        string `json:"timeout"`
+	AlignedTimeout string `json:"aligned-timeout"`
+	Retained       *int   `json:"retained"`
+}
+
+// spec is the checkpointing the change asks for, from the job's current
+// one (nil: off): nil for off.
+func (c checkpointing) spec(current *spec.Checkpoint) (*spec.Checkpoint, error) {
+	if c.Off {
+		if c != (checkpointing{Off: true}) {
+			return nil, errors.New(`checkpoint: "off" takes no interval, mode, timeout, aligned-timeout or retained`)
+		}
+		return nil, nil
+	}
+	out := &spec.Checkpoint{Mode: spec.Aligned, Timeout: spec.DefaultCheckpointTimeout, Retained: spec.DefaultCheckpointsRetained}
+	if current != nil {
+		*out = *current
+	} else if c.Interval == "" {
+		return nil, errors.New(`checkpoint.interval is required to turn checkpoints on, a duration like 5s`)
+	}
+	for _, f := range []struct {
+		name, text string
+		to         *time.Duration
+	}{{"interval", c.Interval, &out.Interval}, {"timeout", c.Timeout, &out.Timeout}, {"aligned-timeout", c.AlignedTimeout, &out.AlignedTimeout}} {
+		if f.text == "" {
+			continue
+		}
+		v, err := time.ParseDuration(f.text)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint.%s %q is not a duration like 5s or 500ms", f.name, f.text)
+		}
+		*f.to = v
+	}
+	switch c.Mode {
+	case "":
+	case spec.Aligned, spec.Unaligned:
+		out.Mode = c.Mode
+	default:
+		return nil, fmt.Errorf("checkpoint.mode %q: want %s or %s", c.Mode, spec.Aligned, spec.Unaligned)
+	}
+	if c.Retained != nil {
+		out.Retained = *c.Retained
+	}
+	// The bounds are spec.Checkpoint's Check, where it has one (the runtime's
+	// SetCheckpointing checks them too, as SetBufferDebloat does its own).
+	if check, ok := any(*out).(interface{ Check() error }); ok {
+		if err := check.Check(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -301,6 +363,15 @@ func (s *Server) apply(j *job, c change) error {
 			return err
 		}
 		if err := j.rt.SetBufferDebloat(d); err != nil {
+			return err
+		}
+	}
+	if c.Checkpoint != nil {
+		cp, err := c.Checkpoint.spec(j.rt.Spec().Checkpoint)
+		if err != nil {
+			return err
+		}
+		if err := j.rt.SetCheckpointing(cp); err != nil {
 			return err
 		}
 	}

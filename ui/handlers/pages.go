@@ -136,18 +136,26 @@ func jobLinks(jobs []*job) []components.JobLink {
 	return links
 }
 
+// defaultCheckpointInterval is the interval the page's checkpoint control
+// offers a job without checkpoints.
+const defaultCheckpointInterval = 5 * time.Second
+
 // jobView is a job's latest snapshot as the playground draws it, with the
 // operators its tasks may run instead; feet are the boxes to make room for
 // below tasks, by name (a lesson's goal labels).
 func (s *Server) jobView(sess *session, j *job, o layout.Options, feet map[string]layout.Size) components.JobView {
-	snap := j.rt.Snapshot()
+	snap, sp := j.rt.Snapshot(), j.rt.Spec()
 	v := components.JobView{
 		ID: j.id, Name: snap.Name, State: snap.State, Failure: snap.Failure, Paused: snap.Paused,
-		WindowMs: snap.WindowMs, TickMs: j.tickMs, Graph: graphView(snap, j.rt.Spec(), o, feet),
+		WindowMs: snap.WindowMs, TickMs: j.tickMs, Graph: graphView(snap, sp, o, feet),
 	}
 	v.Debloat = "off"
-	if d := j.rt.Spec().Network.BufferDebloat; d != nil {
+	if d := sp.Network.BufferDebloat; d != nil {
 		v.Debloat = d.Target.String()
+	}
+	v.Checkpoint, v.CheckpointInterval = "off", defaultCheckpointInterval.String()
+	if c := sp.Checkpoint; c != nil {
+		v.Checkpoint, v.CheckpointInterval = c.Mode, c.Interval.String()
 	}
 	if j.cluster != nil {
 		st := j.cluster.c.Status()

@@ -40,6 +40,9 @@ type Job interface {
 	Failures() []runtime.Failure
 	FlameGraph(task string, subtask int, typ runtime.GraphType) (*runtime.FlameGraph, error)
 	Record(ctx context.Context, task string, subtask int, d time.Duration) (*runtime.Recording, error)
+	Checkpoints() *metrics.Checkpoints
+	State(task string, max int) ([]runtime.SubtaskState, error)
+	SetCheckpointing(c *spec.Checkpoint) error
 }
 
 // Engine starts jobs and compiles operators: the runtime and the Wasm host.
@@ -126,6 +129,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /jobs/{jid}/plan", s.flinkPlan)
 	m.HandleFunc("GET /jobs/{jid}/config", s.flinkJobConfig)
 	m.HandleFunc("GET /jobs/{jid}/exceptions", s.flinkExceptions)
+	m.HandleFunc("GET /jobs/{jid}/checkpoints", s.flinkCheckpoints)
+	m.HandleFunc("GET /jobs/{jid}/checkpoints/config", s.flinkCheckpointConfig)
+	m.HandleFunc("GET /jobs/{jid}/checkpoints/details/{checkpointid}", s.flinkCheckpointDetails)
+	m.HandleFunc("GET /jobs/{jid}/checkpoints/details/{checkpointid}/subtasks/{vid}", s.flinkCheckpointSubtasks)
 	m.HandleFunc("GET /jobs/{jid}/metrics", s.flinkJobMetrics)
 	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}", s.flinkVertexDetails)
 	m.HandleFunc("GET /jobs/{jid}/vertices/{vid}/backpressure", s.flinkBackpressure)
@@ -143,6 +150,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/jobs/{jid}/logs", s.jobLogs)
 	m.HandleFunc("GET /api/jobs/{jid}/failures", s.jobFailures)
 	m.HandleFunc("GET /api/jobs/{jid}/diagnosis", s.jobDiagnosis)
+	m.HandleFunc("GET /api/jobs/{jid}/state", s.jobState)
 	m.HandleFunc("GET /api/attach", s.attachedStatus)
 	m.HandleFunc("POST /api/attach", s.attachCluster)
 	m.HandleFunc("DELETE /api/attach", s.detachCluster)

@@ -71,6 +71,25 @@
     return Math.round(total);
   }
   const rateText = (r) => (!r ? 'unlimited' : r.toLocaleString('en-US') + '/s');
+  // bytes is a size as shown: "512 B", "1.5 KiB", "2.0 MiB".
+  function bytes(n) {
+    if (n === null || n === undefined || n < 0) return '–';
+    if (n < 1024) return n + ' B';
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n / 1024, i = 0;
+    while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    return v.toFixed(1) + ' ' + units[i];
+  }
+  // duration is a time in ms as shown: "85 ms", "1.2 s", "2 min 5 s"; '–' below 0 (none).
+  function duration(ms) {
+    if (ms === null || ms === undefined || ms < 0) return '–';
+    if (ms < 1000) return Math.round(ms) + ' ms';
+    if (ms < 60000) return (ms < 10000 && ms % 1000 ? (ms / 1000).toFixed(1) : Math.round(ms / 1000)) + ' s';
+    const s = Math.round(ms / 1000);
+    return Math.floor(s / 60) + ' min' + (s % 60 ? ' ' + (s % 60) + ' s' : '');
+  }
+  // goDuration is a time in ms as a Go duration the API takes: "5s", "500ms".
+  const goDuration = (ms) => (ms % 1000 === 0 ? ms / 1000 + 's' : ms + 'ms');
   const short = (s, n) => ([...s].length <= n ? s : [...s].slice(0, n - 1).join('') + '…');
 
   // configValue is a config field as typed: JSON if it reads as JSON (2,
@@ -355,6 +374,7 @@
 
     // Drawer.
     function select(task) {
+      if (task !== selected && stateBox) stateBox.replaceChildren();
       selected = task;
       drawer.hidden = task === null;
       drawer.dataset.task = task || '';
@@ -568,9 +588,11 @@
       line(h.busy, '#ee2222');
     }
 
-    // Logs and failures, polled while their tab is open.
+    // Logs, failures and keyed state, polled while their tab is open.
+    const stateBox = $('[data-testid=state]', drawer);
     async function refreshSide() {
       if (!selected || drawer.hidden) return;
+      if (tab === 'state') return refreshState(selected);
       try {
         if (tab === 'logs') {
           const data = await api('GET', `/api/jobs/${jid}/logs?task=${encodeURIComponent(selected)}`);
@@ -591,6 +613,32 @@
       } catch (e) { /* shown on the next poll */ }
     }
     setInterval(refreshSide, 1000);
+
+    // refreshState shows the task's keyed state: per subtask its keys, their
+    // bytes and the first entries (GET /api/jobs/{jid}/state).
+    async function refreshState(task) {
+      let data;
+      try {
+        data = await api('GET', `/api/jobs/${jid}/state?task=${encodeURIComponent(task)}`);
+      } catch (e) {
+        if (task === selected && tab === 'state') stateBox.replaceChildren(el('div', { class: 'log-empty', 'data-testid': 'state-error' }, e.message));
+        return;
+      }
+      if (task !== selected || tab !== 'state') return;
+      if (data.subtasks.every((s) => s.keys === 0)) {
+        stateBox.replaceChildren(el('div', { class: 'log-empty', 'data-testid': 'state-empty' }, `No keyed state: the operator of ${task} keeps none (yet).`));
+        return;
+      }
+      stateBox.replaceChildren(...data.subtasks.map((s) => el('div', { class: 'state-subtask', 'data-testid': 'state-subtask', 'data-subtask': s.subtask, 'data-keys': s.keys },
+        el('div', { class: 'state-head' }, el('b', {}, '#' + s.subtask),
+          el('span', { class: 'state-sub' }, `${s.keys.toLocaleString('en-US')} ${s.keys === 1 ? 'key' : 'keys'} · ${bytes(s.bytes)}` +
+            (s.entries.length < s.keys ? ` · the first ${s.entries.length} shown` : ''))),
+        s.entries.length
+          ? el('table', { class: 'table state-table' },
+            el('thead', {}, el('tr', {}, el('th', {}, 'Key'), el('th', {}, 'Value'))),
+            el('tbody', {}, ...s.entries.map((e) => el('tr', { 'data-testid': 'state-entry' }, el('td', { class: 'mono' }, e.key), el('td', { class: 'mono' }, e.value)))))
+          : el('div', { class: 'log-empty' }, 'No keys.'))));
+    }
 
     // Events.
     for (const [name, g] of nodes) {
@@ -741,6 +789,172 @@
         li.append(details);
       }
       return li;
+    }
+
+    // Checkpoints view: polled (GET /jobs/{jid}/checkpoints and its config)
+    // once a second while it is shown, rather than sent in the websocket
+    // frames: checkpoints change at most once an interval, their history
+    // would weigh on every frame of every watcher at every tick, and a view
+    // nobody opens then costs nothing, as the Logs and Failures tabs.
+    const cpView = $('[data-testid=checkpoints]', main);
+    const cpControl = $('[data-testid=control-checkpoint]', main);
+    const stage = $('.stage', main);
+    const cpSeen = new Map(); // checkpoint id -> {t, e2e, failed}: the chart, kept while the page is open
+    let view = 'overview';
+    let cpBusy = false;
+
+    function showView(name) {
+      if (!cpView) return;
+      view = name;
+      for (const o of $$('[data-testid=job-tabs] .tab', main)) {
+        o.classList.toggle('active', o.dataset.view === name);
+        o.setAttribute('aria-selected', String(o.dataset.view === name));
+      }
+      cpView.hidden = name !== 'checkpoints';
+      stage.hidden = name === 'checkpoints';
+      window.history.replaceState(null, '', name === 'checkpoints' ? '#checkpoints' : location.pathname + location.search);
+      if (name === 'checkpoints') {
+        select(null);
+        refreshCheckpoints();
+      }
+    }
+
+    async function refreshCheckpoints() {
+      if (!cpView || view !== 'checkpoints' || document.hidden || cpBusy) return;
+      cpBusy = true;
+      const err = $('[data-testid=checkpoints-error]', cpView);
+      try {
+        const [stats, config] = await Promise.all([api('GET', `/jobs/${jid}/checkpoints`), api('GET', `/jobs/${jid}/checkpoints/config`)]);
+        renderCheckpoints(stats, config);
+        err.hidden = true;
+      } catch (e) {
+        if (e.status === 404) showCheckpoints(false);
+        err.textContent = e.status === 404 ? '' : e.message;
+        err.hidden = e.status === 404;
+      } finally {
+        cpBusy = false;
+      }
+    }
+
+    // showCheckpoints shows the numbers, or how to turn checkpoints on; the
+    // header's control follows (the job may have been changed elsewhere).
+    function showCheckpoints(on, config) {
+      $('[data-testid=checkpoints-on]', cpView).hidden = !on;
+      $('[data-testid=checkpoints-off]', cpView).hidden = on;
+      if (!cpControl || document.activeElement === cpControl) return;
+      if (!on) { cpControl.value = 'off'; return; }
+      const every = goDuration(config.interval);
+      if (cpControl.dataset.interval !== every) {
+        cpControl.dataset.interval = every;
+        for (const o of $$('option', cpControl)) if (o.value !== 'off') o.textContent = `${o.value}, every ${every}`;
+      }
+      cpControl.value = config.unaligned_checkpoints ? 'unaligned' : 'aligned';
+    }
+
+    function renderCheckpoints(stats, config) {
+      showCheckpoints(true, config);
+      const facts = (id, values) => {
+        for (const [k, v] of Object.entries(values)) $(`[data-testid=${id}] [data-field="${k}"]`, cpView).textContent = v;
+      };
+      const c = stats.counts;
+      facts('checkpoint-counts', { total: c.total, in_progress: c.in_progress, completed: c.completed, failed: c.failed, restored: c.restored });
+      facts('checkpoint-config', {
+        interval: duration(config.interval), mode: config.unaligned_checkpoints ? 'unaligned' : 'aligned', timeout: duration(config.timeout),
+        'aligned-timeout': config.aligned_checkpoint_timeout ? duration(config.aligned_checkpoint_timeout) : '0 (never)',
+      });
+      const failure = $('[data-testid=checkpoint-failure]', cpView);
+      const f = stats.latest.failed;
+      failure.textContent = f ? `Checkpoint ${f.id} failed at ${new Date(f.failure_timestamp).toLocaleTimeString()}: ${f.failure_message || 'no message'}` : '';
+      failure.hidden = !f;
+
+      for (const cp of stats.history) {
+        if (cp.status !== 'IN_PROGRESS') cpSeen.set(cp.id, { t: cp.trigger_timestamp, e2e: cp.end_to_end_duration, failed: cp.status === 'FAILED' });
+      }
+      const end = frame ? frame.timestamp : Date.now();
+      for (const [id, p] of cpSeen) if (end - p.t > HISTORY_MS) cpSeen.delete(id);
+      drawCheckpointChart(end);
+
+      const statusText = { COMPLETED: 'completed', FAILED: 'failed', IN_PROGRESS: 'in progress' };
+      $('[data-testid=checkpoint-history] tbody', cpView).replaceChildren(...stats.history.map((cp) => el('tr', {
+        'data-testid': 'checkpoint-row', 'data-id': cp.id, 'data-status': cp.status, title: cp.failure_message || undefined,
+      },
+      el('td', {}, String(cp.id)),
+      el('td', {}, el('span', { class: 'checkpoint-status checkpoint-' + cp.status }, statusText[cp.status] || cp.status)),
+      el('td', {}, cp.checkpoint_type === 'UNALIGNED_CHECKPOINT' ? 'unaligned' : 'aligned'),
+      el('td', {}, new Date(cp.trigger_timestamp).toLocaleTimeString()),
+      el('td', { class: 'num' }, duration(cp.end_to_end_duration)),
+      el('td', { class: 'num' }, bytes(cp.checkpointed_size)),
+      el('td', { class: 'num' }, bytes(cp.processed_data)),
+      el('td', { class: 'num' }, bytes(cp.persisted_data)),
+      el('td', { class: 'num' }, duration(cp.max_alignment_duration)),
+      el('td', { class: 'num' }, `${cp.num_acknowledged_subtasks}/${cp.num_subtasks}`))));
+    }
+
+    // drawCheckpointChart draws each checkpoint's end-to-end duration at its
+    // trigger time over the last 5 minutes, on a 1-2-5 scale of ms, as the
+    // Timeline tab's latency.
+    function drawCheckpointChart(end) {
+      const canvas = $('[data-testid=checkpoint-chart]', cpView);
+      const dpr = window.devicePixelRatio || 1;
+      const w = canvas.clientWidth, ht = canvas.clientHeight;
+      if (!w || !ht) return;
+      if (canvas.width !== Math.round(w * dpr)) { canvas.width = Math.round(w * dpr); canvas.height = Math.round(ht * dpr); }
+      const ctx = canvas.getContext('2d');
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.clearRect(0, 0, w, ht);
+      const points = [...cpSeen.values()].sort((a, b) => a.t - b.t);
+      let top = 0;
+      for (const p of points) top = Math.max(top, p.e2e);
+      let scale = 1;
+      for (let k = 1; scale < top; k++) scale = [1, 2, 5][k % 3] * 10 ** Math.floor(k / 3);
+      const pad = 6;
+      const y = (v) => ht - pad - (Math.max(0, v) / scale) * (ht - 2 * pad);
+      const x = (t) => w - ((end - t) / HISTORY_MS) * w;
+      ctx.strokeStyle = '#f0f0f0';
+      ctx.lineWidth = 1;
+      for (const v of [0, scale / 2, scale]) { ctx.beginPath(); ctx.moveTo(0, y(v) + 0.5); ctx.lineTo(w, y(v) + 0.5); ctx.stroke(); }
+      ctx.fillStyle = '#8c8c8c';
+      ctx.font = '10px system-ui, sans-serif';
+      ctx.fillText(duration(scale), 4, 12);
+      ctx.fillText('−5 min', 4, ht - 6);
+      ctx.fillText('now', w - 24, ht - 6);
+      const completed = points.filter((p) => !p.failed);
+      ctx.strokeStyle = '#1890ff';
+      ctx.fillStyle = '#1890ff';
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      completed.forEach((p, i) => (i ? ctx.lineTo(x(p.t), y(p.e2e)) : ctx.moveTo(x(p.t), y(p.e2e))));
+      ctx.stroke();
+      for (const p of completed) { ctx.beginPath(); ctx.arc(x(p.t), y(p.e2e), 2.5, 0, 2 * Math.PI); ctx.fill(); }
+      ctx.strokeStyle = '#ee2222';
+      for (const p of points.filter((q) => q.failed)) {
+        const px = x(p.t), py = y(p.e2e);
+        ctx.beginPath(); ctx.moveTo(px - 3, py - 3); ctx.lineTo(px + 3, py + 3); ctx.moveTo(px + 3, py - 3); ctx.lineTo(px - 3, py + 3); ctx.stroke();
+      }
+    }
+
+    if (cpView) {
+      for (const t of $$('[data-testid=job-tabs] .tab', main)) t.addEventListener('click', () => showView(t.dataset.view));
+      for (const b of $$('[data-testid=checkpoints-enable]', cpView)) {
+        b.addEventListener('click', () => {
+          cpControl.value = b.dataset.mode;
+          cpControl.dispatchEvent(new Event('change'));
+        });
+      }
+      setInterval(refreshCheckpoints, 1000);
+      document.addEventListener('visibilitychange', refreshCheckpoints);
+      if (location.hash === '#checkpoints') showView('checkpoints');
+    }
+    if (cpControl) {
+      let current = cpControl.value;
+      cpControl.addEventListener('change', async () => {
+        const v = cpControl.value, every = cpControl.dataset.interval;
+        const ok = await patch({ checkpoint: v === 'off' ? { off: true } : { mode: v, interval: every } });
+        if (!ok) { cpControl.value = current; return; }
+        current = v;
+        toast((v === 'off' ? 'Checkpoints off' : `Checkpoints ${v}, every ${every}`) + ': the job restarts, from its latest completed checkpoint if it has one', false);
+        refreshCheckpoints();
+      });
     }
 
     // A cluster's job: say whether the cluster answers.
