@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"flowlab/runtime"
+	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
 )
 
@@ -348,7 +349,7 @@ func TestFlinkMetrics(t *testing.T) {
 	var ids []map[string]string
 	c.getJSON(v+"/metrics", &ids)
 	assert.Contains(t, ids, map[string]string{"id": "1.busyTimeMsPerSecond"})
-	assert.Len(t, ids, 2*22, "every metric of both subtasks")
+	assert.Len(t, ids, 2*len(metrics.SubtaskMetrics), "every metric of both subtasks")
 
 	c.getJSON(v+"/subtasks/1/metrics?get=busyTimeMsPerSecond,isBackPressured,buffers.outPoolUsage,numBytesOut,nope", &values)
 	require.Len(t, values, 4, "unknown metrics are left out, as Flink does")

@@ -261,14 +261,7 @@ func (c checkpointing) spec(current *spec.Checkpoint) (*spec.Checkpoint, error) 
 	if c.Retained != nil {
 		out.Retained = *c.Retained
 	}
-	// The bounds are spec.Checkpoint's Check, where it has one (the runtime's
-	// SetCheckpointing checks them too, as SetBufferDebloat does its own).
-	if check, ok := any(*out).(interface{ Check() error }); ok {
-		if err := check.Check(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, nil // SetCheckpointing checks the bounds
 }
 
 // ownJob is the job {jid} of the request's session, which it may change;
