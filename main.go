@@ -159,6 +159,7 @@ wait:
 	<-job.Done()
 	snap := job.Snapshot()
 	diagnosis := doc.Findings()
+	cps := job.Checkpoints()
 	if *profTask != "" {
 		if err := writeProfile(<-recorded, cmp.Or(*profOut, *profTask+".pb.gz")); err != nil {
 			return err
@@ -168,14 +169,24 @@ wait:
 	case *asJSON:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(runResult{snap, diagnosis}); err != nil {
+		res := runResult{Job: snap, Diagnosis: diagnosis}
+		if cps.Enabled {
+			res.Checkpoints = &runCheckpoints{Completed: cps.Completed, Failed: cps.Failed, Restored: cps.Restored}
+			if c := cps.LatestCompleted; c != nil {
+				res.Checkpoints.Latest = &runCheckpoint{ID: c.ID, EndToEndDuration: c.EndToEndDuration, StateSize: c.StateSize,
+					PersistedData: c.PersistedData, Unaligned: c.Unaligned}
+			}
+		}
+		if err := enc.Encode(res); err != nil {
 			return err
 		}
 	case live != nil:
 		live.Draw(snap)
+		uiterm.Checkpoints(stdout, cps)
 		uiterm.Diagnosis(stdout, diagnosis)
 	default:
 		uiterm.Table(stdout, snap, uiterm.NoColor)
+		uiterm.Checkpoints(stdout, cps)
 		uiterm.Diagnosis(stdout, diagnosis)
 	}
 	if err := job.Err(); err != nil {
@@ -184,11 +195,29 @@ wait:
 	return nil
 }
 
-// runResult is what `flowlab run -json` prints: the last snapshot and the
-// doctor's findings.
+// runResult is what `flowlab run -json` prints: the last snapshot, the
+// doctor's findings and, with checkpoints on, their counts and latest.
 type runResult struct {
 	*metrics.Job
-	Diagnosis []doctor.Finding `json:"diagnosis"`
+	Diagnosis   []doctor.Finding            `json:"diagnosis"`
+	Checkpoints *runCheckpoints `json:"checkpoints,omitempty"`
+}
+
+// runCheckpoints are the job's checkpoint counts and its latest completed
+// checkpoint, with the names of Flink's /jobs/{jid}/checkpoints.
+type runCheckpoints struct {
+	Completed int            `json:"completed"`
+	Failed    int            `json:"failed"`
+	Restored  int            `json:"restored"`
+	Latest    *runCheckpoint `json:"latest,omitempty"`
+}
+
+type runCheckpoint struct {
+	ID               int64 `json:"id"`
+	EndToEndDuration int64 `json:"end_to_end_duration"` // ms
+	StateSize        int64 `json:"state_size"`
+	PersistedData    int64 `json:"persisted_data"`
+	Unaligned        bool  `json:"is_unaligned"`
 }
 
 // writeProfile writes a recording as a gzipped pprof profile.

@@ -13,6 +13,7 @@ import (
 
 	"flowlab/runtime/doctor"
 	"flowlab/runtime/metrics"
+	"flowlab/runtime/spec"
 )
 
 // ColorMode is how much color a terminal shows.
@@ -165,4 +166,21 @@ func Diagnosis(w io.Writer, findings []doctor.Finding) {
 	for _, f := range findings {
 		fmt.Fprintf(w, "diagnosis: %s: %s. %s\n", f.Kind, strings.TrimSuffix(f.Title, "."), f.Advice)
 	}
+}
+
+// Checkpoints writes a line of the job's checkpoints, if it takes them.
+func Checkpoints(w io.Writer, c *metrics.Checkpoints) {
+	if !c.Enabled {
+		return
+	}
+	fmt.Fprintf(w, "checkpoints: %d completed, %d failed, %d restored", c.Completed, c.Failed, c.Restored)
+	if l := c.LatestCompleted; l != nil {
+		mode := "aligned"
+		if l.Unaligned {
+			mode = "unaligned"
+		}
+		fmt.Fprintf(w, "; latest #%d (%s): %d ms end to end, state %s, persisted in-flight data %s",
+			l.ID, mode, l.EndToEndDuration, spec.FormatBytes(l.StateSize), spec.FormatBytes(l.PersistedData))
+	}
+	fmt.Fprintln(w)
 }
