@@ -199,8 +199,8 @@ wait:
 // doctor's findings and, with checkpoints on, their counts and latest.
 type runResult struct {
 	*metrics.Job
-	Diagnosis   []doctor.Finding            `json:"diagnosis"`
-	Checkpoints *runCheckpoints `json:"checkpoints,omitempty"`
+	Diagnosis   []doctor.Finding `json:"diagnosis"`
+	Checkpoints *runCheckpoints  `json:"checkpoints,omitempty"`
 }
 
 // runCheckpoints are the job's checkpoint counts and its latest completed
