@@ -527,3 +527,10 @@ func (c *checkpoints) lastCompleted() map[string][]metrics.SubtaskCheckpoint {
 	}
 	return out
 }
+
+// discard drops the retained checkpoints.
+func (c *checkpoints) discard() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.retained = nil
+}

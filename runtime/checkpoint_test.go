@@ -419,3 +419,33 @@ func TestCheckpoint_BoundedUnderMismatch(t *testing.T) {
 		j.checkpoints.mu.Unlock()
 	})
 }
+
+// Turning checkpoints off restores the latest one, once: a later restart
+// starts from scratch, as in a job that never took any.
+func TestCheckpoint_TurnedOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := startWith(t, fmt.Sprintf(exactlyOnceJob, 3, "hash"),
+			&spec.Checkpoint{Interval: 200 * time.Millisecond, Mode: spec.Aligned, Timeout: time.Minute, Retained: 1}, checkpointOps(&counterShared{}))
+		time.Sleep(time.Second)
+		require.NoError(t, j.SetCheckpointing(nil))
+		time.Sleep(time.Second)
+		cps := j.Checkpoints()
+		assert.False(t, cps.Enabled)
+		assert.Equal(t, 1, cps.Restored)
+		assert.Positive(t, counts(t, j, "count")["k0/count"], "restored")
+		j.Restart()
+		time.Sleep(10 * time.Millisecond)
+		assert.Equal(t, 1, j.Checkpoints().Restored)
+		assert.Less(t, counts(t, j, "count")["k0/count"], int64(100), "from scratch")
+	})
+}
+
+func TestSetCheckpointing_Invalid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := startWith(t, fmt.Sprintf(exactlyOnceJob, 3, "hash"), nil, checkpointOps(&counterShared{}))
+		err := j.SetCheckpointing(&spec.Checkpoint{Interval: -time.Second, Mode: spec.Aligned, Timeout: time.Minute, Retained: 1})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "checkpoint.interval")
+		assert.Nil(t, j.Spec().Checkpoint)
+	})
+}

@@ -194,6 +194,11 @@ func (j *Job) attempt(ctx context.Context) error {
 		}
 		j.checkpoints.restoredFrom(cp, now)
 	}
+	if g.spec.Checkpoint == nil {
+		// Turned off: this attempt restored the last one, and later
+		// restarts start from scratch, as in a job without checkpoints.
+		j.checkpoints.discard()
+	}
 	j.subtasks, j.started = subtasks, now
 	for i, sts := range subtasks {
 		for _, st := range sts {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -477,4 +478,40 @@ func TestStateText(t *testing.T) {
 	}
 	bin := slices.Repeat([]byte{0}, 300)
 	assert.Equal(t, "0x"+strings.Repeat("00", 256)+"… (300 bytes)", stateText(bin))
+}
+
+// The real runtime behind the endpoints: a job with checkpoints answers
+// with completed ones, and Flink's job-level checkpoint gauges count them.
+func TestServer_Checkpoints_Runtime(t *testing.T) {
+	_, srv := newTestServer(t, NewConfig().WithDefaultExample(""))
+	c := newClient(t, srv)
+	jid := c.start("checkpoint: {interval: 50ms}\n" + testSpec)
+	var stats struct {
+		Counts  struct{ Completed int }
+		History []struct {
+			ID     int64
+			Status string
+		}
+	}
+	require.Eventually(t, func() bool {
+		c.getJSON("/jobs/"+jid+"/checkpoints", &stats)
+		return stats.Counts.Completed >= 2
+	}, 20*time.Second, 20*time.Millisecond)
+	require.NotEmpty(t, stats.History)
+	var values []struct{ ID, Value string }
+	c.getJSON("/jobs/"+jid+"/metrics?get=numberOfCompletedCheckpoints,lastCheckpointDuration", &values)
+	require.Len(t, values, 2)
+	n, err := strconv.Atoi(values[0].Value)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, 2)
+	d, err := strconv.ParseInt(values[1].Value, 10, 64)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, d, int64(0))
+	var state struct {
+		Task     string
+		Subtasks []struct{ Subtask, Keys int }
+	}
+	c.getJSON("/api/jobs/"+jid+"/state?task=sink", &state)
+	assert.Equal(t, "sink", state.Task)
+	assert.Len(t, state.Subtasks, 1)
 }

@@ -254,6 +254,22 @@ func (s *Server) flinkJobMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	ids := []string{"numRestarts", "uptime", "downtime"}
 	values := []int64{int64(snap.Restarts), uptime, downtime}
+	if cps := j.rt.Checkpoints(); cps.Enabled {
+		// Flink's checkpoint gauges of a job: -1 before the first.
+		last := metrics.Checkpoint{EndToEndDuration: -1, CheckpointedSize: -1, StateSize: -1, ProcessedData: -1, PersistedData: -1}
+		if cps.LatestCompleted != nil {
+			last = *cps.LatestCompleted
+		}
+		restored := int64(-1)
+		if cps.LatestRestored != nil {
+			restored = cps.LatestRestored.RestoreTimestamp
+		}
+		ids = append(ids, "totalNumberOfCheckpoints", "numberOfInProgressCheckpoints", "numberOfCompletedCheckpoints",
+			"numberOfFailedCheckpoints", "lastCheckpointDuration", "lastCheckpointSize", "lastCheckpointFullSize",
+			"lastCheckpointProcessedData", "lastCheckpointPersistedData", "lastCheckpointRestoreTimestamp")
+		values = append(values, int64(cps.Total), int64(cps.InProgress), int64(cps.Completed), int64(cps.Failed),
+			last.EndToEndDuration, last.CheckpointedSize, last.StateSize, last.ProcessedData, last.PersistedData, restored)
+	}
 	writeJSON(w, http.StatusOK, metricList(r, ids, func(i int) string { return strconv.FormatInt(values[i], 10) }))
 }
 
