@@ -345,3 +345,81 @@ func TestGate_SetBufferSize(t *testing.T) {
 		})
 	}
 }
+
+// An aligned barrier waits behind the buffers sent before it; an unaligned
+// one is taken first, carrying copies of the buffers received and waiting
+// for credit ahead of it, which are still delivered after it.
+func TestChannel_SendBarrier(t *testing.T) {
+	for _, unaligned := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unaligned=%v", unaligned), func(t *testing.T) {
+			g := NewGate(1, 1, 0) // one credit
+			p := NewPool(4, 64)
+			c := g.Channel(0)
+			c.Send(fill(t, p, 1))
+			c.Send(fill(t, p, 2))
+			c.SendBarrier(Barrier{ID: 7, Unaligned: unaligned})
+			var got []string
+			for range 3 {
+				d, ok := g.Poll()
+				require.True(t, ok)
+				if d.Event == CheckpointBarrier {
+					assert.Equal(t, int64(7), d.Barrier.ID)
+					var overtaken []int
+					for _, o := range d.Overtaken {
+						overtaken = append(overtaken, o.Records)
+					}
+					got = append(got, fmt.Sprintf("barrier%v", overtaken))
+					continue
+				}
+				got = append(got, fmt.Sprintf("%d", d.Records()))
+				g.Recycle(d)
+			}
+			if unaligned {
+				assert.Equal(t, []string{"barrier[1 2]", "1", "2"}, got)
+			} else {
+				assert.Equal(t, []string{"1", "2", "barrier[]"}, got)
+			}
+		})
+	}
+}
+
+// A blocked channel (aligning) delivers nothing until Unblock; others do.
+func TestGate_Block(t *testing.T) {
+	g := NewGate(2, 2, 0)
+	p := NewPool(4, 64)
+	g.Block(0)
+	g.Channel(0).Send(fill(t, p, 1))
+	g.Channel(1).Send(fill(t, p, 2))
+	d, ok := g.Poll()
+	require.True(t, ok)
+	assert.Equal(t, 1, d.Channel)
+	g.Recycle(d)
+	_, ok = g.Poll()
+	assert.False(t, ok, "channel 0 is blocked")
+	g.Unblock()
+	d, ok = g.Poll()
+	require.True(t, ok)
+	assert.Equal(t, 0, d.Channel)
+}
+
+// An aligned barrier stuck behind buffers without credit overtakes them
+// once promoted, with their copies.
+func TestChannel_PromoteBarrier(t *testing.T) {
+	g := NewGate(1, 1, 0)
+	p := NewPool(4, 64)
+	c := g.Channel(0)
+	c.Send(fill(t, p, 1))
+	c.Send(fill(t, p, 3))
+	c.SendBarrier(Barrier{ID: 2})
+	assert.False(t, g.HasPriority())
+	assert.False(t, c.PromoteBarrier(1), "no such barrier")
+	require.True(t, c.PromoteBarrier(2))
+	assert.True(t, g.HasPriority())
+	d, ok := g.Poll()
+	require.True(t, ok)
+	assert.Equal(t, CheckpointBarrier, d.Event)
+	assert.True(t, d.Barrier.Unaligned)
+	require.Len(t, d.Overtaken, 2)
+	assert.Equal(t, 3, d.Overtaken[1].Records)
+	assert.Equal(t, 1, c.Backlog(), "the overtaken buffer still waits, the barrier does not")
+}
