@@ -273,9 +273,9 @@ func TestCheckpoint_Stats(t *testing.T) {
 }
 
 const slowSinkJob = `
-network: {buffer-size: 512%s}
+network: {buffer-size: %d%s}
 tasks:
-  - {name: src, operator: generator, config: {rate: 5000, keys: 10, value-size: 16}}
+  - {name: src, operator: generator, config: {rate: 10000, keys: 10, value-size: 16}}
   - {name: map, operator: passthrough}
   - {name: sink, operator: discard, cost: 10ms}
 `
@@ -294,47 +294,44 @@ func nextCompleted(t *testing.T, j *Job, after int64) *metrics.Checkpoint {
 	return nil
 }
 
-// Under a 50x slower sink, an aligned checkpoint waits for the queue ahead
-// of its barrier; an unaligned one overtakes it, persisting it; debloating
-// shrinks the queue, and the aligned checkpoint with it.
+// Under a 100x slower sink, an aligned checkpoint waits for the queue ahead
+// of its barrier, so it takes twice as long behind buffers twice the size;
+// an unaligned one overtakes the queue, persisting it; debloating shrinks
+// the queue, and the aligned checkpoint with it.
 func TestCheckpoint_UnderBackpressure(t *testing.T) {
-	cases := []struct {
-		name    string
-		network string
-		mode    string
-		check   func(t *testing.T, c *metrics.Checkpoint)
-	}{
-		{"aligned", "", spec.Aligned, func(t *testing.T, c *metrics.Checkpoint) {
-			// Buffers of about 20 records in 40 buffers ahead of the barrier, at 100/s.
-			assert.Greater(t, c.EndToEndDuration, int64(4000))
-			assert.Zero(t, c.PersistedData)
-			assert.False(t, c.Unaligned)
-		}},
-		{"unaligned", "", spec.Unaligned, func(t *testing.T, c *metrics.Checkpoint) {
-			assert.Less(t, c.EndToEndDuration, int64(500))
-			assert.Greater(t, c.PersistedData, int64(10_000))
-			assert.True(t, c.Unaligned)
-		}},
-		{"aligned debloated", ", buffer-debloat: {target: 500ms}", spec.Aligned, func(t *testing.T, c *metrics.Checkpoint) {
-			// Each of the two exchanges holds about the target in its gate,
-			// and as much again in its sender's pool of debloated buffers.
-			assert.Less(t, c.EndToEndDuration, int64(4*500+500))
-			assert.Zero(t, c.PersistedData)
-		}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				j := startWith(t, fmt.Sprintf(slowSinkJob, c.network),
-					&spec.Checkpoint{Interval: time.Second, Mode: c.mode, Timeout: time.Minute, Retained: 1}, nil)
-				time.Sleep(20 * time.Second) // the queue fills, debloating settles
-				last := nextCompleted(t, j, 0)
-				cp := nextCompleted(t, j, last.ID)
-				t.Logf("checkpoint %d: %d ms, persisted %d B, processed %d B, state %d B", cp.ID, cp.EndToEndDuration, cp.PersistedData, cp.ProcessedData, cp.StateSize)
-				c.check(t, cp)
-			})
+	run := func(t *testing.T, bufferSize int, network, mode string) *metrics.Checkpoint {
+		var cp *metrics.Checkpoint
+		synctest.Test(t, func(t *testing.T) {
+			j := startWith(t, fmt.Sprintf(slowSinkJob, bufferSize, network),
+				&spec.Checkpoint{Interval: time.Second, Mode: mode, Timeout: time.Minute, Retained: 1}, nil)
+			time.Sleep(20 * time.Second) // the queue fills, debloating settles
+			cp = nextCompleted(t, j, nextCompleted(t, j, 0).ID)
+			t.Logf("%d B buffers%s, %s: checkpoint %d: %d ms, persisted %d B, processed %d B, state %d B",
+				bufferSize, network, mode, cp.ID, cp.EndToEndDuration, cp.PersistedData, cp.ProcessedData, cp.StateSize)
 		})
+		return cp
 	}
+	// 37-byte records, about 13 a buffer; some 40 buffers between the
+	// source and the sink, which takes 100 records a second.
+	aligned := run(t, 512, "", spec.Aligned)
+	assert.Greater(t, aligned.EndToEndDuration, int64(4000))
+	assert.Zero(t, aligned.PersistedData)
+	assert.False(t, aligned.Unaligned)
+
+	larger := run(t, 1024, "", spec.Aligned)
+	assert.InDelta(t, 2, float64(larger.EndToEndDuration)/float64(aligned.EndToEndDuration), 0.3, "twice the queue, twice the time")
+
+	unaligned := run(t, 512, "", spec.Unaligned)
+	assert.Less(t, unaligned.EndToEndDuration, int64(3*spec.DefaultBufferTimeout/time.Millisecond))
+	assert.Greater(t, unaligned.PersistedData, int64(10_000), "the queue, persisted")
+	assert.True(t, unaligned.Unaligned)
+
+	// Each of the two exchanges holds about the target in its gate, and as
+	// much again in its sender's pool of debloated buffers.
+	debloated := run(t, 512, ", buffer-debloat: {target: 500ms}", spec.Aligned)
+	assert.Less(t, debloated.EndToEndDuration, int64(4*500+500))
+	assert.Less(t, debloated.EndToEndDuration, aligned.EndToEndDuration/2)
+	assert.Zero(t, debloated.PersistedData)
 }
 
 // A rescale of the keyed counter and a restart asked for both restore the
@@ -375,7 +372,7 @@ func TestCheckpoint_RescaleAndRestart(t *testing.T) {
 // job goes on, completing later ones once they can.
 func TestCheckpoint_Timeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		j := startWith(t, fmt.Sprintf(slowSinkJob, ""),
+		j := startWith(t, fmt.Sprintf(slowSinkJob, 512, ""),
 			&spec.Checkpoint{Interval: time.Second, Mode: spec.Aligned, Timeout: time.Second, Retained: 1}, nil)
 		time.Sleep(20 * time.Second)
 		cps := j.Checkpoints()
@@ -391,7 +388,7 @@ func TestCheckpoint_Timeout(t *testing.T) {
 // The aligned timeout turns a checkpoint stuck behind a queue unaligned.
 func TestCheckpoint_AlignedTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		j := startWith(t, fmt.Sprintf(slowSinkJob, ""),
+		j := startWith(t, fmt.Sprintf(slowSinkJob, 512, ""),
 			&spec.Checkpoint{Interval: time.Second, Mode: spec.Aligned, Timeout: time.Minute, AlignedTimeout: 200 * time.Millisecond, Retained: 1}, nil)
 		time.Sleep(20 * time.Second)
 		c := nextCompleted(t, j, nextCompleted(t, j, 0).ID)
@@ -405,7 +402,7 @@ func TestCheckpoint_AlignedTimeout(t *testing.T) {
 // data than the network's buffers, and the store retains what it is told.
 func TestCheckpoint_BoundedUnderMismatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		j := startWith(t, fmt.Sprintf(slowSinkJob, ""),
+		j := startWith(t, fmt.Sprintf(slowSinkJob, 512, ""),
 			&spec.Checkpoint{Interval: 500 * time.Millisecond, Mode: spec.Unaligned, Timeout: time.Minute, Retained: 2}, nil)
 		time.Sleep(2 * time.Minute)
 		cps := j.Checkpoints()
