@@ -139,12 +139,15 @@ func checkpointOps(shared *counterShared) map[string]OperatorType {
 	}
 }
 
-// startWith parses yaml, sets its checkpoint config and starts it.
+// startWith parses yaml, sets its checkpoint config (if cp is not nil) and
+// starts it with the built-in operators plus ops.
 func startWith(t *testing.T, yaml string, cp *spec.Checkpoint, ops map[string]OperatorType) *Job {
 	t.Helper()
 	s, err := spec.Parse([]byte(yaml))
 	require.NoError(t, err)
-	s.Checkpoint = cp
+	if cp != nil {
+		s.Checkpoint = cp
+	}
 	j, err := Start(context.Background(), s, func(name string) (OperatorType, error) {
 		if typ, ok := ops[name]; ok {
 			return typ, nil

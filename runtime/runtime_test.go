@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"sync"
@@ -19,17 +18,7 @@ import (
 // start parses a spec and starts it with the built-in operators plus extra ones.
 func start(t *testing.T, yaml string, extra map[string]OperatorType) *Job {
 	t.Helper()
-	s, err := spec.Parse([]byte(yaml))
-	require.NoError(t, err)
-	j, err := Start(context.Background(), s, func(name string) (OperatorType, error) {
-		if typ, ok := extra[name]; ok {
-			return typ, nil
-		}
-		return Builtins(name)
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { j.Cancel(); <-j.Done() })
-	return j
+	return startWith(t, yaml, nil, extra)
 }
 
 // settle runs the job for d of fake time and returns the snapshot of the last tick.

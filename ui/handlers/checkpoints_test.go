@@ -343,15 +343,7 @@ func TestServer_ChangeJob_Checkpoint(t *testing.T) {
 	eng, c := newCPServer(t)
 	jid := c.start(testSpec)
 	j := eng.last()
-	config := func() map[string]string {
-		var body struct {
-			ExecutionConfig struct {
-				UserConfig map[string]string `json:"user-config"`
-			} `json:"execution-config"`
-		}
-		require.Equal(t, http.StatusOK, c.getJSON("/jobs/"+jid+"/config", &body))
-		return body.ExecutionConfig.UserConfig
-	}
+	config := func() map[string]string { return c.userConfig(jid) }
 	assert.NotContains(t, config(), "checkpoint.interval")
 
 	status, data := c.patch(jid, `{"checkpoint": {"interval": "5s"}}`)

@@ -704,15 +704,7 @@ func TestServer_ChangeJob_BufferDebloat(t *testing.T) {
 	_, srv := newTestServer(t, NewConfig())
 	c := newClient(t, srv)
 	jid := c.start(testSpec)
-	config := func() map[string]string {
-		var body struct {
-			ExecutionConfig struct {
-				UserConfig map[string]string `json:"user-config"`
-			} `json:"execution-config"`
-		}
-		require.Equal(t, http.StatusOK, c.getJSON("/jobs/"+jid+"/config", &body))
-		return body.ExecutionConfig.UserConfig
-	}
+	config := func() map[string]string { return c.userConfig(jid) }
 	assert.NotContains(t, config(), "network.buffer-debloat.target")
 
 	status, data := c.patch(jid, `{"bufferDebloat": {"target": "100ms"}}`)
@@ -734,4 +726,16 @@ func TestServer_ChangeJob_BufferDebloat(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, status, change)
 		assert.Contains(t, strings.Join(errorsOf(t, data), "\n"), want, change)
 	}
+}
+
+// userConfig is the user-config of GET /jobs/{jid}/config.
+func (c *client) userConfig(jid string) map[string]string {
+	c.t.Helper()
+	var body struct {
+		ExecutionConfig struct {
+			UserConfig map[string]string `json:"user-config"`
+		} `json:"execution-config"`
+	}
+	require.Equal(c.t, http.StatusOK, c.getJSON("/jobs/"+jid+"/config", &body))
+	return body.ExecutionConfig.UserConfig
 }
