@@ -147,6 +147,8 @@ func BenchmarkRescaleState(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		rescale(old, 3, 32*1024)
+		if _, err := rescale(old, 3, 32*1024, true); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

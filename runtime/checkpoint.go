@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -221,7 +222,9 @@ func (c *coordinator) trigger(finals [][]*subtaskSnapshot) *pending {
 	for i, sts := range c.subtasks {
 		for k, s := range sts {
 			if f := finals[i][k]; f != nil {
-				c.record(p, ack{task: i, subtask: k, snap: *f, stats: metrics.SubtaskCheckpoint{AckTimestamp: now.UnixMilli()}})
+				size := f.size()
+				c.record(p, ack{task: i, subtask: k, snap: *f, stats: metrics.SubtaskCheckpoint{
+					AckTimestamp: now.UnixMilli(), StateSize: size, CheckpointedSize: size}})
 				continue
 			}
 			if s.cp.triggers != nil {
@@ -307,7 +310,10 @@ func restore(cp *completed, g *graph, subtasks [][]*subtask) error {
 		}
 		snaps := old
 		if len(old) != len(subtasks[i]) {
-			snaps = rescale(old, len(subtasks[i]), g.spec.Network.BufferSize)
+			var err error
+			if snaps, err = rescale(old, len(subtasks[i]), g.spec.Network.BufferSize, keyedInputs(t)); err != nil {
+				return fmt.Errorf("restoring checkpoint %d into %d subtasks of %s: %w", cp.id, len(subtasks[i]), t.spec.Name, err)
+			}
 		}
 		for k, st := range subtasks[i] {
 			snap := snaps[k]
@@ -330,19 +336,26 @@ func restore(cp *completed, g *graph, subtasks [][]*subtask) error {
 }
 
 // rescale splits the snapshots of a task's old subtasks among n new ones:
-// keyed state and in-flight records by the key groups of their record keys
-// (as a hash edge routes them), operator state by subtask index, and every
-// timer to every subtask (timers are not keyed: one that finds nothing to
-// do does nothing).
-func rescale(old []subtaskSnapshot, n, bufferSize int) []subtaskSnapshot {
+// keyed state by the key groups of the record keys (as a hash edge routes
+// them), operator state by subtask index, and every timer to every subtask
+// (timers are not keyed: one that finds nothing to do does nothing).
+// In-flight records go by key too when byKey (every input is a hash edge),
+// else each old subtask's to one new subtask. A state key held by two old
+// subtasks cannot be split: an error.
+func rescale(old []subtaskSnapshot, n, bufferSize int, byKey bool) ([]subtaskSnapshot, error) {
 	out := make([]subtaskSnapshot, n)
 	timers := map[int64]bool{}
 	batches := make([][]byte, n)
+	from := map[string]int{} // old subtask of each state key
 	for k, s := range old {
 		if k < n {
 			out[k].state.Operator = s.state.Operator
 		}
 		for key, v := range s.state.Keyed {
+			if other, ok := from[key]; ok {
+				return nil, fmt.Errorf("state key %q is held by old subtasks %d and %d: the task's input is not partitioned by key", key, other, k)
+			}
+			from[key] = k
 			to := &out[network.KeyChannel([]byte(RecordKey(key)), n)]
 			if to.state.Keyed == nil {
 				to.state.Keyed = map[string][]byte{}
@@ -353,6 +366,10 @@ func rescale(old []subtaskSnapshot, n, bufferSize int) []subtaskSnapshot {
 			timers[at] = true
 		}
 		for _, o := range s.inFlight {
+			if !byKey {
+				out[k%n].inFlight = append(out[k%n].inFlight, o)
+				continue
+			}
 			r := network.NewReader(o.Data)
 			for rec, ok := r.Next(); ok; rec, ok = r.Next() {
 				i := network.KeyChannel(rec.Key, n)
@@ -364,20 +381,46 @@ func rescale(old []subtaskSnapshot, n, bufferSize int) []subtaskSnapshot {
 			}
 		}
 	}
-	sorted := slices.Sorted(func(yield func(int64) bool) {
-		for at := range timers {
-			if !yield(at) {
-				return
-			}
-		}
-	})
+	sorted := slices.Sorted(maps.Keys(timers))
 	for i := range out {
 		out[i].timers = sorted
 		if len(batches[i]) > 0 {
 			out[i].inFlight = append(out[i].inFlight, overtaken(batches[i]))
 		}
 	}
-	return out
+	return out, nil
+}
+
+// keyedInputs reports whether every input of t is partitioned by key.
+func keyedInputs(t *task) bool {
+	for _, e := range t.inputs {
+		if e.part != network.Hash {
+			return false
+		}
+	}
+	return true
+}
+
+// checkRescale refuses to rescale a task whose keyed state in the latest
+// checkpoint is not partitioned by key: fed otherwise than by hash edges,
+// each of its subtasks may hold state for any key, which no split keeps.
+func (j *Job) checkRescale(t *task) error {
+	cp := j.checkpoints.latestCompleted()
+	if cp == nil || keyedInputs(t) {
+		return nil
+	}
+	for _, s := range cp.tasks[t.spec.Name] {
+		if len(s.state.Keyed) == 0 {
+			continue
+		}
+		for _, e := range t.inputs {
+			if e.part != network.Hash {
+				return fmt.Errorf("%s keeps keyed state, and its input from %s is partitioned by %s, not by key: each of its subtasks may hold state for any key, which a rescale cannot split. Partition its inputs by hash to rescale it",
+					t.spec.Name, e.from.spec.Name, e.spec.Partitioning)
+			}
+		}
+	}
+	return nil
 }
 
 // overtaken describes an encoded batch of records as in-flight data.

@@ -82,6 +82,15 @@ func (j *Job) SetParallelism(task string, n int) error {
 	if n < 1 || n > spec.MaxParallelism {
 		return fmt.Errorf("parallelism must be between 1 and %d, got %d", spec.MaxParallelism, n)
 	}
+	j.mu.Lock()
+	t, _, err := j.task(task)
+	j.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := j.checkRescale(t); err != nil {
+		return err
+	}
 	return j.reconfigure(task, func(s *spec.Job, i int) {
 		s.Tasks[i].Parallelism = n
 		for k, e := range s.Edges {

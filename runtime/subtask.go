@@ -420,9 +420,16 @@ func (s *subtask) flush() {
 	}
 }
 
-// Available implements SourceOutput. A legacy source is never told, so it
-// blocks in Emit instead: hard backpressure, as in Flink.
-func (s *subtask) Available() bool { return s.task.prepared.Legacy || s.outputAvailable() }
+// Available implements SourceOutput. A legacy source is never told of its
+// output, so it blocks in Emit instead: hard backpressure, as in Flink; it
+// is told only that a checkpoint waits to be taken, so that it returns
+// between two records, as Flink's legacy sources yield the checkpoint lock.
+func (s *subtask) Available() bool {
+	if s.task.prepared.Legacy {
+		return s.cp == nil || len(s.cp.triggers) == 0
+	}
+	return s.outputAvailable()
+}
 
 func (s *subtask) outputAvailable() bool {
 	for _, w := range s.writers {

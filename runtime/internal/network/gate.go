@@ -200,8 +200,8 @@ func (g *Gate) Poll() (Delivery, bool) {
 	}
 	for g.ready.len() > 0 {
 		c := g.ready.pop()
-		if c.blocked {
-			c.isReady = false // Unblock makes it ready again
+		if c.blocked || c.received.len() == 0 { // blocked, or its barrier was promoted out
+			c.isReady = false // Unblock or the next delivery makes it ready again
 			continue
 		}
 		d := c.received.pop()
@@ -352,53 +352,70 @@ func (c *Channel) SendBarrier(b Barrier) {
 	g := c.gate
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	c.overtakeLocked(b, c.backlog.len())
+	c.overtakeLocked(b, c.received.len(), c.backlog.len())
 }
 
-// PromoteBarrier makes the aligned barrier of checkpoint id, if it still
-// waits in the backlog, unaligned: it overtakes the buffers ahead of it (the
-// aligned checkpoint timeout at a sender). It reports whether the barrier
-// was found.
+// PromoteBarrier makes the aligned barrier of checkpoint id unaligned if it
+// still waits behind buffers, in the backlog or received and not yet taken:
+// it overtakes those ahead of it (the aligned checkpoint timeout, checked by
+// the sender). It reports whether the barrier was found.
 func (c *Channel) PromoteBarrier(id int64) bool {
 	g := c.gate
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	is := func(it item) bool { return it.event == CheckpointBarrier && it.barrier.ID == id }
+	for i := range c.received.len() {
+		if d := c.received.at(i); d.Event == CheckpointBarrier && d.Barrier.ID == id {
+			c.received = without(c.received, i)
+			c.promoteLocked(d.Barrier, i, -1)
+			return true
+		}
+	}
 	for i := range c.backlog.len() {
-		it := c.backlog.at(i)
-		if it.event != CheckpointBarrier || it.barrier.ID != id {
-			continue
+		if it := c.backlog.at(i); is(it) {
+			c.backlog = without(c.backlog, i)
+			c.queued.Add(-1)
+			c.promoteLocked(it.barrier, c.received.len(), i)
+			return true
 		}
-		b := it.barrier
-		b.Unaligned = true
-		c.overtakeLocked(b, i)
-		var rest ring[item] // the backlog without the barrier
-		for k := range c.backlog.len() {
-			if k != i {
-				rest.push(c.backlog.at(k))
-			}
-		}
-		c.backlog = rest
-		c.queued.Add(-1)
-		return true
 	}
 	return false
 }
 
+// promoteLocked delivers an aligned barrier, taken out of where it waited,
+// as an unaligned one ahead of what was in front of it.
+func (c *Channel) promoteLocked(b Barrier, received, backlog int) {
+	b.Unaligned = true
+	c.overtakeLocked(b, received, backlog)
+}
+
+// without is r without its i-th element.
+func without[T any](r ring[T], i int) ring[T] {
+	var rest ring[T]
+	for k := range r.len() {
+		if k != i {
+			rest.push(r.at(k))
+		}
+	}
+	return rest
+}
+
 // overtakeLocked delivers barrier b ahead of everything, with copies of the
-// buffers received, on the link and in the first n items of the backlog.
-func (c *Channel) overtakeLocked(b Barrier, n int) {
+// first received buffers not taken yet and, unless backlog is negative, of
+// the buffer on the link and of the first backlog items.
+func (c *Channel) overtakeLocked(b Barrier, received, backlog int) {
 	g := c.gate
 	d := Delivery{Event: CheckpointBarrier, Channel: c.index, Barrier: b}
-	for i := range c.received.len() {
+	for i := range received {
 		if seg := c.received.at(i).seg; seg != nil {
 			d.Overtaken = append(d.Overtaken, Overtaken{Data: append([]byte(nil), seg.data...),
 				Records: seg.records, Earliest: seg.earliest, Latest: seg.latest})
 		}
 	}
-	if c.wire != nil {
+	if backlog >= 0 && c.wire != nil {
 		d.Overtaken = append(d.Overtaken, copied(c.wire))
 	}
-	for i := range n {
+	for i := range max(backlog, 0) {
 		if it := c.backlog.at(i); it.buf != nil {
 			d.Overtaken = append(d.Overtaken, copied(it.buf))
 		}

@@ -423,3 +423,29 @@ func TestChannel_PromoteBarrier(t *testing.T) {
 	assert.Equal(t, 3, d.Overtaken[1].Records)
 	assert.Equal(t, 1, c.Backlog(), "the overtaken buffer still waits, the barrier does not")
 }
+
+// A barrier that left the backlog but waits in the receiver's queue behind
+// buffers not yet taken is promoted there, ahead of them.
+func TestChannel_PromoteBarrier_received(t *testing.T) {
+	g := NewGate(1, 2, 0)
+	p := NewPool(4, 64)
+	c := g.Channel(0)
+	c.Send(fill(t, p, 1))
+	c.SendBarrier(Barrier{ID: 3})
+	c.Send(fill(t, p, 2))
+	require.True(t, c.PromoteBarrier(3))
+	var got []string
+	for {
+		d, ok := g.Poll()
+		if !ok {
+			break
+		}
+		if d.Event == CheckpointBarrier {
+			got = append(got, fmt.Sprintf("barrier %v %d", d.Barrier.Unaligned, len(d.Overtaken)))
+			continue
+		}
+		got = append(got, fmt.Sprint(d.Records()))
+		g.Recycle(d)
+	}
+	assert.Equal(t, []string{"barrier true 1", "1", "2"}, got)
+}

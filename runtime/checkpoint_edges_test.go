@@ -14,11 +14,10 @@ import (
 	"flowlab/runtime/spec"
 )
 
-// A rescale of a counter fed by a forward edge (which SetParallelism turns
-// into rebalance): each old subtask holds a count for every key, and the
-// rescale must not drop any of them. Fails: rescale() puts both old
-// subtasks' "k0/count" in one map entry, the second overwriting the first.
-func TestReview_RescaleForwardFed(t *testing.T) {
+// A counter fed by a forward edge holds a count for every key in each
+// subtask: a rescale cannot split that, so it is refused, naming why, and
+// the job goes on with its counts intact.
+func TestCheckpoint_RescaleForwardFed(t *testing.T) {
 	want := map[string]int64{}
 	for i := range 3000 {
 		want["k"+strconv.Itoa(i%7)+"/count"] += 2
@@ -29,7 +28,9 @@ func TestReview_RescaleForwardFed(t *testing.T) {
 				j := startWith(t, fmt.Sprintf(exactlyOnceJob, 2, "forward"),
 					&spec.Checkpoint{Interval: 200 * time.Millisecond, Mode: mode, Timeout: time.Minute, Retained: 1}, checkpointOps(&counterShared{}))
 				time.Sleep(1500 * time.Millisecond)
-				require.NoError(t, j.SetParallelism("count", 3))
+				err := j.SetParallelism("count", 3)
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "count keeps keyed state, and its input from src is partitioned by forward")
 				<-j.Done()
 				require.NoError(t, j.Err())
 				assert.Equal(t, want, counts(t, j, "count"))
@@ -38,16 +39,23 @@ func TestReview_RescaleForwardFed(t *testing.T) {
 	}
 }
 
+func TestRescale_KeyInTwoSubtasks(t *testing.T) {
+	old := []subtaskSnapshot{{state: OperatorState{Keyed: map[string][]byte{"k/count": []byte("1")}}},
+		{state: OperatorState{Keyed: map[string][]byte{"k/count": []byte("2")}}}}
+	_, err := rescale(old, 3, 1024, false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `state key "k/count" is held by old subtasks 0 and 1`)
+}
+
 // The aligned timeout holds also when, at the deadline, the barrier has
 // left the sender's backlog but waits in the receiver's input queue behind
 // buffers it has not taken yet: the checkpoint still turns unaligned at
-// about the deadline. Fails: at 1.5s the source's barrier sits in the map's
-// gate; neither the source, which no longer finds it in its backlog, nor the
-// map, which is not aligning yet, promotes it: the checkpoint ends at ~2.6s.
-func TestReview_AlignedTimeoutBarrierInReceiverQueue(t *testing.T) {
+// about the deadline (the source finds it in the map's gate and promotes
+// it there; without that the checkpoint ended at ~2.6s).
+func TestCheckpoint_AlignedTimeoutBarrierInReceiverQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const timeout = 1500 * time.Millisecond
-		j := startWith(t, fmt.Sprintf(slowSinkJob, ""),
+		j := startWith(t, fmt.Sprintf(slowSinkJob, 512, ""),
 			&spec.Checkpoint{Interval: time.Second, Mode: spec.Aligned, Timeout: time.Minute, AlignedTimeout: timeout, Retained: 1}, nil)
 		time.Sleep(20 * time.Second)
 		c := nextCompleted(t, j, nextCompleted(t, j, 0).ID)
@@ -69,9 +77,8 @@ edges:
 `
 
 // A finished source's final state is part of every later checkpoint (it is
-// what a restore hands it), so each of them counts its size. Fails: trigger
-// records a finished subtask with stats holding only AckTimestamp.
-func TestReview_FinishedSubtaskStateSize(t *testing.T) {
+// what a restore hands it), so each of them counts its size.
+func TestCheckpoint_FinishedSubtaskStateSize(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		j := startWith(t, finishedEarlyJob,
 			&spec.Checkpoint{Interval: 200 * time.Millisecond, Mode: spec.Aligned, Timeout: time.Minute, Retained: 1}, checkpointOps(&counterShared{}))
@@ -89,13 +96,14 @@ func TestReview_FinishedSubtaskStateSize(t *testing.T) {
 	})
 }
 
-// A legacy source at an unlimited rate under backpressure takes a
-// checkpoint's trigger only between Emit calls, each of which emits up to
-// 1024 records at the sink's pace (~10 s here); Flink's legacy source takes
-// it between records. An unaligned checkpoint should start at once.
-func TestReview_LegacySourceTriggerDelay(t *testing.T) {
+// A legacy source at an unlimited rate under backpressure emits up to 1024
+// records per Emit call at the sink's pace (~10 s here); it takes a
+// checkpoint's trigger between two records, as Flink's legacy source does,
+// so an unaligned checkpoint starts at once.
+func TestCheckpoint_LegacySourceTriggerDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		y := strings.Replace(fmt.Sprintf(slowSinkJob, ""), "operator: generator, config: {rate: 5000", "operator: legacy-generator, config: {rate: 0", 1)
+		y := strings.Replace(fmt.Sprintf(slowSinkJob, 512, ""), "operator: generator, config: {rate: 10000", "operator: legacy-generator, config: {rate: 0", 1)
+		require.Contains(t, y, "legacy-generator")
 		j := startWith(t, y, &spec.Checkpoint{Interval: time.Second, Mode: spec.Unaligned, Timeout: time.Minute, Retained: 1}, nil)
 		time.Sleep(20 * time.Second)
 		c := nextCompleted(t, j, nextCompleted(t, j, 0).ID)

@@ -37,7 +37,7 @@ edges:
 // A diamond with two bounded sources of different lengths, broadcast and
 // hash edges, a join of two inputs that fails once at various points:
 // every key's count ends exact.
-func TestReview_DiamondExactlyOnce(t *testing.T) {
+func TestCheckpoint_DiamondExactlyOnce(t *testing.T) {
 	want := map[string]int64{}
 	for i := range 1000 {
 		want["k"+strconv.Itoa(i%7)+"/count"] += 2 * 4 // s1: 2 subtasks, via a once and via b (broadcast) thrice
@@ -89,7 +89,7 @@ edges:
 
 // Two keyed stages, a simulated link between them, failures at various
 // points: both stages' counts end exact.
-func TestReview_TwoStagesExactlyOnce(t *testing.T) {
+func TestCheckpoint_TwoStagesExactlyOnce(t *testing.T) {
 	want := map[string]int64{}
 	for i := range 3000 {
 		want["k"+strconv.Itoa(i%7)+"/count"] += 2
