@@ -506,11 +506,18 @@ func TestPlayground_Checkpoints(t *testing.T) {
 	}
 	assert.Equal(t, []string{"off=off", "aligned=aligned, every 2s", "unaligned=unaligned, every 2s*"}, opts)
 
-	// Not beside a lesson, nor on a cluster's job (read-only: no control).
+	// Beside a lesson whose job takes checkpoints too (they take the
+	// graph's place), but not on a cluster's job (read-only: no control).
 	side := templ.ComponentFunc(func(context.Context, io.Writer) error { return nil })
-	_, doc = render(t, Playground(PlaygroundPage{Job: testJob()}, side))
+	j = testJob()
+	j.Checkpoint = "off"
+	_, doc = render(t, Playground(PlaygroundPage{Job: j}, side))
 	assert.Empty(t, byTestID(doc, "job-tabs"))
 	assert.Empty(t, byTestID(doc, "checkpoints"))
+	j.Checkpoint = "aligned"
+	_, doc = render(t, Playground(PlaygroundPage{Job: j}, side))
+	assert.Len(t, byTestID(doc, "job-tabs"), 1)
+	assert.Len(t, byTestID(doc, "checkpoints"), 1)
 	j = testJob()
 	j.Cluster = &ClusterView{URL: "http://flink:8081", Version: "1.19.0", Interval: "1s"}
 	_, doc = render(t, Playground(PlaygroundPage{Job: j}, nil))

@@ -798,7 +798,8 @@
     // nobody opens then costs nothing, as the Logs and Failures tabs.
     const cpView = $('[data-testid=checkpoints]', main);
     const cpControl = $('[data-testid=control-checkpoint]', main);
-    const stage = $('.stage', main);
+    const graphArea = $('.graph-area', main);
+    const diagnosisPanel = $('[data-testid=diagnosis]', main);
     const cpSeen = new Map(); // checkpoint id -> {t, e2e, failed}: the chart, kept while the page is open
     let view = 'overview';
     let cpBusy = false;
@@ -810,8 +811,10 @@
         o.classList.toggle('active', o.dataset.view === name);
         o.setAttribute('aria-selected', String(o.dataset.view === name));
       }
+      // The checkpoints take the graph's place; a lesson stays beside them.
       cpView.hidden = name !== 'checkpoints';
-      stage.hidden = name === 'checkpoints';
+      graphArea.hidden = name === 'checkpoints';
+      if (diagnosisPanel) diagnosisPanel.hidden = name === 'checkpoints';
       window.history.replaceState(null, '', name === 'checkpoints' ? '#checkpoints' : location.pathname + location.search);
       if (name === 'checkpoints') {
         select(null);
