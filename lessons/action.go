@@ -18,8 +18,9 @@ import (
 // playground accepts it.
 var operatorName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
-// Job is what a lesson needs of a running job: its metrics and the
-// controls a learner has in the playground.
+// Job is what a lesson needs of a running job: its metrics, its
+// checkpoints and keyed state, and the controls a learner has in the
+// playground.
 type Job interface {
 	Snapshot() *metrics.Job
 	Updated() <-chan struct{}
@@ -30,6 +31,10 @@ type Job interface {
 	SetOperator(task, operator string) error
 	SetPaused(paused bool)
 	SetWindow(d time.Duration) error
+	SetCheckpointing(c *spec.Checkpoint) error
+	SetBufferDebloat(d *spec.BufferDebloat) error
+	Restart()
+	Checkpointer
 }
 
 // Env is where lessons run: the playground for a learner, a headless runtime
@@ -70,6 +75,13 @@ type Action struct {
 	Template string `yaml:"template" json:"template,omitempty"`
 	Continue bool   `yaml:"continue" json:"continue,omitempty"`
 	Open     string `yaml:"open" json:"open,omitempty"` // a view of Task the learner opens: one of Views
+	// Checkpoint and BufferDebloat change the job's checkpoints and buffer
+	// debloating, as the controls in the job's header do; Restart restarts
+	// the job from its latest completed checkpoint, as its Restart button.
+	// Each restarts the job.
+	Checkpoint    *CheckpointChange `yaml:"checkpoint" json:"checkpoint,omitempty"`
+	BufferDebloat *DebloatChange    `yaml:"buffer-debloat" json:"buffer-debloat,omitempty"`
+	Restart       bool              `yaml:"restart" json:"restart,omitempty"`
 }
 
 // String describes the action as a learner would do it.
@@ -109,6 +121,12 @@ func (a Action) String() string {
 		return "press Continue"
 	case a.Open != "":
 		return fmt.Sprintf("open the %s of %s", viewWords[a.Open], a.Task)
+	case a.Checkpoint != nil:
+		return a.Checkpoint.String()
+	case a.BufferDebloat != nil:
+		return a.BufferDebloat.String()
+	case a.Restart:
+		return "restart the job"
 	}
 	return "nothing"
 }
@@ -123,7 +141,8 @@ func (a Action) check(s *spec.Job) error {
 	}
 	set := 0
 	for _, b := range []bool{a.Rate != nil, a.Cost != nil, a.Parallelism != 0, a.Config != nil, a.Operator != "",
-		a.Paused != nil, a.Window != nil, a.Pick != "", a.Answer != "", a.Upload != "", a.Build != "", a.Continue, a.Open != ""} {
+		a.Paused != nil, a.Window != nil, a.Pick != "", a.Answer != "", a.Upload != "", a.Build != "", a.Continue, a.Open != "",
+		a.Checkpoint != nil, a.BufferDebloat != nil, a.Restart} {
 		if b {
 			set++
 		}
@@ -151,6 +170,15 @@ func (a Action) check(s *spec.Job) error {
 		return fmt.Errorf("cannot open %q: want one of %s", a.Open, strings.Join(Views, ", "))
 	case a.Open != "" && s.TaskIndex(a.Task) < 0:
 		return fmt.Errorf("no task %q to open the %s of in the lesson's job", a.Task, viewWords[a.Open])
+	case a.Checkpoint != nil:
+		// As if on the lesson's job as it starts: a change that turns
+		// checkpoints on again after another turned them off is checked
+		// when it is applied.
+		_, err := a.Checkpoint.spec(s.Checkpoint)
+		return err
+	case a.BufferDebloat != nil:
+		_, err := a.BufferDebloat.spec()
+		return err
 	}
 	return nil
 }
@@ -201,6 +229,20 @@ func (a Action) Apply(ctx context.Context, env Env, j Job, l *Learner) error {
 		l.Continued = true
 	case a.Open != "":
 		l.opened(a.Task, a.Open)
+	case a.Checkpoint != nil:
+		c, err := a.Checkpoint.spec(checkpointSpec(j.Checkpoints()))
+		if err != nil {
+			return err
+		}
+		return j.SetCheckpointing(c)
+	case a.BufferDebloat != nil:
+		d, err := a.BufferDebloat.spec()
+		if err != nil {
+			return err
+		}
+		return j.SetBufferDebloat(d)
+	case a.Restart:
+		j.Restart()
 	}
 	return nil
 }

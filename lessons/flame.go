@@ -20,7 +20,7 @@ type Profiler interface {
 
 // Views are what a learner can open for a task in the playground: the tabs
 // of the task drawer. opened(TASK, VIEW) conditions name one.
-var Views = []string{"backpressure", "metrics", "timeline", "logs", "failures", "flamegraph"}
+var Views = []string{"backpressure", "metrics", "timeline", "state", "logs", "failures", "flamegraph"}
 
 // Open notes that the learner opened view (one of Views) for task, such as
 // the flame graph of enrich. What they opened counts for the rest of the

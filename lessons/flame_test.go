@@ -132,9 +132,9 @@ func TestCondition_Holds_Flame(t *testing.T) {
 	for _, tt := range tests {
 		c, err := parseCondition(tt.cond, tasks)
 		require.NoError(t, err, tt.cond)
-		assert.Equal(t, tt.want, c.holds(snap, learner, profiles), tt.cond)
+		assert.Equal(t, tt.want, c.holds(&facts{snap: snap, learner: learner, profiler: profiles}), tt.cond)
 		if c.kind != "opened" {
-			assert.False(t, c.holds(snap, learner, nil), "%s without a profiler", tt.cond)
+			assert.False(t, c.holds(&facts{snap: snap, learner: learner}), "%s without a profiler", tt.cond)
 		}
 	}
 }
@@ -142,7 +142,7 @@ func TestCondition_Holds_Flame(t *testing.T) {
 func TestParseCondition_Errors_Flame(t *testing.T) {
 	tasks := []string{"source", "sink"}
 	for cond, want := range map[string]string{
-		"opened(sink, graph)":            `cannot open "graph": want one of backpressure, metrics, timeline, logs, failures, flamegraph`,
+		"opened(sink, graph)":            `cannot open "graph": want one of backpressure, metrics, timeline, state, logs, failures, flamegraph`,
 		"opened(sinc, flamegraph)":       `no task "sinc" in the lesson's job (tasks: source, sink)`,
 		"hottest(sinc) == main.f":        `no task "sinc" in the lesson's job (tasks: source, sink)`,
 		"flame(sink, hot, *) >= 5":       `flame graph type "hot": want full, on_cpu or off_cpu`,
@@ -177,7 +177,7 @@ steps:
 	snap.Vertices[0].Name, snap.Vertices[2].Name = "source", "sink"
 	assert.Equal(t, 0, tr.Observe(snap).Step)
 	assert.EqualError(t, tr.Open("nobody", "flamegraph"), `there is no task "nobody" in the lesson's job`)
-	assert.EqualError(t, tr.Open("sink", "flames"), `cannot open "flames": want one of backpressure, metrics, timeline, logs, failures, flamegraph`)
+	assert.EqualError(t, tr.Open("sink", "flames"), `cannot open "flames": want one of backpressure, metrics, timeline, state, logs, failures, flamegraph`)
 	require.NoError(t, tr.Open("sink", "flamegraph"))
 	require.NoError(t, tr.Open("sink", "flamegraph"))
 	assert.Equal(t, []string{"sink/flamegraph"}, tr.Learner.Opened)
@@ -202,6 +202,6 @@ steps:
     solution: [{task: sinc, open: flamegraph}, {task: sink, open: flames}, {task: sink, open: logs, pick: sink}]
 `))
 	assert.EqualError(t, err, `steps[0].solution[0]: no task "sinc" to open the flame graph of in the lesson's job
-steps[0].solution[1]: cannot open "flames": want one of backpressure, metrics, timeline, logs, failures, flamegraph
+steps[0].solution[1]: cannot open "flames": want one of backpressure, metrics, timeline, state, logs, failures, flamegraph
 steps[0].solution[2]: an action does exactly one thing, this one does 2`)
 }

@@ -82,7 +82,7 @@ func TestCondition_Holds(t *testing.T) {
 	for _, tt := range tests {
 		c, err := parseCondition(tt.cond, tasks)
 		require.NoError(t, err, tt.cond)
-		assert.Equal(t, tt.want, c.holds(snap, learner, nil), tt.cond)
+		assert.Equal(t, tt.want, c.holds(&facts{snap: snap, learner: learner}), tt.cond)
 	}
 }
 
@@ -97,7 +97,7 @@ func TestCondition_Holds_NA(t *testing.T) {
 	} {
 		c, err := parseCondition(cond, []string{"source", "map", "sink"})
 		require.NoError(t, err, cond)
-		assert.Equal(t, want, c.holds(snap, &Learner{}, nil), cond)
+		assert.Equal(t, want, c.holds(&facts{snap: snap, learner: &Learner{}}), cond)
 	}
 }
 
@@ -116,5 +116,45 @@ func TestParseCondition_Errors(t *testing.T) {
 	for cond, want := range tests {
 		_, err := parseCondition(cond, tasks)
 		assert.EqualError(t, err, want, cond)
+	}
+}
+
+func TestCondition_Holds_Latency(t *testing.T) {
+	snap := snapshot(0, bottleneck)
+	sink := &snap.Vertices[2]
+	sink.Latency = &metrics.Latency{P50: 900, P95: 1800, P99: 2100, Max: 2400, Mean: 1000}
+	sink.Subtasks[0].Latency = &metrics.Latency{P50: 1000, P95: 2000, P99: 2100, Max: 2400, Mean: 1100}
+	sink.Subtasks[1].Latency = &metrics.Latency{P50: 50, P95: 80, P99: 90, Max: 95, Mean: 55}
+	snap.Vertices[1].Metrics.NumRecordsIn, snap.Vertices[1].Metrics.NumRecordsOut = 1200, 1100
+	snap.Vertices[1].Subtasks[0].NumRecordsIn = 700
+	tasks := []string{"source", "map", "sink"}
+	tests := []struct {
+		cond string
+		want bool
+	}{
+		{"sink.latency-p99 >= 2000", true},
+		{"sink.latency-p99 <= 200", false},
+		{"sink.latency-p50 == 900", true},
+		{"sink.latency-p95 < 1800", false},
+		{"sink.latency-max > 2399", true},
+		{"sink.latency-mean <= 1000", true},
+		{"sink[any].latency-p99 <= 200", true},
+		{"sink[all].latency-p99 <= 200", false},
+		{"sink[all].latency-p50 >= 50", true},
+		// No latency: no comparison holds, not even !=.
+		{"source.latency-p99 >= 0", false},
+		{"source.latency-p99 != 5", false},
+		{"map.latency-p99 < 1000000", false},
+		{"source[any].latency-p50 >= 0", false},
+		{"source[all].latency-p50 >= 0", false},
+		{"*.latency-p99 >= 0", false},
+		{"map.records-in == 1200", true},
+		{"map.records-out >= 1200", false},
+		{"map[any].records-in == 700", true},
+	}
+	for _, tt := range tests {
+		c, err := parseCondition(tt.cond, tasks)
+		require.NoError(t, err, tt.cond)
+		assert.Equal(t, tt.want, c.holds(&facts{snap: snap, learner: &Learner{}}), tt.cond)
 	}
 }

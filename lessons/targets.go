@@ -56,7 +56,7 @@ func (g *Goal) Targets(s *spec.Job) []Target {
 		switch c.kind {
 		case "metric":
 			vs = c.vertices(graph)
-		case "operator", "cost":
+		case "operator", "cost", "state":
 			vs = []*metrics.Vertex{vertexByName(graph, c.task)}
 		}
 		for _, v := range vs {
@@ -120,10 +120,18 @@ var (
 		"busy": "busy", "backpressured": "backpressured", "idle": "idle", "skew": "data skew",
 		"in-rate": "records in per second", "out-rate": "records out per second",
 		"in-pool": "input buffers in use", "out-pool": "output buffers in use", "parallelism": "parallelism",
+		"records-in": "records in since the last (re)start", "records-out": "records out since the last (re)start",
+		"latency-p50": "latency p50", "latency-p95": "latency p95", "latency-p99": "latency p99",
+		"latency-max": "latency max", "latency-mean": "mean latency",
 	}
-	viewWords = map[string]string{
+	checkpointWords = map[string]string{
+		"size": "checkpointed size", "persisted": "persisted data", "alignment": "longest alignment",
+	}
+	checkpointUnits = map[string]string{"size": " bytes", "persisted": " bytes", "alignment": " ms"}
+	stateWords      = map[string]string{"keys": "keys", "bytes": "bytes", "sum": "sum of values"}
+	viewWords       = map[string]string{
 		"backpressure": "BackPressure tab", "metrics": "Metrics tab", "timeline": "Timeline tab",
-		"logs": "Logs tab", "failures": "Failures tab", "flamegraph": "flame graph",
+		"state": "State tab", "logs": "Logs tab", "failures": "Failures tab", "flamegraph": "flame graph",
 	}
 	graphWords = map[runtime.GraphType]string{runtime.GraphFull: "full", runtime.GraphOnCPU: "on-CPU", runtime.GraphOffCPU: "off-CPU"}
 	opWords    = map[string]string{">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
@@ -152,6 +160,38 @@ func (c condition) describe() string {
 		return fmt.Sprintf("total parallelism %s %g", opWords[c.op], c.num)
 	case "operator", "cost":
 		return c.task + " " + c.describeFor()
+	case "state":
+		return c.task + "'s " + c.describeFor()
+	case "restored":
+		return "the job has restored a checkpoint since this step began"
+	case "debloat":
+		if (c.word == "on") == (c.op == "==") {
+			return "buffer debloating is on"
+		}
+		return "buffer debloating is off"
+	case "checkpointing":
+		switch {
+		case c.op == "!=" && c.word == "off":
+			return "checkpoints are on"
+		case c.op == "!=":
+			return "checkpoints are not " + c.word
+		case c.word == "off":
+			return "checkpoints are off"
+		}
+		return "checkpoints are " + c.word
+	case "checkpoints":
+		return fmt.Sprintf("%s checkpoints %s %g", c.metric, opWords[c.op], c.num)
+	case "checkpoint":
+		if c.metric == "mode" {
+			if c.op == "!=" {
+				return "the latest completed checkpoint is not " + c.word
+			}
+			return "the latest completed checkpoint is " + c.word
+		}
+		if c.metric == "duration" {
+			return fmt.Sprintf("the latest completed checkpoint took %s %g ms end to end", opWords[c.op], c.num)
+		}
+		return fmt.Sprintf("the latest completed checkpoint's %s %s %g%s", checkpointWords[c.metric], opWords[c.op], c.num, checkpointUnits[c.metric])
 	}
 	var who string
 	switch {
@@ -177,6 +217,12 @@ func (c condition) describeFor() string {
 		return "flame graph: the widest function is " + c.word
 	case "flame":
 		return fmt.Sprintf("%s flame graph: %s %g%% of samples under %s", graphWords[c.graph], opWords[c.op], c.num, c.word)
+	case "state":
+		than := fmt.Sprintf("%g", c.num)
+		if c.than != "" {
+			than = c.than + "'s " + metricWords[c.thanM]
+		}
+		return fmt.Sprintf("state: %s %s %s", stateWords[c.metric], opWords[c.op], than)
 	case "operator":
 		switch {
 		case c.word == "upload:*":
@@ -203,6 +249,8 @@ func (c condition) describeFor() string {
 	switch c.metric {
 	case "busy", "backpressured", "idle", "skew", "in-pool", "out-pool":
 		unit = "%"
+	case "latency-p50", "latency-p95", "latency-p99", "latency-max", "latency-mean":
+		unit = " ms"
 	}
 	return fmt.Sprintf("%s %s %g%s", what, opWords[c.op], c.num, unit)
 }

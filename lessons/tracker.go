@@ -22,10 +22,16 @@ type Tracker struct {
 	// the flame graph conditions (hottest, flame); without it they do not
 	// hold. Set it before the first Observe.
 	Profiler Profiler
+	// Checkpointer, if set, answers the checkpoint statistics and keyed
+	// state of the lesson's job for the checkpoint and state conditions
+	// (checkpoint.duration, restored, state(count).keys, ...); without it
+	// they do not hold. Set it before the first Observe.
+	Checkpointer Checkpointer
+	stepSince    int64 // the timestamp of the first snapshot observed in the step; -1 before
 }
 
 // NewTracker starts a lesson at its first step.
-func NewTracker(l *Lesson) *Tracker { return &Tracker{lesson: l, since: -1} }
+func NewTracker(l *Lesson) *Tracker { return &Tracker{lesson: l, since: -1, stepSince: -1} }
 
 // Progress is where a learner is in a lesson.
 type Progress struct {
@@ -49,9 +55,13 @@ func (t *Tracker) Observe(snap *metrics.Job) Progress {
 	goal := &st.Goal
 	met := make(map[string]bool, len(goal.conds))
 	settling := settling(snap)
+	if t.stepSince < 0 && snap.Timestamp > 0 { // a job's very first snapshot may not have one
+		t.stepSince = snap.Timestamp
+	}
+	f := &facts{snap: snap, learner: &t.Learner, profiler: t.Profiler, checkpointer: t.Checkpointer, stepSince: t.stepSince}
 	all := true
 	for _, c := range goal.conds {
-		met[c.text] = c.holds(snap, &t.Learner, t.Profiler) && !(settling && c.kind == "metric")
+		met[c.text] = c.holds(f) && !(settling && c.kind == "metric")
 		all = all && met[c.text]
 	}
 	if !t.reached {
@@ -97,7 +107,7 @@ func (t *Tracker) progress(met map[string]bool, held time.Duration) Progress {
 func (t *Tracker) Next() {
 	if t.step < len(t.lesson.Steps) {
 		t.step++
-		t.hints, t.since, t.reached = 0, -1, false
+		t.hints, t.since, t.stepSince, t.reached = 0, -1, -1, false
 		t.Learner.Picked, t.Learner.Answer, t.Learner.Continued = "", "", false
 	}
 }

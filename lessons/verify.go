@@ -23,6 +23,7 @@ func Verify(ctx context.Context, l *Lesson, env Env, settle, timeout time.Durati
 		return fmt.Errorf("start the job: %w", err)
 	}
 	t := NewTracker(l)
+	t.Checkpointer = j
 	if p, ok := j.(Profiler); ok {
 		t.Profiler = p
 	} else if l.readsFlameGraphs() {

@@ -10,16 +10,24 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"flowlab/runtime"
 	"flowlab/runtime/metrics"
 	"flowlab/runtime/spec"
 )
 
 // fakeJob is a job whose sink is the bottleneck from the start, as in
-// lesson 1: a goal about it holds a moment after the job starts.
+// lesson 1: a goal about it holds a moment after the job starts. Its
+// checkpoints follow its settings at once: aligned ones take 5 s, or 400 ms
+// with buffer debloating, and unaligned ones 30 ms with 100 KB of
+// in-flight data; a restart restores the latest.
 type fakeJob struct {
-	mu      sync.Mutex
-	ts      int64
-	updated chan struct{}
+	mu       sync.Mutex
+	ts       int64
+	updated  chan struct{}
+	cp       *spec.Checkpoint
+	debloat  *spec.BufferDebloat
+	restored *metrics.RestoredCheckpoint
+	restores int
 }
 
 func startFake(ctx context.Context) *fakeJob {
@@ -46,7 +54,73 @@ func startFake(ctx context.Context) *fakeJob {
 func (j *fakeJob) Snapshot() *metrics.Job {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return snapshot(j.ts, bottleneck)
+	snap := snapshot(j.ts, bottleneck)
+	if j.debloat != nil {
+		snap.Vertices[2].Subtasks[0].DebloatedBufferSize = 256
+	}
+	return snap
+}
+
+func (j *fakeJob) Checkpoints() *metrics.Checkpoints {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	cps := &metrics.Checkpoints{Enabled: j.cp != nil, Restored: j.restores, LatestRestored: j.restored}
+	if j.cp == nil {
+		return cps
+	}
+	cps.Config = metrics.CheckpointConfig{IntervalMs: j.cp.Interval.Milliseconds(), TimeoutMs: j.cp.Timeout.Milliseconds(),
+		Unaligned: j.cp.Mode == spec.Unaligned, Retained: j.cp.Retained}
+	cp := metrics.Checkpoint{ID: 1, Status: metrics.CheckpointCompleted, EndToEndDuration: 5000, StateSize: 300, CheckpointedSize: 300}
+	switch {
+	case j.cp.Mode == spec.Unaligned:
+		cp.Unaligned, cp.EndToEndDuration, cp.PersistedData = true, 30, 100_000
+		cp.CheckpointedSize += cp.PersistedData
+	case j.debloat != nil:
+		cp.EndToEndDuration = 400
+	}
+	cps.Total, cps.Completed, cps.LatestCompleted, cps.History = 1, 1, &cp, []metrics.Checkpoint{cp}
+	return cps
+}
+
+// State answers 20 keys of count, each counted 100 times.
+func (j *fakeJob) State(task string, max int) ([]runtime.SubtaskState, error) {
+	if task != "count" {
+		return []runtime.SubtaskState{{}}, nil
+	}
+	st := runtime.SubtaskState{StateView: runtime.StateView{Keys: 20, Bytes: 20 * 16}}
+	for k := range min(20, max) {
+		st.Entries = append(st.Entries, runtime.StateEntry{Key: fmt.Appendf(nil, "key-%d/count", k), Value: []byte("100")})
+	}
+	return []runtime.SubtaskState{st}, nil
+}
+
+func (j *fakeJob) SetCheckpointing(c *spec.Checkpoint) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.cp = c
+	j.restartLocked()
+	return nil
+}
+
+func (j *fakeJob) SetBufferDebloat(d *spec.BufferDebloat) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.debloat = d
+	j.restartLocked()
+	return nil
+}
+
+func (j *fakeJob) Restart() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.restartLocked()
+}
+
+func (j *fakeJob) restartLocked() {
+	if j.cp != nil {
+		j.restores++
+		j.restored = &metrics.RestoredCheckpoint{ID: 1, RestoreTimestamp: j.ts}
+	}
 }
 
 func (j *fakeJob) Updated() <-chan struct{} {
@@ -65,9 +139,14 @@ func (j *fakeJob) SetWindow(time.Duration) error       { return nil }
 
 type fakeEnv struct{}
 
-func (fakeEnv) Start(ctx context.Context, _ *spec.Job) (Job, error) { return startFake(ctx), nil }
-func (fakeEnv) Upload(context.Context, string, string) error        { return nil }
-func (fakeEnv) Build(context.Context, string, []byte) error         { return nil }
+func (fakeEnv) Start(ctx context.Context, s *spec.Job) (Job, error) {
+	j := startFake(ctx)
+	j.cp, j.debloat = s.Checkpoint, s.Network.BufferDebloat
+	return j, nil
+}
+
+func (fakeEnv) Upload(context.Context, string, string) error { return nil }
+func (fakeEnv) Build(context.Context, string, []byte) error  { return nil }
 
 // A step that asks the learner to look at something whose goal holds as
 // the job starts must wait for Continue: Verify solves it with its

@@ -1,0 +1,210 @@
+package lessons
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"flowlab/runtime"
+	"flowlab/runtime/metrics"
+	"flowlab/runtime/spec"
+)
+
+// Checkpointer answers a running job's checkpoint statistics and the keyed
+// state of its tasks, as runtime.Job does. The checkpoint conditions of a
+// goal (checkpoint.duration, checkpoints.completed, restored, ...) and the
+// state conditions (state(count).keys, ...) read it.
+type Checkpointer interface {
+	Checkpoints() *metrics.Checkpoints
+	State(task string, max int) ([]runtime.SubtaskState, error)
+}
+
+// CheckpointChange changes the job's checkpoints as the playground's
+// Checkpoints control does (PATCH /api/jobs/{jid} {"checkpoint": ...}):
+// off, or on with the fields given, the others as the job has them while
+// checkpoints are on, else their defaults. Turning checkpoints on needs an
+// interval. In a lesson, "checkpoint: off" or a mapping such as
+// "checkpoint: {mode: unaligned}".
+type CheckpointChange struct {
+	Off            bool      `json:"off,omitempty"`
+	Interval       *Duration `json:"interval,omitempty"`
+	Mode           string    `json:"mode,omitempty"` // spec.Aligned or spec.Unaligned; "" keeps the job's
+	Timeout        *Duration `json:"timeout,omitempty"`
+	AlignedTimeout *Duration `json:"aligned-timeout,omitempty"`
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler: "off" or a mapping of
+// interval, mode, timeout and aligned-timeout.
+func (c *CheckpointChange) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		if n.Value != "off" {
+			return fmt.Errorf("line %d: checkpoint: want off or a mapping such as {mode: unaligned}, got %q", n.Line, n.Value)
+		}
+		*c = CheckpointChange{Off: true}
+		return nil
+	}
+	return decodeFields(n, "checkpoint", map[string]any{
+		"interval": &c.Interval, "mode": &c.Mode, "timeout": &c.Timeout, "aligned-timeout": &c.AlignedTimeout,
+	})
+}
+
+// spec is the checkpointing the change asks for of a job that has current
+// (nil: off); nil for off.
+func (c *CheckpointChange) spec(current *spec.Checkpoint) (*spec.Checkpoint, error) {
+	if c.Off {
+		if *c != (CheckpointChange{Off: true}) {
+			return nil, errors.New("checkpoint: off takes no interval, mode, timeout or aligned-timeout")
+		}
+		return nil, nil
+	}
+	out := &spec.Checkpoint{Mode: spec.Aligned, Timeout: spec.DefaultCheckpointTimeout, Retained: spec.DefaultCheckpointsRetained}
+	switch {
+	case current != nil:
+		*out = *current
+	case c.Interval == nil:
+		return nil, errors.New("checkpoint: checkpoints are off, and turning them on needs an interval, such as {interval: 2s}")
+	}
+	switch c.Mode {
+	case "":
+	case spec.Aligned, spec.Unaligned:
+		out.Mode = c.Mode
+	default:
+		return nil, fmt.Errorf("checkpoint.mode: want %s or %s, got %q", spec.Aligned, spec.Unaligned, c.Mode)
+	}
+	for _, f := range []struct {
+		from *Duration
+		to   *time.Duration
+	}{{c.Interval, &out.Interval}, {c.Timeout, &out.Timeout}, {c.AlignedTimeout, &out.AlignedTimeout}} {
+		if f.from != nil {
+			*f.to = f.from.Duration
+		}
+	}
+	if err := out.Check(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// String describes the change as a learner would make it.
+func (c *CheckpointChange) String() string {
+	if c.Off {
+		return "turn checkpoints off"
+	}
+	var with []string
+	if c.Interval != nil {
+		with = append(with, "every "+c.Interval.String())
+	}
+	if c.Timeout != nil {
+		with = append(with, "timeout "+c.Timeout.String())
+	}
+	if c.AlignedTimeout != nil {
+		with = append(with, "aligned timeout "+c.AlignedTimeout.String())
+	}
+	s := "set checkpoints to " + c.Mode
+	if c.Mode == "" {
+		s = "change checkpoints"
+	}
+	if len(with) > 0 {
+		s += ", " + strings.Join(with, ", ")
+	}
+	return s
+}
+
+// checkpointSpec is the job's checkpoint settings as its statistics tell
+// them, nil if checkpoints are off.
+func checkpointSpec(cps *metrics.Checkpoints) *spec.Checkpoint {
+	if cps == nil || !cps.Enabled {
+		return nil
+	}
+	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+	c := &spec.Checkpoint{Interval: ms(cps.Config.IntervalMs), Mode: spec.Aligned, Timeout: ms(cps.Config.TimeoutMs),
+		AlignedTimeout: ms(cps.Config.AlignedTimeoutMs), Retained: cps.Config.Retained}
+	if cps.Config.Unaligned {
+		c.Mode = spec.Unaligned
+	}
+	return c
+}
+
+// DebloatChange turns buffer debloating on or off, as the playground's
+// Buffer debloating control does: on with a target and a period, each
+// its default (1s, 200ms) unless given. In a lesson, "buffer-debloat: off"
+// or a mapping such as "buffer-debloat: {target: 100ms}".
+type DebloatChange struct {
+	Off    bool      `json:"off,omitempty"`
+	Target *Duration `json:"target,omitempty"`
+	Period *Duration `json:"period,omitempty"`
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler: "off" or a mapping of target
+// and period.
+func (d *DebloatChange) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		if n.Value != "off" {
+			return fmt.Errorf("line %d: buffer-debloat: want off or a mapping such as {target: 100ms}, got %q", n.Line, n.Value)
+		}
+		*d = DebloatChange{Off: true}
+		return nil
+	}
+	return decodeFields(n, "buffer-debloat", map[string]any{"target": &d.Target, "period": &d.Period})
+}
+
+// spec is the debloating the change asks for: nil for off.
+func (d *DebloatChange) spec() (*spec.BufferDebloat, error) {
+	if d.Off {
+		if *d != (DebloatChange{Off: true}) {
+			return nil, errors.New("buffer-debloat: off takes no target or period")
+		}
+		return nil, nil
+	}
+	out := &spec.BufferDebloat{Target: spec.DefaultDebloatTarget, Period: spec.DefaultDebloatPeriod}
+	if d.Target != nil {
+		out.Target = d.Target.Duration
+	}
+	if d.Period != nil {
+		out.Period = d.Period.Duration
+	}
+	if err := out.Check(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// String describes the change as a learner would make it.
+func (d *DebloatChange) String() string {
+	if d.Off {
+		return "turn buffer debloating off"
+	}
+	s, _ := d.spec()
+	if s == nil {
+		return "turn buffer debloating on"
+	}
+	return fmt.Sprintf("turn buffer debloating on with a target of %v", s.Target)
+}
+
+// decodeFields decodes a mapping whose keys must be among fields (each a
+// pointer to decode its value into), naming the mapping in errors.
+func decodeFields(n *yaml.Node, name string, fields map[string]any) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: %s: want off or a mapping", n.Line, name)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		to, ok := fields[k.Value]
+		if !ok {
+			names := make([]string, 0, len(fields))
+			for f := range fields {
+				names = append(names, f)
+			}
+			slices.Sort(names)
+			return fmt.Errorf("line %d: %s: unknown field %q: want %s", k.Line, name, k.Value, strings.Join(names, ", "))
+		}
+		if err := v.Decode(to); err != nil {
+			return fmt.Errorf("%s.%s: %w", name, k.Value, err)
+		}
+	}
+	return nil
+}
