@@ -26,6 +26,7 @@ func newLessonRun(l *lessons.Lesson, j *job, uploaded []string) *lessonRun {
 	if p, ok := j.rt.(lessons.Profiler); ok { // flame graph goals (hottest, flame) read the job's
 		r.tracker.Profiler = p
 	}
+	r.tracker.Checkpointer = j.rt // checkpoint and state goals
 	r.observeLocked()
 	return r
 }
