@@ -55,38 +55,16 @@ func (c *CheckpointChange) UnmarshalYAML(n *yaml.Node) error {
 // spec is the checkpointing the change asks for of a job that has current
 // (nil: off); nil for off.
 func (c *CheckpointChange) spec(current *spec.Checkpoint) (*spec.Checkpoint, error) {
-	if c.Off {
-		if *c != (CheckpointChange{Off: true}) {
-			return nil, errors.New("checkpoint: off takes no interval, mode, timeout or aligned-timeout")
-		}
-		return nil, nil
-	}
-	out := &spec.Checkpoint{Mode: spec.Aligned, Timeout: spec.DefaultCheckpointTimeout, Retained: spec.DefaultCheckpointsRetained}
-	switch {
-	case current != nil:
-		*out = *current
-	case c.Interval == nil:
-		return nil, errors.New("checkpoint: checkpoints are off, and turning them on needs an interval, such as {interval: 2s}")
-	}
-	switch c.Mode {
-	case "":
-	case spec.Aligned, spec.Unaligned:
-		out.Mode = c.Mode
-	default:
-		return nil, fmt.Errorf("checkpoint.mode: want %s or %s, got %q", spec.Aligned, spec.Unaligned, c.Mode)
-	}
+	change := spec.CheckpointChange{Off: c.Off, Mode: c.Mode}
 	for _, f := range []struct {
 		from *Duration
-		to   *time.Duration
-	}{{c.Interval, &out.Interval}, {c.Timeout, &out.Timeout}, {c.AlignedTimeout, &out.AlignedTimeout}} {
+		to   **time.Duration
+	}{{c.Interval, &change.Interval}, {c.Timeout, &change.Timeout}, {c.AlignedTimeout, &change.AlignedTimeout}} {
 		if f.from != nil {
-			*f.to = f.from.Duration
+			*f.to = &f.from.Duration
 		}
 	}
-	if err := out.Check(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return change.Apply(current)
 }
 
 // String describes the change as a learner would make it.

@@ -279,7 +279,7 @@ steps:
       - {buffer-debloat: {target: 0s}}
       - {restart: true, checkpoint: off}
 `))
-	assert.EqualError(t, err, `steps[0].solution[0]: checkpoint: checkpoints are off, and turning them on needs an interval, such as {interval: 2s}
+	assert.EqualError(t, err, `steps[0].solution[0]: checkpoint.interval: checkpoints are off, and turning them on needs an interval, a duration like 5s
 steps[0].solution[1]: checkpoint.mode: want aligned or unaligned, got "sideways"
 steps[0].solution[2]: checkpoint.interval: must be at least 10ms, got 5ms
 steps[0].solution[3]: checkpoint.aligned-timeout: only for mode aligned (an unaligned checkpoint has no alignment to time out), got 1s
@@ -334,7 +334,7 @@ func TestAction_Apply_Checkpoint(t *testing.T) {
 	require.NoError(t, apply(Action{Checkpoint: &CheckpointChange{Interval: &Duration{time.Second}}}))
 	require.NoError(t, apply(Action{Checkpoint: &CheckpointChange{Off: true}}))
 	assert.EqualError(t, apply(Action{Checkpoint: &CheckpointChange{Mode: spec.Aligned}}),
-		"checkpoint: checkpoints are off, and turning them on needs an interval, such as {interval: 2s}")
+		"checkpoint.interval: checkpoints are off, and turning them on needs an interval, a duration like 5s")
 	require.NoError(t, apply(Action{Checkpoint: &CheckpointChange{Interval: &Duration{3 * time.Second}}}))
 	assert.Equal(t, []*spec.Checkpoint{
 		{Interval: 2 * time.Second, Mode: spec.Unaligned, Timeout: time.Minute, Retained: 2},

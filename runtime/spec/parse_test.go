@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -749,5 +750,33 @@ func TestCheckpoint_Check(t *testing.T) {
 		{Interval: time.Second, Mode: Unaligned, Timeout: time.Minute, Retained: 1}, // aligned-timeout 0 goes with unaligned
 	} {
 		require.NoError(t, c.Check(), "%+v", c)
+	}
+}
+
+func TestCheckpointChange_Apply(t *testing.T) {
+	d := func(v time.Duration) *time.Duration { return &v }
+	on := &Checkpoint{Interval: 2 * time.Second, Mode: Aligned, Timeout: time.Minute, Retained: 1}
+	got, err := CheckpointChange{Mode: Unaligned}.Apply(on)
+	require.NoError(t, err)
+	assert.Equal(t, &Checkpoint{Interval: 2 * time.Second, Mode: Unaligned, Timeout: time.Minute, Retained: 1}, got, "the rest kept")
+	assert.Equal(t, Aligned, on.Mode, "current untouched")
+	got, err = CheckpointChange{Interval: d(time.Second)}.Apply(nil)
+	require.NoError(t, err)
+	assert.Equal(t, &Checkpoint{Interval: time.Second, Mode: Aligned, Timeout: DefaultCheckpointTimeout, Retained: DefaultCheckpointsRetained}, got, "defaults")
+	got, err = CheckpointChange{Off: true}.Apply(on)
+	assert.NoError(t, err)
+	assert.Nil(t, got)
+	for change, msg := range map[*CheckpointChange]string{
+		{Mode: Unaligned}:                   "turning them on needs an interval",
+		{Mode: "sideways"}:                  `checkpoint.mode: want aligned or unaligned, got "sideways"`,
+		{Interval: d(time.Millisecond)}:     "checkpoint.interval: must be at least 10ms",
+		{Off: true, Interval: d(time.Hour)}: "checkpoint: off takes no",
+	} {
+		_, err := change.Apply(nil)
+		if change.Mode == "sideways" {
+			_, err = change.Apply(on)
+		}
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), msg)
 	}
 }

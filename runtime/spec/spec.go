@@ -267,3 +267,56 @@ type Edge struct {
 	Bandwidth    int    // simulated link: bytes per second per channel, 0 for no limit
 	Line         int    // 0 for edges of the default chain
 }
+
+// CheckpointChange is a live change of a job's checkpoint settings, as the
+// playground's Checkpoints control and a lesson's action make it: off, or
+// on with the fields set (nil or "" for those left out).
+type CheckpointChange struct {
+	Off                               bool
+	Interval, Timeout, AlignedTimeout *time.Duration
+	Mode                              string
+	Retained                          *int
+}
+
+// Apply returns the settings the change asks for of a job whose settings
+// are current (nil: off), nil for off, checked as the parser checks them.
+// A field left out keeps the job's setting while checkpoints are on, else
+// takes its default; the interval has none, so turning checkpoints on
+// needs one.
+func (c CheckpointChange) Apply(current *Checkpoint) (*Checkpoint, error) {
+	if c.Off {
+		if c != (CheckpointChange{Off: true}) {
+			return nil, fmt.Errorf("checkpoint: off takes no interval, mode, timeout, aligned-timeout or retained")
+		}
+		return nil, nil
+	}
+	out := &Checkpoint{Mode: Aligned, Timeout: DefaultCheckpointTimeout, Retained: DefaultCheckpointsRetained}
+	switch {
+	case current != nil:
+		*out = *current
+	case c.Interval == nil:
+		return nil, fmt.Errorf("checkpoint.interval: checkpoints are off, and turning them on needs an interval, a duration like 5s")
+	}
+	switch c.Mode {
+	case "":
+	case Aligned, Unaligned:
+		out.Mode = c.Mode
+	default:
+		return nil, fmt.Errorf("checkpoint.mode: want %s or %s, got %q", Aligned, Unaligned, c.Mode)
+	}
+	for _, f := range []struct {
+		from *time.Duration
+		to   *time.Duration
+	}{{c.Interval, &out.Interval}, {c.Timeout, &out.Timeout}, {c.AlignedTimeout, &out.AlignedTimeout}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	if c.Retained != nil {
+		out.Retained = *c.Retained
+	}
+	if err := out.Check(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -375,9 +375,9 @@ func TestServer_ChangeJob_Checkpoint(t *testing.T) {
 	for change, want := range map[string]string{
 		`{"checkpoint": {"interval": "soon"}}`:                  `checkpoint.interval "soon" is not a duration like 5s or 500ms`,
 		`{"checkpoint": {"interval": "5s", "timeout": "1"}}`:    `checkpoint.timeout "1" is not a duration like 5s or 500ms`,
-		`{"checkpoint": {"interval": "5s", "mode": "exactly"}}`: `checkpoint.mode "exactly": want aligned or unaligned`,
-		`{"checkpoint": {"mode": "unaligned"}}`:                 `checkpoint.interval is required to turn checkpoints on`,
-		`{"checkpoint": {"off": true, "interval": "1s"}}`:       `checkpoint: "off" takes no interval, mode, timeout, aligned-timeout or retained`,
+		`{"checkpoint": {"interval": "5s", "mode": "exactly"}}`: `checkpoint.mode: want aligned or unaligned, got "exactly"`,
+		`{"checkpoint": {"mode": "unaligned"}}`:                 `turning them on needs an interval`,
+		`{"checkpoint": {"off": true, "interval": "1s"}}`:       `checkpoint: off takes no interval, mode, timeout, aligned-timeout or retained`,
 		`{"checkpoint": {"interval": "1s", "every": "2s"}}`:     `unknown field "every"`,
 	} {
 		status, data := c.patch(jid, change)

@@ -223,25 +223,14 @@ type checkpointing struct {
 	Retained       *int   `json:"retained"`
 }
 
-// spec is the checkpointing the change asks for, from the job's current
-// one (nil: off): nil for off.
+// spec is the checkpointing the change asks for of a job whose settings
+// are current (nil: off): nil for off.
 func (c checkpointing) spec(current *spec.Checkpoint) (*spec.Checkpoint, error) {
-	if c.Off {
-		if c != (checkpointing{Off: true}) {
-			return nil, errors.New(`checkpoint: "off" takes no interval, mode, timeout, aligned-timeout or retained`)
-		}
-		return nil, nil
-	}
-	out := &spec.Checkpoint{Mode: spec.Aligned, Timeout: spec.DefaultCheckpointTimeout, Retained: spec.DefaultCheckpointsRetained}
-	if current != nil {
-		*out = *current
-	} else if c.Interval == "" {
-		return nil, errors.New(`checkpoint.interval is required to turn checkpoints on, a duration like 5s`)
-	}
+	change := spec.CheckpointChange{Off: c.Off, Mode: c.Mode, Retained: c.Retained}
 	for _, f := range []struct {
 		name, text string
-		to         *time.Duration
-	}{{"interval", c.Interval, &out.Interval}, {"timeout", c.Timeout, &out.Timeout}, {"aligned-timeout", c.AlignedTimeout, &out.AlignedTimeout}} {
+		to         **time.Duration
+	}{{"interval", c.Interval, &change.Interval}, {"timeout", c.Timeout, &change.Timeout}, {"aligned-timeout", c.AlignedTimeout, &change.AlignedTimeout}} {
 		if f.text == "" {
 			continue
 		}
@@ -249,19 +238,9 @@ func (c checkpointing) spec(current *spec.Checkpoint) (*spec.Checkpoint, error) 
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint.%s %q is not a duration like 5s or 500ms", f.name, f.text)
 		}
-		*f.to = v
+		*f.to = &v
 	}
-	switch c.Mode {
-	case "":
-	case spec.Aligned, spec.Unaligned:
-		out.Mode = c.Mode
-	default:
-		return nil, fmt.Errorf("checkpoint.mode %q: want %s or %s", c.Mode, spec.Aligned, spec.Unaligned)
-	}
-	if c.Retained != nil {
-		out.Retained = *c.Retained
-	}
-	return out, nil // SetCheckpointing checks the bounds
+	return change.Apply(current)
 }
 
 // ownJob is the job {jid} of the request's session, which it may change;
