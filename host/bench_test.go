@@ -533,11 +533,12 @@ func BenchmarkOperator_StateImports(b *testing.B) {
 	}
 }
 
-// fullState is keyed state of maxStateEntries entries as count keeps it:
-// keys "key-NNNNNN/count", values of 1 to 6 digits, 12 MiB as counted.
-func fullState() map[string][]byte {
-	keyed := make(map[string][]byte, maxStateEntries)
-	for i := range maxStateEntries {
+// fullState is keyed state of n entries as count keeps it: keys
+// "key-NNNNNN/count", values of 1 to 6 digits (for maxStateEntries, 12 MiB
+// as counted).
+func fullState(n int) map[string][]byte {
+	keyed := make(map[string][]byte, n)
+	for i := range n {
 		keyed[fmt.Sprintf("key-%06d/count", i)] = fmt.Appendf(nil, "%d", i)
 	}
 	return keyed
@@ -559,16 +560,22 @@ func statefulOperator(b *testing.B, keyed map[string][]byte) *operator {
 
 // BenchmarkOperator_SnapshotState measures what a checkpoint takes of a
 // subtask's goroutine for its Wasm operator with the most keyed state it
-// may hold (maxStateEntries entries): a copy of the map, whose values are
-// shared. One op is one snapshot.
+// may hold (maxStateEntries entries), and with ten times as much (set
+// directly, past the limit: how the copy scales): a copy of the map, whose
+// values are shared. One op is one snapshot.
 func BenchmarkOperator_SnapshotState(b *testing.B) {
-	op := statefulOperator(b, fullState())
-	b.ReportAllocs()
-	for b.Loop() {
-		s, err := op.SnapshotState()
-		if err != nil || len(s.Keyed) != maxStateEntries {
-			b.Fatal(err, len(s.Keyed))
-		}
+	for _, n := range []int{maxStateEntries, 10 * maxStateEntries} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			op := statefulOperator(b, nil)
+			op.state = fullState(n) // past the limit a restore would check
+			b.ReportAllocs()
+			for b.Loop() {
+				s, err := op.SnapshotState()
+				if err != nil || len(s.Keyed) != n {
+					b.Fatal(err, len(s.Keyed))
+				}
+			}
+		})
 	}
 }
 
@@ -576,7 +583,7 @@ func BenchmarkOperator_SnapshotState(b *testing.B) {
 // BenchmarkOperator_SnapshotState: counting it against the limits and
 // copying the map. One op is one restore.
 func BenchmarkOperator_RestoreState(b *testing.B) {
-	keyed := fullState()
+	keyed := fullState(maxStateEntries)
 	op := statefulOperator(b, nil)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -590,7 +597,7 @@ func BenchmarkOperator_RestoreState(b *testing.B) {
 // BenchmarkOperator_SnapshotState from the UI, for max entries: the time
 // it holds state_put off is about all of it. One op is one view.
 func BenchmarkOperator_ViewState(b *testing.B) {
-	op := statefulOperator(b, fullState())
+	op := statefulOperator(b, fullState(maxStateEntries))
 	for _, max := range []int{0, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("max=%d", max), func(b *testing.B) {
 			b.ReportAllocs()

@@ -346,19 +346,17 @@ func rescale(old []subtaskSnapshot, n, bufferSize int, byKey bool) ([]subtaskSna
 	out := make([]subtaskSnapshot, n)
 	timers := map[int64]bool{}
 	batches := make([][]byte, n)
-	from := map[string]int{} // old subtask of each state key
 	for k, s := range old {
 		if k < n {
 			out[k].state.Operator = s.state.Operator
 		}
 		for key, v := range s.state.Keyed {
-			if other, ok := from[key]; ok {
-				return nil, fmt.Errorf("state key %q is held by old subtasks %d and %d: the task's input is not partitioned by key", key, other, k)
-			}
-			from[key] = k
 			to := &out[network.KeyChannel([]byte(RecordKey(key)), n)]
 			if to.state.Keyed == nil {
 				to.state.Keyed = map[string][]byte{}
+			}
+			if _, ok := to.state.Keyed[key]; ok { // copies of a key go to the same subtask
+				return nil, fmt.Errorf("state key %q is held by more than one old subtask (%d among them): the task's input is not partitioned by key", key, k)
 			}
 			to.state.Keyed[key] = v
 		}

@@ -44,7 +44,7 @@ func TestRescale_KeyInTwoSubtasks(t *testing.T) {
 		{state: OperatorState{Keyed: map[string][]byte{"k/count": []byte("2")}}}}
 	_, err := rescale(old, 3, 1024, false)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `state key "k/count" is held by old subtasks 0 and 1`)
+	assert.Contains(t, err.Error(), `state key "k/count" is held by more than one old subtask (1 among them)`)
 }
 
 // The aligned timeout holds also when, at the deadline, the barrier has
