@@ -120,7 +120,7 @@ var (
 		"busy": "busy", "backpressured": "backpressured", "idle": "idle", "skew": "data skew",
 		"in-rate": "records in per second", "out-rate": "records out per second",
 		"in-pool": "input buffers in use", "out-pool": "output buffers in use", "parallelism": "parallelism",
-		"records-in": "records in since the last (re)start", "records-out": "records out since the last (re)start",
+		"records-in": "records in", "records-out": "records out",
 		"latency-p50": "latency p50", "latency-p95": "latency p95", "latency-p99": "latency p99",
 		"latency-max": "latency max", "latency-mean": "mean latency",
 	}
