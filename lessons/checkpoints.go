@@ -40,14 +40,7 @@ type CheckpointChange struct {
 // UnmarshalYAML implements yaml.Unmarshaler: "off" or a mapping of
 // interval, mode, timeout and aligned-timeout.
 func (c *CheckpointChange) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		if n.Value != "off" {
-			return fmt.Errorf("line %d: checkpoint: want off or a mapping such as {mode: unaligned}, got %q", n.Line, n.Value)
-		}
-		*c = CheckpointChange{Off: true}
-		return nil
-	}
-	return decodeFields(n, "checkpoint", map[string]any{
+	return decodeFields(n, "checkpoint", "{mode: unaligned}", &c.Off, map[string]any{
 		"interval": &c.Interval, "mode": &c.Mode, "timeout": &c.Timeout, "aligned-timeout": &c.AlignedTimeout,
 	})
 }
@@ -120,14 +113,7 @@ type DebloatChange struct {
 // UnmarshalYAML implements yaml.Unmarshaler: "off" or a mapping of target
 // and period.
 func (d *DebloatChange) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		if n.Value != "off" {
-			return fmt.Errorf("line %d: buffer-debloat: want off or a mapping such as {target: 100ms}, got %q", n.Line, n.Value)
-		}
-		*d = DebloatChange{Off: true}
-		return nil
-	}
-	return decodeFields(n, "buffer-debloat", map[string]any{"target": &d.Target, "period": &d.Period})
+	return decodeFields(n, "buffer-debloat", "{target: 100ms}", &d.Off, map[string]any{"target": &d.Target, "period": &d.Period})
 }
 
 // spec is the debloating the change asks for: nil for off.
@@ -163,10 +149,17 @@ func (d *DebloatChange) String() string {
 	return fmt.Sprintf("turn buffer debloating on with a target of %v", s.Target)
 }
 
-// decodeFields decodes a mapping whose keys must be among fields (each a
-// pointer to decode its value into), naming the mapping in errors.
-func decodeFields(n *yaml.Node, name string, fields map[string]any) error {
-	if n.Kind != yaml.MappingNode {
+// decodeFields decodes "off" (setting *off) or a mapping whose keys must be
+// among fields (each a pointer to decode its value into), naming the
+// setting in errors, with example as a mapping it takes.
+func decodeFields(n *yaml.Node, name, example string, off *bool, fields map[string]any) error {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Value == "off":
+		*off = true
+		return nil
+	case n.Kind == yaml.ScalarNode:
+		return fmt.Errorf("line %d: %s: want off or a mapping such as %s, got %q", n.Line, name, example, n.Value)
+	case n.Kind != yaml.MappingNode:
 		return fmt.Errorf("line %d: %s: want off or a mapping", n.Line, name)
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
