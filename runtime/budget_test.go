@@ -65,6 +65,16 @@ func TestFootprint(t *testing.T) {
 	assert.Equal(t, int64(40<<20), f.Network)
 	assert.Equal(t, int64(0), f.Operators)
 	assert.Equal(t, 3*subtaskBytes, f.Subtasks)
+	assert.Zero(t, f.Checkpoints)
+
+	// Checkpoints, 2 retained and 1 in progress, may each hold the
+	// generator's position and the network's buffers of in-flight data.
+	s.Checkpoint = &spec.Checkpoint{Interval: time.Second, Mode: spec.Unaligned, Timeout: time.Minute, Retained: 2}
+	g, err = compile(s, Builtins)
+	require.NoError(t, err)
+	f = g.footprint()
+	assert.Equal(t, 3*(int64(generatorStateMax)+40<<20), f.Checkpoints)
+	assert.Contains(t, f.String(), "checkpoints 120")
 }
 
 // A job reserves its footprint before it starts and releases it when it
