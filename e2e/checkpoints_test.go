@@ -49,6 +49,16 @@ func TestCheckpoints(t *testing.T) {
 	waitFor(t, ctx, "the view shows it", `document.querySelector('[data-testid=checkpoint-row][data-status=COMPLETED] td:nth-child(3)').textContent`, 5*time.Second, equals("unaligned"))
 	screenshot(t, ctx, "checkpoints-unaligned")
 
+	// A row opens the checkpoint's numbers per task and subtask.
+	click(t, ctx, `document.querySelector('[data-testid=checkpoint-row][data-status=COMPLETED]')`)
+	waitFor(t, ctx, "the details of every task", `document.querySelectorAll('[data-testid=checkpoint-details] [data-testid=checkpoint-task]').length`, 10*time.Second, equals("3"))
+	sink := `document.querySelectorAll('[data-testid=checkpoint-details] [data-testid=checkpoint-task][data-task=sink] [data-testid=checkpoint-subtask][data-status=completed]')`
+	waitFor(t, ctx, "the sink's subtask acknowledged", sink+`.length`, 5*time.Second, equals("1"))
+	if persisted := eval(t, ctx, sink+`[0].lastElementChild.previousElementSibling.textContent`); persisted == "0 B" {
+		t.Errorf("the sink's persisted data in an unaligned checkpoint: %q", persisted)
+	}
+	screenshot(t, ctx, "checkpoints-details")
+
 	click(t, ctx, `document.querySelector('[data-testid=job-tab-overview]')`)
 	click(t, ctx, `document.querySelector('[data-testid=node][data-task=count]')`)
 	click(t, ctx, `document.querySelector('[data-testid=tab-state]')`)

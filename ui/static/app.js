@@ -878,8 +878,81 @@
       drawCheckpointChart(end);
 
       const statusText = { COMPLETED: 'completed', FAILED: 'failed', IN_PROGRESS: 'in progress' };
-      $('[data-testid=checkpoint-history] tbody', cpView).replaceChildren(...stats.history.map((cp) => el('tr', {
-        'data-testid': 'checkpoint-row', 'data-id': cp.id, 'data-status': cp.status, title: cp.failure_message || undefined,
+      const rows = [];
+      for (const cp of stats.history) {
+        rows.push(historyRow(cp, statusText));
+        if (cp.id === cpOpen.id) {
+          rows.push(cpOpen.row);
+          if (cp.status === 'IN_PROGRESS' || cpOpen.status !== cp.status) loadDetails(cp.id, cp.status);
+        }
+      }
+      $('[data-testid=checkpoint-history] tbody', cpView).replaceChildren(...rows);
+    }
+
+    // A history row opens, below it, the checkpoint's numbers per task and
+    // subtask (Flink's checkpoint details): fetched once it has ended, every
+    // refresh while it is in progress.
+    const cpOpen = { id: null, status: '', row: null };
+
+    async function loadDetails(id, status) {
+      cpOpen.status = status;
+      const cell = $('td', cpOpen.row);
+      try {
+        const d = await api('GET', `/jobs/${jid}/checkpoints/details/${id}`);
+        const vertices = frame ? frame.vertices : [];
+        const names = new Map(vertices.map((v) => [v.id, v.name]));
+        const order = (vid) => { const i = vertices.findIndex((v) => v.id === vid); return i < 0 ? vertices.length : i; };
+        const tasks = await Promise.all(Object.keys(d.tasks).sort((a, b) => order(a) - order(b)).map((vid) => api('GET', `/jobs/${jid}/checkpoints/details/${id}/subtasks/${vid}`)
+          .then((t) => ({ vid, name: names.get(vid) || vid, t }))));
+        if (cpOpen.id !== id) return;
+        cell.replaceChildren(...tasks.map(({ vid, name, t }) => el('div', { class: 'checkpoint-task', 'data-testid': 'checkpoint-task', 'data-task': name },
+          el('div', { class: 'checkpoint-task-head' }, el('strong', {}, name),
+            ` · ${t.num_acknowledged_subtasks}/${t.num_subtasks} acknowledged · end to end ${duration(t.end_to_end_duration)} · checkpointed ${bytes(t.checkpointed_size)} · processed ${bytes(t.processed_data)} · persisted ${bytes(t.persisted_data)}`),
+          el('table', { class: 'table' },
+            el('thead', {}, el('tr', {}, ...['Subtask', 'Status', 'Acknowledged', 'End to end', 'Start delay', 'Alignment', 'Sync', 'Async', 'State', 'Processed', 'Persisted', 'Unaligned']
+              .map((h, i) => el('th', { class: i > 1 ? 'num' : '' }, h)))),
+            el('tbody', {}, ...t.subtasks.map((st) => el('tr', { 'data-testid': 'checkpoint-subtask', 'data-subtask': st.index, 'data-status': st.status },
+              el('td', {}, `#${st.index}`), el('td', {}, st.status === 'completed' ? 'completed' : 'pending'),
+              ...(st.status !== 'completed' ? [el('td', { class: 'num', colspan: 10 }, '')] : [
+                el('td', { class: 'num' }, new Date(st.ack_timestamp).toLocaleTimeString()),
+                el('td', { class: 'num' }, duration(st.end_to_end_duration)),
+                el('td', { class: 'num' }, duration(st.start_delay)),
+                el('td', { class: 'num' }, duration(st.alignment.duration)),
+                el('td', { class: 'num' }, duration(st.checkpoint.sync)),
+                el('td', { class: 'num' }, duration(st.checkpoint.async)),
+                el('td', { class: 'num' }, bytes(st.state_size)),
+                el('td', { class: 'num' }, bytes(st.alignment.processed)),
+                el('td', { class: 'num' }, bytes(st.alignment.persisted)),
+                el('td', { class: 'num' }, st.unaligned_checkpoint ? 'yes' : 'no')]))))))));
+      } catch (e) {
+        if (cpOpen.id === id) cell.replaceChildren(el('p', { class: 'control-error' }, e.message));
+      }
+    }
+
+    function toggleDetails(id, status) {
+      if (cpOpen.id === id) {
+        cpOpen.id = null;
+        cpOpen.row?.remove();
+        return;
+      }
+      cpOpen.id = id;
+      cpOpen.row = el('tr', { class: 'checkpoint-details', 'data-testid': 'checkpoint-details', 'data-id': id }, el('td', { colspan: 10 }, 'Loading…'));
+      const row = $(`[data-testid=checkpoint-row][data-id="${id}"]`, cpView);
+      row?.after(cpOpen.row);
+      loadDetails(id, status);
+    }
+
+    if (cpView) {
+      $('[data-testid=checkpoint-history] tbody', cpView).addEventListener('click', (e) => {
+        const row = e.target.closest('[data-testid=checkpoint-row]');
+        if (row) toggleDetails(Number(row.dataset.id), row.dataset.status);
+      });
+    }
+
+    function historyRow(cp, statusText) {
+      return el('tr', {
+        'data-testid': 'checkpoint-row', 'data-id': cp.id, 'data-status': cp.status, class: 'checkpoint-row',
+        title: cp.failure_message || 'Click for its numbers per task and subtask',
       },
       el('td', {}, String(cp.id)),
       el('td', {}, el('span', { class: 'checkpoint-status checkpoint-' + cp.status }, statusText[cp.status] || cp.status)),
@@ -890,7 +963,7 @@
       el('td', { class: 'num' }, bytes(cp.processed_data)),
       el('td', { class: 'num' }, bytes(cp.persisted_data)),
       el('td', { class: 'num' }, duration(cp.max_alignment_duration)),
-      el('td', { class: 'num' }, `${cp.num_acknowledged_subtasks}/${cp.num_subtasks}`))));
+      el('td', { class: 'num' }, `${cp.num_acknowledged_subtasks}/${cp.num_subtasks}`));
     }
 
     // drawCheckpointChart draws each checkpoint's end-to-end duration at its
