@@ -363,7 +363,6 @@ func (c *Channel) PromoteBarrier(id int64) bool {
 	g := c.gate
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	is := func(it item) bool { return it.event == CheckpointBarrier && it.barrier.ID == id }
 	for i := range c.received.len() {
 		if d := c.received.at(i); d.Event == CheckpointBarrier && d.Barrier.ID == id {
 			c.received = without(c.received, i)
@@ -372,7 +371,7 @@ func (c *Channel) PromoteBarrier(id int64) bool {
 		}
 	}
 	for i := range c.backlog.len() {
-		if it := c.backlog.at(i); is(it) {
+		if it := c.backlog.at(i); it.event == CheckpointBarrier && it.barrier.ID == id {
 			c.backlog = without(c.backlog, i)
 			c.queued.Add(-1)
 			c.promoteLocked(it.barrier, c.received.len(), i)
