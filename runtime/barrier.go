@@ -12,13 +12,12 @@ import (
 // barriers is a subtask's part in checkpoints, owned by its loop; nil
 // while checkpoints are off.
 type barriers struct {
-	coord     *coordinator
-	unaligned bool          // the job's mode
-	timeout   time.Duration // aligned-timeout, 0 for none
-	triggers  chan network.Barrier
-	ended     []bool    // input channels that ended
-	cur       *aligning // the checkpoint under way here, if any
-	last      int64     // the latest checkpoint acknowledged or abandoned here
+	coord    *coordinator
+	timeout  time.Duration // aligned-timeout, 0 for none
+	triggers chan network.Barrier
+	ended    []bool    // input channels that ended
+	cur      *aligning // the checkpoint under way here, if any
+	last     int64     // the latest checkpoint acknowledged or abandoned here
 	// An aligned barrier this subtask sent that may still wait for credit
 	// downstream: at the aligned timeout it is made to overtake.
 	sent     network.Barrier
@@ -28,12 +27,11 @@ type barriers struct {
 // aligning is one checkpoint at a subtask with inputs, from its first
 // barrier until it acknowledges.
 type aligning struct {
-	barrier   network.Barrier
-	first     time.Time // the first barrier arrived
-	seen      []bool    // a barrier (or the end) came on the channel
-	nSeen     int
-	snapped   bool
-	unaligned bool
+	barrier network.Barrier
+	first   time.Time // the first barrier arrived
+	seen    []bool    // a barrier (or the end) came on the channel
+	nSeen   int
+	snapped bool // its barrier says whether unaligned
 	// Once snapped unaligned, the channels whose barrier has not come yet:
 	// every buffer taken from them is in-flight data.
 	recording []bool
@@ -88,7 +86,6 @@ func (s *subtask) forward(b network.Barrier) {
 // triggered takes a source's snapshot and sends the barrier.
 func (s *subtask) triggered(b network.Barrier) {
 	now := time.Now()
-	b.Unaligned = s.cp.unaligned
 	a := s.snapshot(b, now)
 	a.stats.StartDelay = max(0, now.UnixMilli()-b.Timestamp)
 	s.forward(b)
@@ -154,7 +151,6 @@ func (s *subtask) barrierAfterSnapshot(d network.Delivery) {
 func (s *subtask) snapUnaligned(now time.Time) {
 	al := s.cp.cur
 	al.barrier.Unaligned = true
-	al.unaligned = true
 	s.snapNow(now)
 	for ch, seen := range al.seen {
 		al.recording[ch] = !seen
@@ -192,7 +188,6 @@ func (s *subtask) progress(now time.Time) {
 			a.stats.PersistedData += int64(len(o.Data))
 		}
 	}
-	a.stats.Unaligned = al.unaligned
 	s.cp.cur, s.cp.last = nil, al.barrier.ID
 	s.cp.coord.acknowledge(a)
 }

@@ -75,7 +75,7 @@ func newCoordinator(store *checkpoints, cfg spec.Checkpoint, g *graph, subtasks 
 	c.acks = make(chan ack, 2*n)
 	for _, sts := range subtasks {
 		for _, st := range sts {
-			st.cp = &barriers{coord: c, unaligned: cfg.Mode == spec.Unaligned, timeout: cfg.AlignedTimeout}
+			st.cp = &barriers{coord: c, timeout: cfg.AlignedTimeout}
 			if st.gate != nil {
 				st.cp.ended = make([]bool, st.gate.Channels())
 			} else {
@@ -119,9 +119,9 @@ func (s *subtaskSnapshot) size() int64 {
 func (c *coordinator) run() {
 	tick := time.NewTicker(c.cfg.Interval)
 	defer tick.Stop()
-	finals := make([][]*subtaskSnapshot, len(c.subtasks)) // finished subtasks' last state
+	finals := make([][]*ack, len(c.subtasks)) // finished subtasks' last state, sized
 	for i, sts := range c.subtasks {
-		finals[i] = make([]*subtaskSnapshot, len(sts))
+		finals[i] = make([]*ack, len(sts))
 	}
 	var p *pending
 	var timeout <-chan time.Time
@@ -144,8 +144,8 @@ func (c *coordinator) run() {
 			p, timeout = nil, nil
 		case a := <-c.acks:
 			if a.final {
-				snap := a.snap
-				finals[a.task][a.subtask] = &snap
+				final := a
+				finals[a.task][a.subtask] = &final
 				// Unless the subtask acknowledged the pending one before it
 				// finished: its final state holds records after the barrier.
 				if p != nil && p.id > a.id {
@@ -178,7 +178,7 @@ func (c *coordinator) name(a ack) string {
 // trigger starts a checkpoint: each running source subtask is told to
 // inject its barrier, and finished subtasks count as acknowledged with
 // their last state. It returns nil when every source has finished.
-func (c *coordinator) trigger(finals [][]*subtaskSnapshot) *pending {
+func (c *coordinator) trigger(finals [][]*ack) *pending {
 	running := false
 	for i, sts := range c.subtasks {
 		if len(c.g.tasks[i].inputs) > 0 {
@@ -222,9 +222,8 @@ func (c *coordinator) trigger(finals [][]*subtaskSnapshot) *pending {
 	for i, sts := range c.subtasks {
 		for k, s := range sts {
 			if f := finals[i][k]; f != nil {
-				size := f.size()
-				c.record(p, ack{task: i, subtask: k, snap: *f, stats: metrics.SubtaskCheckpoint{
-					AckTimestamp: now.UnixMilli(), StateSize: size, CheckpointedSize: size}})
+				c.record(p, ack{task: i, subtask: k, snap: f.snap, stats: metrics.SubtaskCheckpoint{
+					AckTimestamp: now.UnixMilli(), StateSize: f.stats.StateSize, CheckpointedSize: f.stats.CheckpointedSize}})
 				continue
 			}
 			if s.cp.triggers != nil {
