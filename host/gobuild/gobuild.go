@@ -267,14 +267,12 @@ func makeHome(home string) error {
 // limitedBuffer keeps the first max bytes written to it.
 type limitedBuffer struct {
 	bytes.Buffer
-	max       int
-	truncated bool
+	max int
 }
 
 func (w *limitedBuffer) Write(p []byte) (int, error) {
 	if room := w.max - w.Len(); len(p) > room {
 		w.Buffer.Write(p[:max(room, 0)])
-		w.truncated = true
 		return len(p), nil
 	}
 	return w.Buffer.Write(p)
