@@ -31,10 +31,9 @@ type aligning struct {
 	first   time.Time // the first barrier arrived
 	seen    []bool    // a barrier (or the end) came on the channel
 	nSeen   int
-	snapped bool // its barrier says whether unaligned
-	// Once snapped unaligned, the channels whose barrier has not come yet:
-	// every buffer taken from them is in-flight data.
-	recording []bool
+	// Once snapped (unaligned, as its barrier then says), every buffer
+	// taken from a channel whose barrier has not come yet is in-flight data.
+	snapped   bool
 	inFlight  [][]network.Overtaken // per channel, in order
 	processed int64                 // bytes taken in since the first barrier until the last
 	ack       ack
@@ -126,8 +125,7 @@ func (s *subtask) onBarrier(d network.Delivery) {
 
 func (s *subtask) beginAligning(b network.Barrier, now time.Time) {
 	n := s.gate.Channels()
-	al := &aligning{barrier: b, first: now, seen: make([]bool, n), recording: make([]bool, n),
-		inFlight: make([][]network.Overtaken, n)}
+	al := &aligning{barrier: b, first: now, seen: make([]bool, n), inFlight: make([][]network.Overtaken, n)}
 	for ch, ended := range s.cp.ended {
 		if ended {
 			al.seen[ch] = true
@@ -141,7 +139,6 @@ func (s *subtask) beginAligning(b network.Barrier, now time.Time) {
 // barrier overtook, once the snapshot is taken unaligned.
 func (s *subtask) barrierAfterSnapshot(d network.Delivery) {
 	al := s.cp.cur
-	al.recording[d.Channel] = false
 	al.inFlight[d.Channel] = append(al.inFlight[d.Channel], d.Overtaken...)
 }
 
@@ -152,9 +149,6 @@ func (s *subtask) snapUnaligned(now time.Time) {
 	al := s.cp.cur
 	al.barrier.Unaligned = true
 	s.snapNow(now)
-	for ch, seen := range al.seen {
-		al.recording[ch] = !seen
-	}
 	s.gate.Unblock()
 }
 
@@ -206,12 +200,9 @@ func (s *subtask) onData(d network.Delivery) {
 	if al == nil {
 		return
 	}
-	if al.nSeen < len(al.seen) {
-		al.processed += int64(len(d.Data()))
-	}
-	if al.snapped && al.recording[d.Channel] {
-		al.inFlight[d.Channel] = append(al.inFlight[d.Channel], network.Overtaken{
-			Data: append([]byte(nil), d.Data()...), Records: d.Records(), Earliest: d.EarliestTS(), Latest: d.LatestTS()})
+	al.processed += int64(len(d.Data())) // not every barrier came: progress ends al at the last
+	if al.snapped && !al.seen[d.Channel] {
+		al.inFlight[d.Channel] = append(al.inFlight[d.Channel], d.Copy())
 	}
 }
 
@@ -227,7 +218,6 @@ func (s *subtask) onEnded(ch int) {
 		al.seen[ch] = true
 		al.nSeen++
 	}
-	al.recording[ch] = false
 	s.progress(time.Now())
 }
 

@@ -124,8 +124,11 @@ func (c *coordinator) run() {
 		finals[i] = make([]*ack, len(sts))
 	}
 	var p *pending
-	var timeout <-chan time.Time
 	for {
+		var timeout <-chan time.Time
+		if p != nil {
+			timeout = p.timeout.C
+		}
 		select {
 		case <-c.done:
 			if p != nil {
@@ -135,13 +138,11 @@ func (c *coordinator) run() {
 			return
 		case <-tick.C:
 			if p == nil {
-				if p = c.trigger(finals); p != nil {
-					timeout = p.timeout.C
-				}
+				p = c.trigger(finals)
 			}
 		case <-timeout:
 			c.fail(p, fmt.Sprintf("Checkpoint expired before completing: not acknowledged within the timeout of %v", c.cfg.Timeout))
-			p, timeout = nil, nil
+			p = nil
 		case a := <-c.acks:
 			if a.final {
 				final := a
@@ -156,7 +157,7 @@ func (c *coordinator) run() {
 				if a.err != nil {
 					c.fail(p, fmt.Sprintf("Checkpoint declined by %s: %v", c.name(a), a.err))
 					p.timeout.Stop()
-					p, timeout = nil, nil
+					p = nil
 					continue
 				}
 				c.record(p, a)
@@ -164,7 +165,7 @@ func (c *coordinator) run() {
 			if p != nil && p.missing == 0 {
 				p.timeout.Stop()
 				c.complete(p)
-				p, timeout = nil, nil
+				p = nil
 			}
 		}
 	}
@@ -389,32 +390,30 @@ func rescale(old []subtaskSnapshot, n, bufferSize int, byKey bool) ([]subtaskSna
 }
 
 // keyedInputs reports whether every input of t is partitioned by key.
-func keyedInputs(t *task) bool {
+func keyedInputs(t *task) bool { return unkeyedInput(t) == nil }
+
+// unkeyedInput is an input of t not partitioned by key, nil if none is.
+func unkeyedInput(t *task) *edge {
 	for _, e := range t.inputs {
 		if e.part != network.Hash {
-			return false
+			return e
 		}
 	}
-	return true
+	return nil
 }
 
 // checkRescale refuses to rescale a task whose keyed state in the latest
 // checkpoint is not partitioned by key: fed otherwise than by hash edges,
 // each of its subtasks may hold state for any key, which no split keeps.
 func (j *Job) checkRescale(t *task) error {
-	cp := j.checkpoints.latestCompleted()
-	if cp == nil || keyedInputs(t) {
+	cp, e := j.checkpoints.latestCompleted(), unkeyedInput(t)
+	if cp == nil || e == nil {
 		return nil
 	}
 	for _, s := range cp.tasks[t.spec.Name] {
-		if len(s.state.Keyed) == 0 {
-			continue
-		}
-		for _, e := range t.inputs {
-			if e.part != network.Hash {
-				return fmt.Errorf("%s keeps keyed state, and its input from %s is partitioned by %s, not by key: each of its subtasks may hold state for any key, which a rescale cannot split. Partition its inputs by hash to rescale it",
-					t.spec.Name, e.from.spec.Name, e.spec.Partitioning)
-			}
+		if len(s.state.Keyed) > 0 {
+			return fmt.Errorf("%s keeps keyed state, and its input from %s is partitioned by %s, not by key: each of its subtasks may hold state for any key, which a rescale cannot split. Partition its inputs by hash to rescale it",
+				t.spec.Name, e.from.spec.Name, e.spec.Partitioning)
 		}
 	}
 	return nil

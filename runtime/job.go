@@ -213,14 +213,13 @@ func (j *Job) attempt(ctx context.Context) error {
 	if d := g.spec.Network.BufferDebloat; d != nil {
 		debloated := make(chan struct{})
 		defer func() { <-debloated }()
-		defer cancel(nil) // first: ends debloat
 		go func() {
 			defer close(debloated)
 			debloat(ctx, subtasks, d.Period, now)
 		}()
 	}
 	defer j.runCoordinator(ctx, g, subtasks)()
-	defer cancel(nil) // first: ends the coordinator
+	defer cancel(nil) // first: ends the coordinator and debloating
 	n := 0
 	errc := make(chan error)
 	for _, sts := range subtasks {

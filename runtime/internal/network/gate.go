@@ -406,9 +406,8 @@ func (c *Channel) overtakeLocked(b Barrier, received, backlog int) {
 	g := c.gate
 	d := Delivery{Event: CheckpointBarrier, Channel: c.index, Barrier: b}
 	for i := range received {
-		if seg := c.received.at(i).seg; seg != nil {
-			d.Overtaken = append(d.Overtaken, Overtaken{Data: append([]byte(nil), seg.data...),
-				Records: seg.records, Earliest: seg.earliest, Latest: seg.latest})
+		if r := c.received.at(i); r.seg != nil {
+			d.Overtaken = append(d.Overtaken, r.Copy())
 		}
 	}
 	if backlog >= 0 && c.wire != nil {
@@ -427,6 +426,11 @@ func (c *Channel) overtakeLocked(b Barrier, received, backlog int) {
 
 func copied(b *Buffer) Overtaken {
 	return Overtaken{Data: append([]byte(nil), b.data...), Records: b.records, Earliest: b.earliest, Latest: b.latest}
+}
+
+// Copy is a copy of the delivery's buffer, as in-flight data.
+func (d Delivery) Copy() Overtaken {
+	return Overtaken{Data: append([]byte(nil), d.Data()...), Records: d.Records(), Earliest: d.EarliestTS(), Latest: d.LatestTS()}
 }
 
 // Backlog is the number of buffers and events waiting for credit.

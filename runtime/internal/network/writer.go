@@ -246,14 +246,11 @@ func (w *Writer) Barrier(b Barrier) {
 }
 
 // PromoteBarrier makes the aligned barrier of checkpoint id unaligned on
-// every channel where it still waits for credit, and reports whether it
-// waited anywhere.
-func (w *Writer) PromoteBarrier(id int64) bool {
-	found := false
+// every channel where it still waits behind buffers.
+func (w *Writer) PromoteBarrier(id int64) {
 	for _, c := range w.channels {
-		found = c.PromoteBarrier(id) || found
+		c.PromoteBarrier(id)
 	}
-	return found
 }
 
 // Finish sends everything buffered, then EndOfPartition on every channel.
