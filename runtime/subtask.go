@@ -134,17 +134,27 @@ func (s *subtask) EmitBatch(data []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := s.emitChecked(Batch{data: data, n: n}); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// emitChecked is EmitBatch of a batch known to be well formed with records
+// that fit the outputs' buffers: one that came in through the gate, whose
+// writers upstream had buffers of the same size.
+func (s *subtask) emitChecked(b Batch) error {
 	if p, ok := s.enterEmit(); ok {
 		defer s.phase.Store(p)
 	}
 	for _, w := range s.writers {
-		if err := w.EmitBatch(data); err != nil {
-			return 0, err
+		if err := w.EmitBatch(b.data); err != nil {
+			return err
 		}
 	}
-	s.out += int64(n)
-	s.outBytes += int64(len(data) * len(s.writers))
-	return n, nil
+	s.out += int64(b.n)
+	s.outBytes += int64(len(b.data) * len(s.writers))
+	return nil
 }
 
 // publishOut publishes the output counters for the sampler.
