@@ -120,15 +120,11 @@ func Diagnose(history []*metrics.Job) []Finding {
 			last = s
 		}
 	}
-	if n := len(history); n > 0 && history[n-1] != nil && !ended(history[n-1].State) {
+	if n := len(history); n > 0 && history[n-1] != nil && !metrics.Terminal(history[n-1].State) {
 		last = history[n-1] // a verdict on the newest, or none if it is not running
 	}
 	fs, _ := diagnose(last, sr)
 	return fs
-}
-
-func ended(state string) bool {
-	return state == metrics.StateFinished || state == metrics.StateCanceled || state == metrics.StateFailed
 }
 
 // diagnose judges s, a snapshot of sr's current attempt; judged is false

@@ -77,7 +77,7 @@ func (d *Doctor) Observe(s *metrics.Job) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if ended(s.State) {
+	if metrics.Terminal(s.State) {
 		if !d.ended && len(d.ordered) == 0 && d.last != nil {
 			d.ordered = d.last
 		}

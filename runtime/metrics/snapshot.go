@@ -42,6 +42,12 @@ const (
 	StateFailed     = "FAILED"
 )
 
+// Terminal reports whether a job in state has ended for good (Flink's
+// globally terminal states).
+func Terminal(state string) bool {
+	return state == StateFinished || state == StateCanceled || state == StateFailed
+}
+
 // Job is one snapshot of a running job: the document `flowlab run -json`
 // prints and the source of every websocket frame.
 type Job struct {

@@ -220,7 +220,7 @@ func (c *Cluster) poll(ctx context.Context) bool {
 	for i, f := range follow {
 		wg.Go(func() {
 			errs[i] = c.pollJob(ctx, f.job)
-			if terminal(f.state) { // its last snapshot is published, or cannot be had
+			if metrics.Terminal(f.state) { // its last snapshot is published, or cannot be had
 				c.end(f.job)
 			}
 		})
@@ -255,11 +255,6 @@ func (c *Cluster) setStatus(connected bool, err string) {
 	c.notify()
 }
 
-// terminal reports whether a job in Flink's state has ended for good.
-func terminal(state string) bool {
-	return state == metrics.StateFinished || state == metrics.StateCanceled || state == metrics.StateFailed
-}
-
 type followed struct {
 	job   *Job
 	state string // in the overview
@@ -272,7 +267,7 @@ type followed struct {
 func (c *Cluster) follow(list []overviewJob) []followed {
 	list = slices.Clone(list)
 	slices.SortStableFunc(list, func(a, b overviewJob) int {
-		if ta, tb := terminal(a.State), terminal(b.State); ta != tb {
+		if ta, tb := metrics.Terminal(a.State), metrics.Terminal(b.State); ta != tb {
 			if ta {
 				return 1
 			}

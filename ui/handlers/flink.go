@@ -83,16 +83,11 @@ func (s *Server) flinkConfig(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// terminal reports whether a job in state has ended.
-func terminal(state string) bool {
-	return state == metrics.StateFinished || state == metrics.StateCanceled || state == metrics.StateFailed
-}
-
 // times are a job's start and end (-1 while it runs) and its duration so
 // far, in ms, as Flink's job details give them.
 func times(j *job, snap *metrics.Job) (start, end, duration int64) {
 	start, end = j.started.UnixMilli(), -1
-	if terminal(snap.State) {
+	if metrics.Terminal(snap.State) {
 		end = snap.Timestamp // the last snapshot is published as the job ends
 	}
 	return start, end, max(snap.Timestamp-start, 0)
@@ -104,7 +99,7 @@ func attemptTimes(snap *metrics.Job) (start, end, duration int64) {
 	start, end, duration = -1, -1, -1
 	if snap.Since > 0 {
 		start = snap.Since
-		if terminal(snap.State) {
+		if metrics.Terminal(snap.State) {
 			end = snap.Timestamp
 		}
 		duration = max(snap.Timestamp-start, 0)
@@ -498,7 +493,7 @@ func (s *Server) flinkCancel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, errReadOnly)
 		return
 	}
-	if terminal(snap.State) && snap.State != metrics.StateCanceled {
+	if metrics.Terminal(snap.State) && snap.State != metrics.StateCanceled {
 		writeErrors(w, http.StatusConflict, fmt.Sprintf(
 			"Job cancellation failed because the job has already reached another terminal state (%s).", snap.State))
 		return

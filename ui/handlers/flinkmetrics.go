@@ -243,7 +243,7 @@ func (s *Server) flinkJobMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	uptime, downtime := int64(0), int64(0)
 	switch {
-	case terminal(snap.State):
+	case metrics.Terminal(snap.State):
 		uptime, downtime = -1, -1
 	case snap.State == metrics.StateRunning && snap.Since > 0:
 		uptime = max(snap.Timestamp-snap.Since, 0)

@@ -100,7 +100,7 @@ func (s *Server) newestAttached(sess *session) *job {
 	jobs := s.clusterJobsLocked(sess)
 	s.mu.Unlock()
 	for _, j := range jobs {
-		if !terminal(j.rt.Snapshot().State) {
+		if !metrics.Terminal(j.rt.Snapshot().State) {
 			return j
 		}
 	}
