@@ -23,6 +23,7 @@ var operatorName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 // playground.
 type Job interface {
 	Snapshot() *metrics.Job
+	Spec() *spec.Job
 	Updated() <-chan struct{}
 	SetRate(task string, rate float64) error
 	SetCost(task string, cost time.Duration) error
@@ -230,7 +231,7 @@ func (a Action) Apply(ctx context.Context, env Env, j Job, l *Learner) error {
 	case a.Open != "":
 		l.opened(a.Task, a.Open)
 	case a.Checkpoint != nil:
-		c, err := a.Checkpoint.spec(checkpointSpec(j.Checkpoints()))
+		c, err := a.Checkpoint.spec(j.Spec().Checkpoint)
 		if err != nil {
 			return err
 		}

@@ -85,21 +85,6 @@ func (c *CheckpointChange) String() string {
 	return s
 }
 
-// checkpointSpec is the job's checkpoint settings as its statistics tell
-// them, nil if checkpoints are off.
-func checkpointSpec(cps *metrics.Checkpoints) *spec.Checkpoint {
-	if cps == nil || !cps.Enabled {
-		return nil
-	}
-	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
-	c := &spec.Checkpoint{Interval: ms(cps.Config.IntervalMs), Mode: spec.Aligned, Timeout: ms(cps.Config.TimeoutMs),
-		AlignedTimeout: ms(cps.Config.AlignedTimeoutMs), Retained: cps.Config.Retained}
-	if cps.Config.Unaligned {
-		c.Mode = spec.Unaligned
-	}
-	return c
-}
-
 // DebloatChange turns buffer debloating on or off, as the playground's
 // Buffer debloating control does: on with a target and a period, each
 // its default (1s, 200ms) unless given. In a lesson, "buffer-debloat: off"

@@ -61,6 +61,13 @@ func (j *fakeJob) Snapshot() *metrics.Job {
 	return snap
 }
 
+// Spec is a job of the checkpoint settings set.
+func (j *fakeJob) Spec() *spec.Job {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return &spec.Job{Checkpoint: j.cp}
+}
+
 func (j *fakeJob) Checkpoints() *metrics.Checkpoints {
 	j.mu.Lock()
 	defer j.mu.Unlock()
