@@ -439,11 +439,7 @@ func (c condition) checkpointHolds(cps *metrics.Checkpoints, since int64) bool {
 	case "persisted":
 		x = cp.PersistedData
 	case "alignment":
-		for _, t := range cp.Tasks {
-			for _, s := range t.Subtasks {
-				x = max(x, s.AlignmentDuration)
-			}
-		}
+		x = cp.MaxAlignment()
 	}
 	return compare(float64(x), c.op, c.num)
 }

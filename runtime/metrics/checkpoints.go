@@ -64,6 +64,18 @@ type Checkpoint struct {
 	Tasks             []TaskCheckpoint // in vertex order
 }
 
+// MaxAlignment is the longest alignment of a subtask, in ms (Flink shows
+// alignments per subtask only); one that has not acknowledged has none yet.
+func (c *Checkpoint) MaxAlignment() int64 {
+	var m int64
+	for _, t := range c.Tasks {
+		for _, s := range t.Subtasks {
+			m = max(m, s.AlignmentDuration)
+		}
+	}
+	return m
+}
+
 // TaskCheckpoint is one task's part of a checkpoint.
 type TaskCheckpoint struct {
 	VertexID string

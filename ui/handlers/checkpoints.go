@@ -163,12 +163,8 @@ func flinkCheckpoint(cp *metrics.Checkpoint, discarded bool) checkpointStats {
 	for i := range cp.Tasks {
 		t := &cp.Tasks[i]
 		out.Tasks[t.VertexID] = taskStats(cp, t)
-		for _, st := range t.Subtasks {
-			if st.Acknowledged {
-				out.MaxAlignmentDuration = max(out.MaxAlignmentDuration, st.AlignmentDuration)
-			}
-		}
 	}
+	out.MaxAlignmentDuration = cp.MaxAlignment()
 	switch cp.Status {
 	case metrics.CheckpointCompleted:
 		out.ClassName = "completed"

@@ -799,7 +799,6 @@
     const cpView = $('[data-testid=checkpoints]', main);
     const cpControl = $('[data-testid=control-checkpoint]', main);
     const graphArea = $('.graph-area', main);
-    const diagnosisPanel = $('[data-testid=diagnosis]', main);
     const cpSeen = new Map(); // checkpoint id -> {t, e2e, failed}: the chart, kept while the page is open
     let view = 'overview';
     let cpBusy = false;
@@ -814,7 +813,7 @@
       // The checkpoints take the graph's place; a lesson stays beside them.
       cpView.hidden = name !== 'checkpoints';
       graphArea.hidden = name === 'checkpoints';
-      if (diagnosisPanel) diagnosisPanel.hidden = name === 'checkpoints';
+      if (diagnosis) diagnosis.hidden = name === 'checkpoints';
       window.history.replaceState(null, '', name === 'checkpoints' ? '#checkpoints' : location.pathname + location.search);
       if (name === 'checkpoints') {
         select(null);
