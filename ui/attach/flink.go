@@ -36,7 +36,6 @@ type jobsOverview struct {
 
 type overviewJob struct {
 	JID       string `json:"jid"`
-	Name      string `json:"name"`
 	State     string `json:"state"`
 	StartTime int64  `json:"start-time"`
 }

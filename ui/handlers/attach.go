@@ -126,8 +126,11 @@ func (s *Server) visibleJob(r *http.Request, jid string) *job {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, j := range s.clusterJobsLocked(sess) {
-		if j.id == jid {
+	for _, cl := range []*cluster{s.cluster, sessCluster(sess)} {
+		if cl == nil {
+			continue
+		}
+		if j := cl.jobs[jid]; j != nil { // only jobs the cluster lists: syncCluster drops the others
 			return j
 		}
 	}
