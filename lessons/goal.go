@@ -311,6 +311,33 @@ type facts struct {
 	checkpointer Checkpointer
 	stepSince    int64 // when the learner reached the step, ms since the epoch as snapshot timestamps
 	cps          *metrics.Checkpoints
+	states       map[stateAsk]stateAnswer // keyed state asked for in this check
+}
+
+type stateAsk struct {
+	task    string
+	entries int
+}
+
+type stateAnswer struct {
+	subtasks []runtime.SubtaskState
+	err      error
+}
+
+// state is the keyed state of task with up to entries entries per subtask,
+// asked for once per check: a look at a large state holds the operator's
+// state_put off for its pass.
+func (f *facts) state(task string, entries int) ([]runtime.SubtaskState, error) {
+	ask := stateAsk{task, entries}
+	a, ok := f.states[ask]
+	if !ok {
+		a.subtasks, a.err = f.checkpointer.State(task, entries)
+		if f.states == nil {
+			f.states = map[stateAsk]stateAnswer{}
+		}
+		f.states[ask] = a
+	}
+	return a.subtasks, a.err
 }
 
 // checkpoints are the job's checkpoint statistics, asked for once per
@@ -454,7 +481,7 @@ func (c condition) stateHolds(f *facts) bool {
 	if c.metric == "sum" {
 		entries = maxStateEntries
 	}
-	subtasks, err := f.checkpointer.State(c.task, entries)
+	subtasks, err := f.state(c.task, entries)
 	if err != nil || len(subtasks) == 0 {
 		return false
 	}
