@@ -383,3 +383,41 @@ tasks:
 		assert.InDelta(t, source.NumRecordsOutPerSecond, sink.NumRecordsInPerSecond, 0.02*source.NumRecordsOutPerSecond)
 	})
 }
+
+// A restart asked for while the attempt is still making its operators is a
+// restart, not a failure, even when an operator gives up because of it.
+func TestJob_RestartWhileStarting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		starting := make(chan struct{}, 1)
+		slowStart := processorType(func(ctx Context) (Processor, error) {
+			select {
+			case starting <- struct{}{}:
+			default:
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ErrCanceled // as a Wasm operator whose start is canceled
+			case <-time.After(time.Second):
+				return passthrough{}, nil
+			}
+		})
+		j := start(t, `
+restart: {attempts: 1, delay: 1ms}
+tasks:
+  - {name: source, operator: generator, config: {rate: 100}}
+  - {name: slow, operator: slow}
+`, map[string]OperatorType{"slow": slowStart})
+		for range 5 {
+			select {
+			case <-starting:
+			case <-j.Done():
+				t.Fatalf("the job ended: %v, failures %v", j.Err(), j.Failures())
+			}
+			j.Restart()
+		}
+		time.Sleep(3 * time.Second)
+		assert.Empty(t, j.Failures())
+		assert.Equal(t, metrics.StateRunning, j.Snapshot().State)
+		assert.Equal(t, 5, j.Snapshot().Restarts)
+	})
+}

@@ -169,9 +169,16 @@ func (j *Job) setState(state, failure string) {
 // first record, operators and their state are new, buffers in flight are
 // dropped, and record counts start from 0, as with a Flink restart without
 // a checkpoint.
-func (j *Job) attempt(ctx context.Context) error {
+func (j *Job) attempt(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	defer func() {
+		// Ended by a restart asked for, at whatever step: an operator
+		// that gave up because of it (canceled while it started) did not fail.
+		if errors.Is(context.Cause(ctx), errRestart) {
+			err = errRestart
+		}
+	}()
 	j.mu.Lock()
 	g, window, number := j.graph, j.window, j.restarts
 	j.endAttempt = cancel
@@ -234,9 +241,6 @@ func (j *Job) attempt(ctx context.Context) error {
 			first = err // the root cause: the others fail because of it
 			cancel(err)
 		}
-	}
-	if errors.Is(context.Cause(ctx), errRestart) {
-		return errRestart
 	}
 	if errors.Is(first, context.Canceled) {
 		return ctx.Err()
