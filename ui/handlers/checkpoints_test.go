@@ -379,6 +379,8 @@ func TestServer_ChangeJob_Checkpoint(t *testing.T) {
 		`{"checkpoint": {"mode": "unaligned"}}`:                 `turning them on needs an interval`,
 		`{"checkpoint": {"off": true, "interval": "1s"}}`:       `checkpoint: off takes no interval, mode, timeout, aligned-timeout or retained`,
 		`{"checkpoint": {"interval": "1s", "every": "2s"}}`:     `unknown field "every"`,
+		`{"checkpoint": 5}`:                                     `the change is not valid: checkpoint: want an object, got number`,
+		`{"checkpoint": {"interval": "1s", "retained": "3"}}`:   `checkpoint.retained: want a whole number, got string`,
 	} {
 		status, data := c.patch(jid, change)
 		assert.Equal(t, http.StatusBadRequest, status, change)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -82,5 +83,30 @@ func bodyError(w http.ResponseWriter, err error, what string, limit int64) {
 		writeErrors(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than the limit of %s", what, spec.FormatBytes(limit)))
 		return
 	}
+	var wrongType *json.UnmarshalTypeError
+	if errors.As(err, &wrongType) && wrongType.Field != "" { // not Go's names of the types
+		err = fmt.Errorf("%s: want %s, got %s", wrongType.Field, jsonKind(wrongType.Type), wrongType.Value)
+	}
 	writeErrors(w, http.StatusBadRequest, fmt.Sprintf("%s is not valid: %v", what, err))
+}
+
+// jsonKind names what JSON a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a " + t.Kind().String()
 }
