@@ -17,7 +17,7 @@ import (
 // registrations are the SDK's functions that register the module's operator:
 // a module calls exactly one of them, once.
 var registrations = map[string]bool{
-	"Map": true, "MapValue": true, "Filter": true, "FlatMap": true,
+	"Map": true, "MapValue": true, "Filter": true, "FlatMap": true, "ProcessBatch": true,
 	"KeyedProcess": true, "SlidingWindow": true,
 }
 
@@ -184,7 +184,7 @@ var hints = []struct {
 		return fmt.Sprintf("add import %q", pkg)
 	}},
 	{regexp.MustCompile(`^undefined: sdk\.(\w+)$`), func(m []string) string {
-		return "the SDK has no " + m[1] + ": an operator registers one of sdk.Map, sdk.MapValue, sdk.Filter, sdk.FlatMap, sdk.KeyedProcess (with sdk.OnTimer) or sdk.SlidingWindow, and may use sdk.Config, sdk.OnConfig, sdk.NewState, sdk.Log, sdk.Logf and sdk.Now (go doc flowlab/wasmops/sdk)"
+		return "the SDK has no " + m[1] + ": an operator registers one of sdk.Map, sdk.MapValue, sdk.Filter, sdk.FlatMap, sdk.ProcessBatch, sdk.KeyedProcess (with sdk.OnTimer) or sdk.SlidingWindow, and may use sdk.Config, sdk.OnConfig, sdk.NewState, sdk.Log, sdk.Logf and sdk.Now (go doc flowlab/wasmops/sdk)"
 	}},
 	{regexp.MustCompile(`^declared and not used: (\w+)$`), func(m []string) string {
 		return "Go refuses unused variables: use " + m[1] + ", or remove it (or assign it to _)"

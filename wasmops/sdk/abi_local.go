@@ -4,8 +4,10 @@ package sdk
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"time"
+	"unsafe"
 )
 
 // On platforms other than wasip1 there is no Wasm host: the SDK runs against
@@ -20,6 +22,7 @@ type localHost struct {
 	emits   []localRecord     // emitted records
 	ts      []int64           // their timestamps
 	batches int               // calls of emit_batch
+	sent    [][]byte          // what they were given, if keep
 	fails   []string          // messages given to fail
 	logs    []string          // log entries
 	timers  []int64           // times given to timer
@@ -40,6 +43,13 @@ func newLocalHost() *localHost {
 
 var local = newLocalHost()
 
+func init() {
+	// Batch reads a record's header with native loads, as on wasm.
+	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 || unsafe.Sizeof(0) != 8 {
+		panic("sdk: the in-process host needs a 64-bit little-endian machine, as wasm is")
+	}
+}
+
 func hostBeginCall() { local.ncall = 0 }
 
 // errQuota stops hostEmitBatch at the quota.
@@ -49,6 +59,9 @@ var errQuota = errors.New("quota")
 // returns their number or -1 if the batch holds more.
 func hostEmitBatch(b []byte) int32 {
 	local.batches++
+	if local.keep {
+		local.sent = append(local.sent, b)
+	}
 	n := int32(0)
 	err := DecodeBatch(b, func(r Record) error {
 		if local.quota > 0 && local.ncall >= local.quota {

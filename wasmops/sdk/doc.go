@@ -12,6 +12,8 @@
 //     that keep the key, costs less per record;
 //   - Filter: a record passes or not;
 //   - FlatMap: any number of records out per record in, or an error;
+//   - ProcessBatch: a whole batch, read with a loop over Batch.Next: the
+//     fastest, as it makes no call per record;
 //   - KeyedProcess (and OnTimer): per key, with keyed State held by the host
 //     and processing-time timers, like Flink's KeyedProcessFunction;
 //   - SlidingWindow: an aggregate (such as Count) per key over a sliding
@@ -68,8 +70,8 @@
 // host discards the instance and the job restarts per its restart strategy.
 // Output crosses to the host in batches (flowlab.emit_batch): an output buffer
 // of the SDK's, handed over when full and when the call ends, and the records
-// a Map, MapValue or Filter lets through unchanged where they lie in the input
-// buffer, uncopied. Each output record has the timestamp of its input record
+// a Map, MapValue or Filter lets through unchanged, or Output.Keep keeps,
+// where they lie in the input buffer, uncopied. Each output record has the timestamp of its input record
 // (in OnTimer, the timer's). When the host's output quota for a call is
 // exhausted, which the SDK learns when it hands output over, Emit returns
 // false and the SDK stops feeding records for the rest of the call.

@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"encoding/binary"
 	"errors"
 	"runtime"
 	"strconv"
@@ -15,8 +14,8 @@ type operator interface {
 	kind() string
 	// start runs once after the config is known, before the first record.
 	start() error
-	// process handles one batch: the records of d, decoded in place.
-	process(d *decoder) error
+	// process handles one batch.
+	process(in *Batch) error
 	// timer handles a timer set through hostTimer firing.
 	timer(ts int64) error
 }
@@ -26,6 +25,7 @@ var (
 	started    bool
 	onTimer    func(c *Context, ts int64) error
 	out        Output
+	batch      Batch // the batch being processed: a variable, so that it does not escape per call
 )
 
 func register(op operator, fnIsNil bool) {
@@ -61,6 +61,26 @@ func MapValue(fn func(value []byte) []byte) { register(&mapValueOp{fn}, fn == ni
 // returns true for it, and dropped otherwise.
 func Filter(fn func(r Record) bool) { register(&filterOp{fn}, fn == nil) }
 
+// ProcessBatch registers the module's operator as a function of whole input
+// batches: fn reads the records of in with in.Next, and emits with out: Keep
+// for a record that goes out as it came in (changed in place, if at all),
+// Emit for any other. It is the fastest way to write an operator: in Go's
+// wasm code every call costs about as much as a short record's work (the
+// compiler passes arguments in memory and spills what the caller keeps), and
+// Map, MapValue and Filter call fn for every record, while a loop over in
+// makes no call per record: Next, TS, Key, Value and Keep are inlined. An
+// error fails the call as for FlatMap, after the records emitted before it.
+//
+//	sdk.ProcessBatch(func(in *sdk.Batch, out *sdk.Output) error {
+//		for in.Next() {
+//			if bytes.IndexByte(in.Value(), '#') >= 0 {
+//				out.Keep(in)
+//			}
+//		}
+//		return nil
+//	})
+func ProcessBatch(fn func(in *Batch, out *Output) error) { register(&batchOp{fn}, fn == nil) }
+
 // FlatMap registers the module's operator: fn is called for every input
 // record and emits zero, one or many records to out. An error fails the call:
 // the host discards the instance and the job restarts per its restart
@@ -86,15 +106,20 @@ func OnTimer(fn func(c *Context, ts int64) error) { onTimer = fn }
 //
 // The SDK gathers the records of a call in an output buffer and hands them
 // to the host in one crossing (flowlab.emit_batch, ABI v1.1) when the buffer
-// is full and when the call ends, also when it fails.
+// is full and when the call ends, also when it fails. Records kept with Keep
+// are not copied while nothing else is emitted after them: a run of them is
+// handed over where it lies in the input buffer.
 type Output struct {
 	n       int
 	stopped bool
+	in      *Batch // the batch of the call; nil in a timer
+	// The records kept since the last Emit: in.b[runFrom:runTo].
+	runFrom, runTo int
 }
 
 var (
 	outBuf []byte // records emitted, not yet handed to the host, in the batch encoding
-	outTS  int64  // the timestamp of records emitted through Output
+	outTS  int64  // the timestamp of records emitted in a timer
 )
 
 // flushSize is how many bytes of output the SDK gathers before it hands
@@ -102,17 +127,23 @@ var (
 const flushSize = 64 << 10
 
 // Emit emits one record with the given key and value, and the timestamp of
-// the input record being processed (in OnTimer, the timer's). It returns
-// false if the host's output quota for this call is exhausted (or was
-// earlier in the call): the operator should stop emitting and return; the
-// SDK stops feeding it records for the rest of the batch. The SDK learns of
-// the quota when it hands the host its output buffer, so records emitted up
-// to then past the quota are dropped (and the host fails the call anyway).
+// the input record being processed (in a ProcessBatch function, the current
+// record of the batch; in OnTimer, the timer's). It returns false if the
+// host's output quota for this call is exhausted (or was earlier in the
+// call): the operator should stop emitting and return; the SDK stops feeding
+// it records for the rest of the batch. The SDK learns of the quota when it
+// hands the host its output buffer, so records emitted up to then past the
+// quota are dropped (and the host fails the call anyway).
 func (o *Output) Emit(key, value []byte) bool {
 	if o.stopped {
 		return false
 	}
-	outBuf = appendRecord(outBuf, outTS, key, value)
+	ts := outTS
+	if o.in != nil && len(o.in.b) > 0 {
+		o.cut(o.in.at)
+		ts = o.in.TS()
+	}
+	outBuf = appendRecord(outBuf, ts, key, value)
 	o.n++
 	return len(outBuf) < flushSize || o.flush()
 }
@@ -122,14 +153,39 @@ func (o *Output) EmitString(key, value string) bool {
 	return o.Emit(stringBytes(key), stringBytes(value))
 }
 
+// Keep emits the current record of in, the batch of the call, as it lies in
+// the input buffer: with its timestamp, and its key and value as they are
+// now (changed in place, if at all). Records kept one after the other are
+// handed to the host without a copy, unless something is emitted after them.
+// Like Emit past the quota, Keep past it drops the record.
+func (o *Output) Keep(in *Batch) {
+	if in.at != o.runTo {
+		o.cut(in.at)
+	}
+	o.runTo = in.end
+	o.n++
+}
+
+// cut ends the run of kept records: it joins the output buffer, behind what
+// was emitted before it, and the next run starts at at.
+func (o *Output) cut(at int) {
+	if o.runTo > o.runFrom {
+		outBuf = append(outBuf, o.in.b[o.runFrom:o.runTo]...)
+		if len(outBuf) >= flushSize {
+			o.flush()
+		}
+	}
+	o.runFrom, o.runTo = at, at
+}
+
 // Stopped reports whether the output quota of this call is exhausted.
 func (o *Output) Stopped() bool { return o.stopped }
 
-// Emitted is the number of records emitted so far in this call.
+// Emitted is the number of records emitted (and kept) so far in this call.
 func (o *Output) Emitted() int { return o.n }
 
-func (o *Output) reset() {
-	*o = Output{}
+func (o *Output) reset(in *Batch) {
+	*o = Output{in: in}
 	outBuf = outBuf[:0]
 }
 
@@ -140,6 +196,19 @@ func (o *Output) flush() bool {
 	return ok
 }
 
+// finish hands the host what the call emitted: a run of kept records that
+// ends it from where it lies if nothing precedes it, else after the rest.
+func (o *Output) finish() {
+	if len(outBuf) == 0 && o.in != nil {
+		o.send(o.in.b[o.runFrom:o.runTo])
+		return
+	}
+	if o.in != nil {
+		o.cut(o.runTo)
+	}
+	o.flush()
+}
+
 // send hands records in the batch encoding to the host and reports whether
 // the quota still holds.
 func (o *Output) send(b []byte) bool {
@@ -147,16 +216,6 @@ func (o *Output) send(b []byte) bool {
 		o.stopped = true
 	}
 	return !o.stopped
-}
-
-// keep emits run, the records that end the input batch unchanged: from
-// where they lie if no output precedes them, else after it.
-func (o *Output) keep(run []byte) {
-	if len(outBuf) == 0 {
-		o.send(run)
-		return
-	}
-	outBuf = append(outBuf, run...)
 }
 
 // same reports whether a result of a map is the input slice in, so that
@@ -200,43 +259,18 @@ type mapOp struct{ fn func(Record) Record }
 func (*mapOp) kind() string      { return "Map" }
 func (*mapOp) start() error      { return nil }
 func (*mapOp) timer(int64) error { return nil }
-func (m *mapOp) process(d *decoder) error {
-	// The loop of decoder.next, by hand: this is the hot loop of the most
-	// common operator, and Go's wasm code pays for every call.
-	// Records that come out as they went in (changed in place, if at all)
-	// are left where they lie, as a run of the input batch that is copied
-	// only when a changed record follows it.
+func (m *mapOp) process(in *Batch) error {
 	fn := mapFields(m.fn)
-	b, off := d.b, d.off
-	run := off
-	for {
-		rest := b[off:]
-		if len(rest) < headerSize {
-			break
-		}
-		kl := uint64(binary.LittleEndian.Uint32(rest[8:]))
-		vl := uint64(binary.LittleEndian.Uint32(rest[12:]))
-		if headerSize+kl+vl > uint64(len(rest)) {
-			break
-		}
-		k := headerSize + int(kl)
-		end := k + int(vl)
-		at := off
-		off += end
-		ts, inKey, inValue := int64(binary.LittleEndian.Uint64(rest)), rest[headerSize:k:k], rest[k:end:end]
-		_, key, value := fn(ts, inKey, inValue)
-		if same(key, inKey) && same(value, inValue) {
-			out.n++
-			continue
-		}
-		outBuf, run, outTS = append(outBuf, b[run:at]...), off, ts
-		if !out.Emit(key, value) {
+	for in.Next() {
+		key, value := in.Key(), in.Value()
+		_, k, v := fn(in.TS(), key, value)
+		if same(k, key) && same(v, value) {
+			out.Keep(in) // changed in place, if at all
+		} else if !out.Emit(k, v) {
 			return nil
 		}
 	}
-	d.off = off
-	out.keep(b[run:off])
-	return d.err()
+	return in.err()
 }
 
 type mapValueOp struct{ fn func([]byte) []byte }
@@ -244,38 +278,17 @@ type mapValueOp struct{ fn func([]byte) []byte }
 func (*mapValueOp) kind() string      { return "MapValue" }
 func (*mapValueOp) start() error      { return nil }
 func (*mapValueOp) timer(int64) error { return nil }
-func (m *mapValueOp) process(d *decoder) error {
+func (m *mapValueOp) process(in *Batch) error {
 	fn := m.fn
-	b, off := d.b, d.off
-	run := off
-	for { // decoder.next by hand, and runs of records, as for Map
-		rest := b[off:]
-		if len(rest) < headerSize {
-			break
-		}
-		kl := uint64(binary.LittleEndian.Uint32(rest[8:]))
-		vl := uint64(binary.LittleEndian.Uint32(rest[12:]))
-		if headerSize+kl+vl > uint64(len(rest)) {
-			break
-		}
-		k := headerSize + int(kl)
-		end := k + int(vl)
-		at := off
-		off += end
-		in := rest[k:end:end]
-		value := fn(in)
-		if same(value, in) {
-			out.n++
-			continue
-		}
-		outBuf, run, outTS = append(outBuf, b[run:at]...), off, int64(binary.LittleEndian.Uint64(rest))
-		if !out.Emit(rest[headerSize:k:k], value) {
+	for in.Next() {
+		value := in.Value()
+		if v := fn(value); same(v, value) {
+			out.Keep(in)
+		} else if !out.Emit(in.Key(), v) {
 			return nil
 		}
 	}
-	d.off = off
-	out.keep(b[run:off])
-	return d.err()
+	return in.err()
 }
 
 type filterOp struct{ fn func(Record) bool }
@@ -283,39 +296,26 @@ type filterOp struct{ fn func(Record) bool }
 func (*filterOp) kind() string      { return "Filter" }
 func (*filterOp) start() error      { return nil }
 func (*filterOp) timer(int64) error { return nil }
-func (f *filterOp) process(d *decoder) error {
+func (f *filterOp) process(in *Batch) error {
 	fn := filterFields(f.fn)
-	b, off := d.b, d.off
-	run := off
-	for { // decoder.next by hand, and runs of records, as for Map
-		rest := b[off:]
-		if len(rest) < headerSize {
-			break
+	for in.Next() {
+		if fn(in.TS(), in.Key(), in.Value()) {
+			out.Keep(in)
 		}
-		kl := uint64(binary.LittleEndian.Uint32(rest[8:]))
-		vl := uint64(binary.LittleEndian.Uint32(rest[12:]))
-		if headerSize+kl+vl > uint64(len(rest)) {
-			break
-		}
-		k := headerSize + int(kl)
-		end := k + int(vl)
-		at := off
-		off += end
-		if fn(int64(binary.LittleEndian.Uint64(rest)), rest[headerSize:k:k], rest[k:end:end]) {
-			out.n++
-			continue
-		}
-		if run < at {
-			outBuf = append(outBuf, b[run:at]...)
-			if len(outBuf) >= flushSize && !out.flush() {
-				return nil
-			}
-		}
-		run = off
 	}
-	d.off = off
-	out.keep(b[run:off])
-	return d.err()
+	return in.err()
+}
+
+type batchOp struct{ fn func(*Batch, *Output) error }
+
+func (*batchOp) kind() string      { return "ProcessBatch" }
+func (*batchOp) start() error      { return nil }
+func (*batchOp) timer(int64) error { return nil }
+func (p *batchOp) process(in *Batch) error {
+	if err := p.fn(in, &out); err != nil {
+		return err
+	}
+	return in.err()
 }
 
 type flatMapOp struct {
@@ -325,19 +325,17 @@ type flatMapOp struct {
 func (*flatMapOp) kind() string      { return "FlatMap" }
 func (*flatMapOp) start() error      { return nil }
 func (*flatMapOp) timer(int64) error { return nil }
-func (f *flatMapOp) process(d *decoder) error {
+func (f *flatMapOp) process(in *Batch) error {
 	fn := f.fn
-	var r Record
-	for !out.stopped && d.next(&r) {
-		outTS = r.TS
-		if err := fn(r, &out); err != nil {
+	for !out.stopped && in.Next() {
+		if err := fn(in.Record(), &out); err != nil {
 			return err
 		}
 	}
 	if out.stopped {
 		return nil // the rest of the batch is not read
 	}
-	return d.err()
+	return in.err()
 }
 
 type keyedOp struct {
@@ -353,10 +351,10 @@ func (k *keyedOp) start() error {
 	return nil
 }
 
-func (k *keyedOp) process(d *decoder) error {
-	var r Record
-	for !out.stopped && d.next(&r) {
-		k.ctx.key, outTS = r.Key, r.TS
+func (k *keyedOp) process(in *Batch) error {
+	for !out.stopped && in.Next() {
+		r := in.Record()
+		k.ctx.key = r.Key
 		if err := k.fn(&k.ctx, r); err != nil {
 			return err
 		}
@@ -364,7 +362,7 @@ func (k *keyedOp) process(d *decoder) error {
 	if out.stopped {
 		return nil // the rest of the batch is not read
 	}
-	return d.err()
+	return in.err()
 }
 
 func (k *keyedOp) timer(ts int64) error {
@@ -403,10 +401,7 @@ func inputBuffer(size int) []byte {
 	return inbuf
 }
 
-var (
-	inbuf []byte
-	dec   decoder // the batch being processed: a variable, so that it does not escape per call
-)
+var inbuf []byte
 
 // callInit implements flowlab_init: the config is the first n bytes of the
 // input buffer.
@@ -428,17 +423,16 @@ func callInit(n int) int32 {
 // the input buffer.
 func callProcess(n int) int32 {
 	return call(func() error {
-		batch, err := input(n)
+		b, err := input(n)
 		if err != nil {
 			return err
 		}
 		if err := start(); err != nil {
 			return err
 		}
-		dec = decoder{b: batch}
-		err = registered.process(&dec)
-		dec = decoder{}
-		return err
+		batch = newBatch(b)
+		out.in = &batch
+		return registered.process(&batch)
 	})
 }
 
@@ -466,7 +460,7 @@ func start() error {
 		return nil
 	}
 	if registered == nil {
-		return errors.New("no operator registered: call sdk.Map, sdk.Filter, sdk.FlatMap, sdk.KeyedProcess or sdk.SlidingWindow from an init function")
+		return errors.New("no operator registered: call sdk.Map, sdk.MapValue, sdk.Filter, sdk.FlatMap, sdk.ProcessBatch, sdk.KeyedProcess or sdk.SlidingWindow from an init function")
 	}
 	if _, keyed := registered.(*keyedOp); onTimer != nil && !keyed {
 		return errorString("sdk.OnTimer needs sdk.KeyedProcess, but this module registered sdk." + registered.kind())
@@ -479,7 +473,7 @@ func start() error {
 }
 
 func call(fn func() error) (code int32) {
-	out.reset()
+	out.reset(nil)
 	hostBeginCall()
 	defer func() {
 		if p := recover(); p != nil {
@@ -489,7 +483,7 @@ func call(fn func() error) (code int32) {
 		}
 	}()
 	err := fn()
-	out.flush()
+	out.finish()
 	if err != nil {
 		failMessage(err.Error())
 		return -1

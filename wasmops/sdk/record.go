@@ -3,6 +3,7 @@ package sdk
 import (
 	"encoding/binary"
 	"strconv"
+	"unsafe"
 )
 
 // Record is one record of a batch. Key and Value alias the SDK's input
@@ -36,59 +37,92 @@ func appendRecord(dst []byte, ts int64, key, value []byte) []byte {
 // first error fn returns. It returns an error naming the offset if batch is
 // not a whole number of well-formed records. The records alias batch.
 func DecodeBatch(batch []byte, fn func(Record) error) error {
-	d := decoder{b: batch}
-	var r Record
-	for d.next(&r) {
-		if err := fn(r); err != nil {
+	b := newBatch(batch)
+	for b.Next() {
+		if err := fn(b.Record()); err != nil {
 			return err
 		}
 	}
-	return d.err()
+	return b.err()
 }
 
-// decoder reads a batch record by record, in place: without copying or
-// allocating.
-type decoder struct {
-	b   []byte
-	off int
+// Batch is an input batch, read a record at a time in place, without copying
+// or allocating:
+//
+//	for in.Next() {
+//		v := in.Value()
+//		...
+//	}
+//
+// Key and Value alias the input buffer, as a Record's fields do. Next, TS,
+// Key and Value are small enough for Go's compiler to inline, so a loop over
+// a Batch makes no call per record (see ProcessBatch).
+type Batch struct {
+	b     []byte // the batch's well-formed records
+	whole []byte // the batch, for err
+	// The current record: its header at b[at:], its key up to b[k:], its
+	// value up to b[end:], where the next record starts.
+	at, k, end int
 }
 
-// next sets *r to the next record and reports whether there was one: false
-// at the end of the batch, or if the rest of the batch is not a well-formed
-// record (then err says why). It is small enough to be inlined in the
-// operators' loops.
-func (d *decoder) next(r *Record) bool {
-	rest := d.b[d.off:]
-	if len(rest) < headerSize {
+// newBatch reads batch. The records up to the first malformed one, if any,
+// are read; err says what is wrong with the rest. Checking the lengths once
+// here, in a loop that calls nothing, keeps Next small enough to inline.
+func newBatch(batch []byte) Batch {
+	off := 0
+	for len(batch)-off >= headerSize {
+		end := off + headerSize + int(binary.LittleEndian.Uint32(batch[off+8:])) + int(binary.LittleEndian.Uint32(batch[off+12:]))
+		if end > len(batch) {
+			break
+		}
+		off = end
+	}
+	return Batch{b: batch[:off], whole: batch}
+}
+
+// header is the current record's header. The SDK builds for wasm, which is
+// little-endian, and is tested on little-endian machines (abi_local.go
+// checks): a native load reads the encoding's little-endian fields.
+func (b *Batch) header() *[2]uint64 { return (*[2]uint64)(unsafe.Pointer(&b.b[b.at])) }
+
+// Next moves to the next record and reports whether there is one.
+func (b *Batch) Next() bool {
+	p := b.end
+	if p >= len(b.b) {
 		return false
 	}
-	kl := uint64(binary.LittleEndian.Uint32(rest[8:]))
-	vl := uint64(binary.LittleEndian.Uint32(rest[12:]))
-	if headerSize+kl+vl > uint64(len(rest)) {
-		return false
-	}
-	k := headerSize + int(kl)
-	end := k + int(vl)
-	r.TS = int64(binary.LittleEndian.Uint64(rest))
-	r.Key = rest[headerSize:k:k]
-	r.Value = rest[k:end:end]
-	d.off += end
+	h := (*[4]uint32)(unsafe.Pointer(&b.b[p]))
+	b.at, b.k = p, p+headerSize+int(h[2])
+	b.end = b.k + int(h[3])
 	return true
 }
 
-// err is nil if next has read the whole batch, or else the error that made
-// it stop.
-func (d *decoder) err() error {
-	rest := d.b[d.off:]
+// TS is the current record's timestamp, milliseconds since the Unix epoch.
+func (b *Batch) TS() int64 { return int64(b.header()[0]) }
+
+// Key is the current record's key. It may be modified in place.
+func (b *Batch) Key() []byte { return b.b[b.at+headerSize : b.k : b.k] }
+
+// Value is the current record's value. It may be modified in place.
+func (b *Batch) Value() []byte { return b.b[b.k:b.end:b.end] }
+
+// Record is the current record.
+func (b *Batch) Record() Record { return Record{TS: b.TS(), Key: b.Key(), Value: b.Value()} }
+
+// err is nil if the batch is well formed, or else what is wrong with the
+// rest of it after the records Next reads.
+func (b *Batch) err() error {
+	off := len(b.b)
+	rest := b.whole[off:]
 	switch {
 	case len(rest) == 0:
 		return nil
 	case len(rest) < headerSize:
-		return errorString("malformed batch: truncated record header at offset " + strconv.Itoa(d.off) + ": " +
+		return errorString("malformed batch: truncated record header at offset " + strconv.Itoa(off) + ": " +
 			strconv.Itoa(len(rest)) + " bytes left, want " + strconv.Itoa(headerSize))
 	}
 	kl, vl := binary.LittleEndian.Uint32(rest[8:]), binary.LittleEndian.Uint32(rest[12:])
-	return errorString("malformed batch: record at offset " + strconv.Itoa(d.off) + " has key_len " +
+	return errorString("malformed batch: record at offset " + strconv.Itoa(off) + " has key_len " +
 		strconv.FormatUint(uint64(kl), 10) + " and val_len " + strconv.FormatUint(uint64(vl), 10) + ", but only " +
 		strconv.Itoa(len(rest)-headerSize) + " bytes follow its header")
 }

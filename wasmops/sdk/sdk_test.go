@@ -224,6 +224,24 @@ func TestOutput_Batched(t *testing.T) {
 				return nil
 			})
 		}, emits("a", "x1", "b", "y2", "c", "x3", "d", "x4", "e", "y5"), []int64{5, 3, 9, 4, 7}},
+		{"ProcessBatch", func() {
+			ProcessBatch(func(in *Batch, out *Output) error {
+				for in.Next() {
+					switch v := in.Value(); v[0] {
+					case 'x':
+						v[0] = 'X'
+						out.Keep(in) // in place
+						if string(v) == "X3" {
+							out.EmitString("after", "X3") // a record of its own after it
+						}
+					default:
+						out.Emit(in.Key(), append([]byte("new "), v...))
+					}
+				}
+				out.EmitString("end", "") // after the last: its timestamp
+				return nil
+			})
+		}, emits("a", "X1", "b", "new y2", "c", "X3", "after", "X3", "d", "X4", "e", "new y5", "end", ""), []int64{5, 3, 9, 9, 4, 7, 7}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,6 +258,25 @@ func TestOutput_Batched(t *testing.T) {
 		Filter(func(Record) bool { return false })
 		assert.Equal(t, int32(0), feed(in...))
 		assert.Zero(t, h.batches, "no crossing")
+	})
+	t.Run("ProcessBatch/all", func(t *testing.T) {
+		h := setup(t, 0)
+		var b []byte
+		for _, r := range in {
+			b = AppendRecord(b, r)
+		}
+		copy(inputBuffer(len(b)), b)
+		ProcessBatch(func(in *Batch, out *Output) error {
+			for in.Next() {
+				out.Keep(in)
+			}
+			assert.Equal(t, 5, out.Emitted())
+			return nil
+		})
+		assert.Equal(t, int32(0), callProcess(len(b)))
+		assert.Equal(t, emits("a", "x1", "b", "y2", "c", "x3", "d", "x4", "e", "y5"), h.emits)
+		assert.Equal(t, 1, h.batches)
+		assert.Same(t, &inbuf[0], &h.sent[0][0], "handed over where it lies")
 	})
 	t.Run("OnTimer", func(t *testing.T) {
 		h := setup(t, 0)
@@ -258,6 +295,34 @@ func TestOutput_Batched(t *testing.T) {
 	})
 }
 
+// A ProcessBatch function reads a batch a record at a time; an error fails
+// the call after what it emitted before; a malformed batch is read up to the
+// malformed record, then fails the call; nothing needs a current record.
+func TestProcessBatch(t *testing.T) {
+	h := setup(t, 0)
+	ProcessBatch(func(in *Batch, out *Output) error {
+		out.EmitString("first", "") // before Next: fine, even in an empty batch
+		for in.Next() {
+			if string(in.Value()) == "bad" {
+				return errors.New("bad record " + string(in.Key()))
+			}
+			assert.Equal(t, Record{TS: in.TS(), Key: in.Key(), Value: in.Value()}, in.Record())
+			out.Keep(in)
+		}
+		return nil
+	})
+	assert.Equal(t, int32(0), feed())
+	assert.Equal(t, int32(-1), feed(kv("1", "a"), kv("2", "bad"), kv("3", "c")))
+	assert.Equal(t, []string{"bad record 2"}, h.fails)
+	assert.Equal(t, emits("first", "", "first", "", "1", "a"), h.emits)
+
+	batch := AppendRecord(AppendRecord(nil, kv("4", "d")), kv("5", "e"))
+	copy(inputBuffer(len(batch)), batch)
+	assert.Equal(t, int32(-1), callProcess(len(batch)-1))
+	assert.Equal(t, "malformed batch: record at offset 18 has key_len 1 and val_len 1, but only 1 bytes follow its header", h.fails[1])
+	assert.Equal(t, emits("first", "", "first", "", "1", "a", "first", "", "4", "d"), h.emits)
+}
+
 func TestCall_Panic(t *testing.T) {
 	h := setup(t, 0)
 	Map(func(r Record) Record { panic("boom") })
@@ -274,7 +339,7 @@ func TestCall_Errors(t *testing.T) {
 	Map(func(r Record) Record { return r })
 	assert.Equal(t, int32(-1), callTimer(5))
 	assert.Equal(t, []string{
-		"no operator registered: call sdk.Map, sdk.Filter, sdk.FlatMap, sdk.KeyedProcess or sdk.SlidingWindow from an init function",
+		"no operator registered: call sdk.Map, sdk.MapValue, sdk.Filter, sdk.FlatMap, sdk.ProcessBatch, sdk.KeyedProcess or sdk.SlidingWindow from an init function",
 		"the host passed a length of 1048576 bytes, but the input buffer (from flowlab_input) holds 16384",
 		"sdk.OnTimer needs sdk.KeyedProcess, but this module registered sdk.Map",
 	}, h.fails)
@@ -318,7 +383,19 @@ func TestMap_Allocs(t *testing.T) {
 				return buf
 			})
 		},
-		"Filter":  func() { Filter(func(r Record) bool { return len(r.Value) > 0 }) },
+		"Filter": func() { Filter(func(r Record) bool { return len(r.Value) > 0 }) },
+		"ProcessBatch": func() {
+			ProcessBatch(func(in *Batch, out *Output) error {
+				for in.Next() {
+					if in.TS()%2 == 0 {
+						out.Keep(in)
+					} else {
+						out.Emit(in.Key(), in.Value())
+					}
+				}
+				return nil
+			})
+		},
 		"FlatMap": func() { FlatMap(func(r Record, out *Output) error { out.Emit(r.Key, r.Value); return nil }) },
 	} {
 		t.Run(name, func(t *testing.T) {

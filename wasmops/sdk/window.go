@@ -130,15 +130,14 @@ func (w *windowOp[A]) start() error {
 	return nil
 }
 
-func (w *windowOp[A]) process(d *decoder) error {
+func (w *windowOp[A]) process(in *Batch) error {
 	now := hostNow()
-	var r Record
-	for d.next(&r) {
-		if t := w.add(now, r); t != 0 {
+	for in.Next() {
+		if t := w.add(now, in.Record()); t != 0 {
 			hostTimer(t)
 		}
 	}
-	return d.err()
+	return in.err()
 }
 
 func (w *windowOp[A]) timer(ts int64) error {
