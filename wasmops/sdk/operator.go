@@ -128,7 +128,8 @@ const flushSize = 64 << 10
 
 // Emit emits one record with the given key and value, and the timestamp of
 // the input record being processed (in a ProcessBatch function, the current
-// record of the batch; in OnTimer, the timer's). It returns false if the
+// record of the batch, before the first Next the first; in OnTimer, the
+// timer's). It returns false if the
 // host's output quota for this call is exhausted (or was earlier in the
 // call): the operator should stop emitting and return; the SDK stops feeding
 // it records for the rest of the batch. The SDK learns of the quota when it
@@ -139,7 +140,7 @@ func (o *Output) Emit(key, value []byte) bool {
 		return false
 	}
 	ts := outTS
-	if o.in != nil && len(o.in.b) > 0 {
+	if o.in != nil && len(o.in.b) >= headerSize {
 		o.cut(o.in.at)
 		ts = o.in.TS()
 	}
@@ -430,7 +431,7 @@ func callProcess(n int) int32 {
 		if err := start(); err != nil {
 			return err
 		}
-		batch = newBatch(b)
+		batch = Batch{b: b}
 		out.in = &batch
 		return registered.process(&batch)
 	})

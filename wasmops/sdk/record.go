@@ -37,7 +37,7 @@ func appendRecord(dst []byte, ts int64, key, value []byte) []byte {
 // first error fn returns. It returns an error naming the offset if batch is
 // not a whole number of well-formed records. The records alias batch.
 func DecodeBatch(batch []byte, fn func(Record) error) error {
-	b := newBatch(batch)
+	b := Batch{b: batch}
 	for b.Next() {
 		if err := fn(b.Record()); err != nil {
 			return err
@@ -58,47 +58,34 @@ func DecodeBatch(batch []byte, fn func(Record) error) error {
 // Key and Value are small enough for Go's compiler to inline, so a loop over
 // a Batch makes no call per record (see ProcessBatch).
 type Batch struct {
-	b     []byte // the batch's well-formed records
-	whole []byte // the batch, for err
+	b []byte
 	// The current record: its header at b[at:], its key up to b[k:], its
 	// value up to b[end:], where the next record starts.
 	at, k, end int
 }
 
-// newBatch reads batch. The records up to the first malformed one, if any,
-// are read; err says what is wrong with the rest. Checking the lengths once
-// here, in a loop that calls nothing, keeps Next small enough to inline.
-func newBatch(batch []byte) Batch {
-	off := 0
-	for len(batch)-off >= headerSize {
-		end := off + headerSize + int(binary.LittleEndian.Uint32(batch[off+8:])) + int(binary.LittleEndian.Uint32(batch[off+12:]))
-		if end > len(batch) {
-			break
-		}
-		off = end
-	}
-	return Batch{b: batch[:off], whole: batch}
-}
-
-// header is the current record's header. The SDK builds for wasm, which is
-// little-endian, and is tested on little-endian machines (abi_local.go
-// checks): a native load reads the encoding's little-endian fields.
-func (b *Batch) header() *[2]uint64 { return (*[2]uint64)(unsafe.Pointer(&b.b[b.at])) }
-
-// Next moves to the next record and reports whether there is one.
+// Next moves to the next record and reports whether there is one: false at
+// the end of the batch, and at a malformed record (then err says why).
 func (b *Batch) Next() bool {
 	p := b.end
-	if p >= len(b.b) {
+	if len(b.b)-p < headerSize {
 		return false
 	}
+	// A native load of the little-endian lengths: the SDK builds for wasm,
+	// and is tested on little-endian machines only (abi_local.go checks).
+	// binary.LittleEndian would put Next over the inliner's budget.
 	h := (*[4]uint32)(unsafe.Pointer(&b.b[p]))
-	b.at, b.k = p, p+headerSize+int(h[2])
-	b.end = b.k + int(h[3])
+	k := p + headerSize + int(h[2])
+	end := k + int(h[3])
+	if end > len(b.b) {
+		return false
+	}
+	b.at, b.k, b.end = p, k, end
 	return true
 }
 
 // TS is the current record's timestamp, milliseconds since the Unix epoch.
-func (b *Batch) TS() int64 { return int64(b.header()[0]) }
+func (b *Batch) TS() int64 { return *(*int64)(unsafe.Pointer(&b.b[b.at])) }
 
 // Key is the current record's key. It may be modified in place.
 func (b *Batch) Key() []byte { return b.b[b.at+headerSize : b.k : b.k] }
@@ -109,20 +96,24 @@ func (b *Batch) Value() []byte { return b.b[b.k:b.end:b.end] }
 // Record is the current record.
 func (b *Batch) Record() Record { return Record{TS: b.TS(), Key: b.Key(), Value: b.Value()} }
 
-// err is nil if the batch is well formed, or else what is wrong with the
-// rest of it after the records Next reads.
+// err is nil if the batch is well formed, or else what is wrong with its
+// first malformed record. It reads the records after the current one, which
+// a loop that stopped early has not.
 func (b *Batch) err() error {
-	off := len(b.b)
-	rest := b.whole[off:]
-	switch {
-	case len(rest) == 0:
-		return nil
-	case len(rest) < headerSize:
-		return errorString("malformed batch: truncated record header at offset " + strconv.Itoa(off) + ": " +
-			strconv.Itoa(len(rest)) + " bytes left, want " + strconv.Itoa(headerSize))
+	rest := *b
+	for rest.Next() {
 	}
-	kl, vl := binary.LittleEndian.Uint32(rest[8:]), binary.LittleEndian.Uint32(rest[12:])
+	off := rest.end
+	tail := b.b[off:]
+	switch {
+	case len(tail) == 0:
+		return nil
+	case len(tail) < headerSize:
+		return errorString("malformed batch: truncated record header at offset " + strconv.Itoa(off) + ": " +
+			strconv.Itoa(len(tail)) + " bytes left, want " + strconv.Itoa(headerSize))
+	}
+	kl, vl := binary.LittleEndian.Uint32(tail[8:]), binary.LittleEndian.Uint32(tail[12:])
 	return errorString("malformed batch: record at offset " + strconv.Itoa(off) + " has key_len " +
 		strconv.FormatUint(uint64(kl), 10) + " and val_len " + strconv.FormatUint(uint64(vl), 10) + ", but only " +
-		strconv.Itoa(len(rest)-headerSize) + " bytes follow its header")
+		strconv.Itoa(len(tail)-headerSize) + " bytes follow its header")
 }

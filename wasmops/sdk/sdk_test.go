@@ -306,6 +306,9 @@ func TestProcessBatch(t *testing.T) {
 			if string(in.Value()) == "bad" {
 				return errors.New("bad record " + string(in.Key()))
 			}
+			if string(in.Key()) == "stop" {
+				return nil // the rest is not read, and need not be
+			}
 			assert.Equal(t, Record{TS: in.TS(), Key: in.Key(), Value: in.Value()}, in.Record())
 			out.Keep(in)
 		}
@@ -321,6 +324,14 @@ func TestProcessBatch(t *testing.T) {
 	assert.Equal(t, int32(-1), callProcess(len(batch)-1))
 	assert.Equal(t, "malformed batch: record at offset 18 has key_len 1 and val_len 1, but only 1 bytes follow its header", h.fails[1])
 	assert.Equal(t, emits("first", "", "first", "", "1", "a", "first", "", "4", "d"), h.emits)
+
+	h.emits = nil
+	assert.Equal(t, int32(0), feed(kv("stop", ""), kv("6", "f")))
+	batch = AppendRecord(AppendRecord(nil, kv("stop", "")), kv("7", "g"))
+	copy(inputBuffer(len(batch)), batch)
+	assert.Equal(t, int32(-1), callProcess(len(batch)-1), "a malformed rest fails the call even if it is not read")
+	assert.Equal(t, "malformed batch: record at offset 20 has key_len 1 and val_len 1, but only 1 bytes follow its header", h.fails[2])
+	assert.Equal(t, emits("first", "", "first", ""), h.emits)
 }
 
 func TestCall_Panic(t *testing.T) {
