@@ -69,10 +69,10 @@ steps:
       - {build: mine, template: map, as: yours}
       - {task: sink, operator: passthrough, template: map}
 `))
-	templates := "(one of filter, flatmap, keyed-count, map, sliding-window, timers)"
+	templates := "(one of filter, flatmap, keyed-count, map, process-batch, sliding-window, timers)"
 	assert.EqualError(t, err, `steps[0].solution[0]: build mine needs one of source (the Go source) or template `+templates+`
 steps[0].solution[1]: build mine needs one of source (the Go source) or template `+templates+`
-steps[0].solution[2]: build mine: no template "nope" (templates: filter, flatmap, keyed-count, map, sliding-window, timers)
+steps[0].solution[2]: build mine: no template "nope" (templates: filter, flatmap, keyed-count, map, process-batch, sliding-window, timers)
 steps[0].solution[3]: cannot build "upload:mine": name the operator with 1 to 64 letters, digits, - or _, starting with a letter or digit (no upload: prefix)
 steps[0].solution[4]: source and template are what build builds: they go with build: NAME
 steps[0].solution[5]: source and template are what build builds: they go with build: NAME

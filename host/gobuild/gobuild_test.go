@@ -68,7 +68,7 @@ func TestBuilder_Build_Templates(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close(context.Background()) })
 	names := wasmops.TemplateNames()
-	require.Equal(t, []string{"filter", "flatmap", "keyed-count", "map", "sliding-window", "timers"}, names)
+	require.Equal(t, []string{"filter", "flatmap", "keyed-count", "map", "process-batch", "sliding-window", "timers"}, names)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			src, err := wasmops.Template(name)
