@@ -200,6 +200,11 @@ func TestErrors(t *testing.T) {
 			sec(secCode, []byte{0x01, 0x09, 0x00, 0x0B})), "...function 0 at offset 21: truncated (body size 9, 2 bytes left in section)"},
 		{"trailing bytes in code", module(sec(secType, vec(typeNil)), sec(secFunction, vec([]byte{0})),
 			sec(secCode, vec(body(noLocals, 0x0B)), []byte{0x00})), "...1 bytes after the last function body"},
+		{"type past the types", module(sec(secType, vec(typeNil)), sec(secFunction, vec([]byte{1})),
+			sec(secCode, vec(body(noLocals, 0x0B)))), "section 3 at offset 14: function 0 at offset 17: type 1 does not exist (module has 1)"},
+		{"more bodies than functions", module(sec(secType, vec(typeNil)), sec(secFunction, vec([]byte{0})),
+			sec(secCode, vec(body(noLocals, 0x0B), body(noLocals, 0x0B)))), "section 10 at offset 18: 2 function bodies for 1 functions"},
+		{"no code section", module(sec(secType, vec(typeNil)), sec(secFunction, vec([]byte{0}))), "no code section for 1 functions"},
 		{"global.set of the stop global", oneFunc(0x41, 0x00, 0x24, 0x00, 0x0B), "...instruction at offset 25 uses global 0, which does not exist (module has 0)"},
 		{"global.get of the tick global", module(
 			sec(secType, vec(typeNil)), sec(secFunction, vec([]byte{0})),

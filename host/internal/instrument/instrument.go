@@ -301,6 +301,13 @@ func instrument(wasm []byte, lim *limits) ([]byte, error) {
 	if typeCount == 0xFFFFFFFF {
 		return nil, errors.New("too many types to add one")
 	}
+	if fns >= 0 {
+		// $sampled's type is added at index typeCount: a function declaring
+		// that index must be refused here, or it would be valid afterwards.
+		if err := checkFunctionTypes(wasm, secs[fns], fnCount, fnCountEnd, typeCount); err != nil {
+			return nil, err
+		}
+	}
 	numFuncs := uint64(im.funcs) + uint64(fnCount)
 	if numFuncs >= 0xFFFFFFFF {
 		return nil, errors.New("too many functions to add one")
@@ -395,6 +402,9 @@ func instrument(wasm []byte, lim *limits) ([]byte, error) {
 	bc := bodyCheck{stop: stopIdx, funcs: a.sampled, imports: im.funcs, lim: lim, calls: sc.calls[:0]}
 	ins := sc.ins[:0]
 	codeCount, codeCountEnd, newCodeSize := uint32(0), 0, 0
+	if code < 0 && fnCount > 0 {
+		return nil, fmt.Errorf("no code section for %d functions", fnCount)
+	}
 	if code >= 0 {
 		s := secs[code]
 		b := wasm[:s.end]
@@ -404,6 +414,9 @@ func instrument(wasm []byte, lim *limits) ([]byte, error) {
 		}
 		if n == 0xFFFFFFFF {
 			return nil, s.errorf("too many function bodies to add one")
+		}
+		if n != fnCount {
+			return nil, s.errorf("%d function bodies for %d functions", n, fnCount)
 		}
 		codeCount, codeCountEnd = n, p
 		newCodeSize = lebLen(n+1) + p - s.start - lebLen(n)
@@ -632,6 +645,23 @@ func instrument(wasm []byte, lim *limits) ([]byte, error) {
 }
 
 // appendExport appends an export entry (the name is shorter than 128 bytes).
+// checkFunctionTypes checks that each of the n functions of the function
+// section s, whose type indices start at p, declares a type that exists.
+func checkFunctionTypes(wasm []byte, s section, n uint32, p int, types uint32) error {
+	b := wasm[:s.end]
+	for i := uint32(0); i < n; i++ {
+		off := p
+		var t uint32
+		if t, p = readU32(b, p); p < 0 {
+			return s.errorf("function %d at offset %d: %s", i, off, lebProblem(p, "type index"))
+		}
+		if t >= types {
+			return s.errorf("function %d at offset %d: type %d does not exist (module has %d)", i, off, t, types)
+		}
+	}
+	return nil
+}
+
 func appendExport(out []byte, name string, kind byte, idx uint32) []byte {
 	out = append(out, byte(len(name)))
 	out = append(out, name...)
