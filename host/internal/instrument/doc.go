@@ -89,7 +89,9 @@
 // imported globals in the former, and Instrument rejects the latter. A
 // module that already exports one of the names Instrument adds
 // ("flowlab_stop", "flowlab_tick", "flowlab_sample", "flowlab_sampled",
-// "flowlab_start") is rejected too. So is a function
+// "flowlab_start") is rejected too, and so is a function declaring a type
+// that does not exist (the type count is $sampled's type afterwards), or a
+// code section whose bodies do not match the functions. So is a function
 // declaring more than 50,000 locals (the web engines' limit, [MaxLocals]):
 // wazero v1.12 accepts up to 2^32 and allocates from the declared count, so
 // a few bytes could make the host allocate gigabytes. Instrument reads every count
