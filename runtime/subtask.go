@@ -471,9 +471,7 @@ func (s *subtask) wait(kind waitKind, until time.Time) error {
 	if !wake.After(now) {
 		return nil
 	}
-	var input, urgent <-chan struct{}
-	var output *network.Pool
-	var free <-chan *network.Buffer
+	var input, urgent, free <-chan struct{}
 	switch kind {
 	case waitIdle:
 		if s.gate != nil {
@@ -484,8 +482,7 @@ func (s *subtask) wait(kind waitKind, until time.Time) error {
 	case waitSoft:
 		for _, w := range s.writers {
 			if !w.Pool().Available() {
-				output = w.Pool()
-				free = output.Free()
+				free = w.Pool().Freed()
 				break
 			}
 		}
@@ -503,8 +500,7 @@ func (s *subtask) wait(kind waitKind, until time.Time) error {
 	case <-input:
 	case <-urgent:
 	case <-s.wake:
-	case b := <-free:
-		output.Put(b) // it was only needed to know the output is available
+	case <-free:
 	case <-s.timer.C:
 	case <-s.done:
 		err = context.Canceled
@@ -525,21 +521,23 @@ func (s *subtask) acquire(p *network.Pool) *network.Buffer {
 			s.flush()
 			s.flushAt = now.Add(s.task.flushEvery())
 		}
+		if b := p.TryGet(); b != nil {
+			return b
+		}
 		s.clk.begin(waitHard, now)
 		s.timer.Reset(s.flushAt.Sub(now))
-		var b *network.Buffer
-		flushed := false
+		canceled := false
 		select {
-		case b = <-p.Free():
+		case <-p.Freed():
 		case <-s.timer.C:
-			flushed = true
 		case <-s.done:
+			canceled = true
 		}
 		s.timer.Stop()
 		s.clk.end(time.Now())
 		s.busyUntil = time.Time{}
-		if !flushed {
-			return b
+		if canceled {
+			return nil
 		}
 	}
 }

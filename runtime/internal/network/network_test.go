@@ -21,6 +21,35 @@ func fill(t *testing.T, p *Pool, records int) *Buffer {
 	return b
 }
 
+func TestPool_lastReturnedFirst(t *testing.T) {
+	p := NewPool(3, 64)
+	a, b := p.TryGet(), p.TryGet()
+	require.NotNil(t, a)
+	require.NotNil(t, b)
+	p.Put(a)
+	p.Put(b)
+	assert.Same(t, b, p.TryGet(), "the buffer returned last, whose memory is warm, comes first")
+	assert.Same(t, a, p.TryGet())
+	assert.NotNil(t, p.TryGet())
+	assert.Nil(t, p.TryGet())
+	assert.False(t, p.Available())
+	assert.Equal(t, 3, p.Used())
+}
+
+func TestPool_Freed(t *testing.T) {
+	p := NewPool(1, 64)
+	b := p.TryGet()
+	select {
+	case <-p.Freed():
+		t.Fatal("signaled before any buffer came back")
+	default:
+	}
+	go p.Put(b)
+	<-p.Freed()
+	assert.Same(t, b, p.TryGet())
+	assert.Equal(t, 0, len(b.data), "a returned buffer is empty")
+}
+
 func TestChannel_Send_creditBased(t *testing.T) {
 	g := NewGate(2, 2, 0) // two channels, two exclusive buffers each, no floating
 	p := NewPool(5, 64)
@@ -189,7 +218,12 @@ func TestWriter_Emit_flushWhileWaitingForBuffer(t *testing.T) {
 	var w *Writer
 	w = NewWriter(pool, []*Channel{g.Channel(0), g.Channel(1)}, Rebalance, 0, false, func(p *Pool) *Buffer {
 		w.Flush() // as the subtask does when the flush is due mid-wait
-		return <-p.Free()
+		for {
+			if b := p.TryGet(); b != nil {
+				return b
+			}
+			<-p.Freed()
+		}
 	})
 	for range 8 {
 		require.NoError(t, w.Emit(0, []byte("0123456789"), []byte("0123456789")))

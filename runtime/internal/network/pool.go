@@ -1,6 +1,10 @@
 package network
 
-import "math"
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
 
 // Buffer is a sender's network buffer: records encoded back to back.
 type Buffer struct {
@@ -21,11 +25,19 @@ type Buffer struct {
 
 // Pool is a sender's local buffer pool of a fixed number of fixed-size
 // buffers. Memory is allocated the first time a buffer is used. A Pool is
-// filled by one goroutine (its writer) and refilled by any.
+// drawn from by one goroutine (its writer) and refilled by any.
+//
+// Free buffers are a stack: the buffer returned last is taken first, so
+// while the receivers keep up, the same few buffers' memory goes round and
+// stays in cache, rather than all of the pool's (a channel's FIFO order,
+// as before, was about 4% slower across an exchange).
 type Pool struct {
 	size  int
 	total int
-	free  chan *Buffer
+	mu    sync.Mutex
+	free  []*Buffer
+	nfree atomic.Int32
+	freed chan struct{} // one token, sent by Put, for a writer waiting for a buffer
 }
 
 // OutputBuffers is the size of a sender's pool for channels output channels,
@@ -42,10 +54,11 @@ func OutputBuffers(channels, perChannel, floating int) int {
 
 // NewPool returns a pool of n buffers of size bytes each.
 func NewPool(n, size int) *Pool {
-	p := &Pool{size: size, total: n, free: make(chan *Buffer, n)}
-	for range n {
-		p.free <- &Buffer{pool: p, earliest: math.MaxInt64}
+	p := &Pool{size: size, total: n, free: make([]*Buffer, n), freed: make(chan struct{}, 1)}
+	for i := range p.free {
+		p.free[i] = &Buffer{pool: p, earliest: math.MaxInt64}
 	}
+	p.nfree.Store(int32(n))
 	return p
 }
 
@@ -54,35 +67,49 @@ func (p *Pool) BufferSize() int { return p.size }
 
 // TryGet returns a free buffer, or nil if there is none.
 func (p *Pool) TryGet() *Buffer {
-	select {
-	case b := <-p.free:
-		return p.ready(b)
-	default:
+	if p.nfree.Load() == 0 {
 		return nil
 	}
+	p.mu.Lock()
+	n := len(p.free)
+	if n == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	b := p.free[n-1]
+	p.free = p.free[:n-1]
+	p.nfree.Store(int32(n - 1))
+	p.mu.Unlock()
+	return p.ready(b)
 }
 
-// Free delivers free buffers, for a select that waits for one. A buffer
-// received only to learn that the pool is available goes back with Put;
-// only the pool's own writer takes buffers, so it is still free when the
-// writer needs it.
-func (p *Pool) Free() <-chan *Buffer { return p.free }
+// Freed is signaled when a buffer is returned, for a select that waits for
+// one; it may also be signaled for a buffer taken since, so the waiter
+// looks again with TryGet or Available.
+func (p *Pool) Freed() <-chan struct{} { return p.freed }
 
 // Available reports whether a buffer is free now.
-func (p *Pool) Available() bool { return len(p.free) > 0 }
+func (p *Pool) Available() bool { return p.nfree.Load() > 0 }
 
 // Buffers is the number of buffers in the pool.
 func (p *Pool) Buffers() int { return p.total }
 
 // Used is the number of buffers in use (being filled or queued), from which
 // Flink's buffers.outPoolUsage is computed.
-func (p *Pool) Used() int { return p.total - len(p.free) }
+func (p *Pool) Used() int { return p.total - int(p.nfree.Load()) }
 
 // Put returns a buffer to its pool. It never blocks.
 func (p *Pool) Put(b *Buffer) {
 	b.data = b.data[:0]
 	b.records, b.latest, b.earliest = 0, 0, math.MaxInt64
-	p.free <- b
+	p.mu.Lock()
+	p.free = append(p.free, b)
+	p.nfree.Store(int32(len(p.free)))
+	p.mu.Unlock()
+	select {
+	case p.freed <- struct{}{}:
+	default:
+	}
 }
 
 // ready allocates a buffer's memory the first time it is used. A transfer

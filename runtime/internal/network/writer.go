@@ -38,9 +38,9 @@ func fmix32(h uint32) uint32 {
 	return h
 }
 
-// Acquire blocks until the pool has a free buffer (receiving it from
-// Pool.Free); the subtask supplies it so that the wait is measured as hard
-// backpressure and ends on cancellation (returning nil).
+// Acquire blocks until the pool has a free buffer and takes it (TryGet,
+// waiting on Freed); the subtask supplies it so that the wait is measured
+// as hard backpressure and ends on cancellation (returning nil).
 type Acquire func(*Pool) *Buffer
 
 // Writer serializes a subtask's output records into buffers, one buffer
@@ -211,14 +211,34 @@ func (w *Writer) room(i, n int) (*Buffer, error) {
 			if b = w.acquire(w.pool); b == nil {
 				return nil, ErrCanceled
 			}
-			w.pool.ready(b)
 		}
 		if size := w.channels[i].BufferSize(); size > 0 {
 			b.limit = min(size, b.limit)
 		}
+		if !w.flushEach { // a buffer of one record would be touched for nothing
+			own(b.data[:b.limit])
+		}
 		w.current[i] = b
 	}
 	return b, nil
+}
+
+// cacheLine is the cache line size of the machines Flowlab runs on (amd64
+// and arm64 servers); a wrong guess costs only speed.
+const cacheLine = 64
+
+// own stores to every cache line of mem, a buffer's memory about to be
+// filled. Its lines were last read by the receiver, most likely on another
+// core, which must give up its copy of each before the first store to it
+// completes. Records written one by one reach a new line only every few
+// records, so few such stores are pending at once and the writer stalls
+// on each; stored back to back here, they are pending together. See
+// RATIONALE.md, "Why does a writer store to every cache line of a buffer
+// before filling it?".
+func own(mem []byte) {
+	for i := 0; i < len(mem); i += cacheLine {
+		mem[i] = 0
+	}
 }
 
 // Flush sends partially filled buffers of channels that have no backlog (a
