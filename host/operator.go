@@ -221,9 +221,9 @@ func (op *operator) instance() (*instance, error) {
 	in.input = mod.ExportedFunction(exportInput)
 	in.process = mod.ExportedFunction(exportProcess)
 	in.timer = mod.ExportedFunction(exportTimer)
-	in.dl = newDeadline(mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal), op.ctx.OutputWait, op.ctx.Done())
 	in.sample = mod.ExportedGlobal(instrument.SampleExport).(api.MutableGlobal)
 	in.tick = mod.ExportedGlobal(instrument.TickExport).(api.MutableGlobal)
+	in.dl = newDeadline(mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal), in.askCheckIn, op.ctx.OutputWait, op.ctx.Done())
 	in.limit = h.cfg.initTimeout
 	defer func() { in.limit = h.cfg.callTimeout }()
 	// The module's start function, which the instrumenter took out of the
@@ -356,114 +356,4 @@ func (in *instance) withStderr(err error) error {
 // isFatal reports whether a line of stderr starts a Go runtime crash report.
 func isFatal(line string) bool {
 	return strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")
-}
-
-// deadline stops a guest call that runs too long, or whose subtask is
-// canceled: it sets the instance's stop global, and the instrumented guest
-// traps at its next function entry or loop iteration.
-//
-// The limit is on the guest's own running time, not on wall time: on Linux
-// the call is locked to its thread and the thread's CPU time is counted, so
-// that a guest is not stopped because a loaded machine gave it little of a
-// core (60 jobs starting at once on 2 cores). Elsewhere it is wall time less
-// the time blocked on output inside emit, which is the subtask's, not the
-// guest's.
-type deadline struct {
-	stop api.MutableGlobal
-	wait func() time.Duration
-
-	mu       sync.Mutex
-	timer    *time.Timer
-	limit    time.Duration
-	armed    bool
-	stopped  stopReason
-	canceled bool
-	clock    threadClock
-	start    time.Duration // the clock's reading when the call began
-	closed   chan struct{}
-}
-
-// stopReason is why a call was stopped.
-type stopReason int
-
-const (
-	running  stopReason = iota // not stopped
-	expired                    // past its limit
-	canceled                   // its subtask was canceled
-)
-
-func newDeadline(stop api.MutableGlobal, wait func() time.Duration, done <-chan struct{}) *deadline {
-	d := &deadline{stop: stop, wait: wait, closed: make(chan struct{})}
-	d.timer = time.AfterFunc(time.Hour, d.fire)
-	d.timer.Stop()
-	go func() {
-		select {
-		case <-done:
-			d.mu.Lock()
-			d.canceled = true
-			if d.armed {
-				d.stopped = canceled
-				d.stop.Set(1)
-			}
-			d.mu.Unlock()
-		case <-d.closed:
-		}
-	}()
-	return d
-}
-
-// arm starts the deadline of a call on this goroutine, which it locks to
-// its thread until disarm.
-func (d *deadline) arm(limit time.Duration) {
-	clock := lockThreadClock()
-	d.mu.Lock()
-	d.armed, d.stopped, d.limit, d.clock = true, running, limit, clock
-	d.start = d.elapsedLocked()
-	if d.canceled { // the call stops at its first check
-		d.stopped = canceled
-		d.stop.Set(1)
-	}
-	d.timer.Reset(limit)
-	d.mu.Unlock()
-}
-
-// elapsedLocked reads the clock of the call: CPU time of the thread, or wall
-// time less waits for output.
-func (d *deadline) elapsedLocked() time.Duration {
-	if t, ok := d.clock.now(); ok {
-		return t
-	}
-	return time.Duration(time.Now().UnixNano()) - d.wait()
-}
-
-func (d *deadline) fire() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.armed || d.stopped != running {
-		return
-	}
-	if guest := d.elapsedLocked() - d.start; guest < d.limit {
-		d.timer.Reset(d.limit - guest)
-		return
-	}
-	d.stopped = expired
-	d.stop.Set(1)
-}
-
-// disarm ends the call's deadline and reports whether and why it was stopped.
-func (d *deadline) disarm() stopReason {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.armed = false
-	d.timer.Stop()
-	unlockThreadClock()
-	if d.stopped != running {
-		d.stop.Set(0) // the instance is discarded anyway; keep it consistent
-	}
-	return d.stopped
-}
-
-func (d *deadline) close() {
-	d.timer.Stop()
-	close(d.closed)
 }

@@ -21,7 +21,9 @@ import (
 // function entry or loop iteration) or right after its next host call once
 // the host has set the instance's sample global; that one function has a
 // listener, which reads the stack. So a guest pays nothing while no one
-// samples it, and a sample costs one stack walk.
+// samples it, and a sample costs one stack walk. The deadline asks the same
+// way, to read the CPU time of the guest's thread on that thread
+// (deadline.go).
 
 // sampling is an operator's pending stack samples, across its instances.
 type sampling struct {
@@ -57,11 +59,27 @@ func (op *operator) SampleStack(deliver func([]runtime.Frame)) {
 	}
 	s.pending = append(s.pending, stackRequest{deliver, in.hostCall.Load()})
 	s.mu.Unlock()
-	// The guest checks the sample global when its countdown next reaches
-	// zero: make that the next check. (A race with the guest's own
-	// decrement only delays the sample.)
+	in.askCheckIn()
+}
+
+// askCheckIn has the guest call the sample function, and with it the
+// listener, at its next check or right after its host call. It checks the
+// sample global when its countdown next reaches zero: that is made the
+// next check. (A race with the guest's own decrement only delays it.) Both
+// a stack sample and the deadline ask, from their own goroutines.
+func (in *instance) askCheckIn() {
+	s := &in.op.sampling
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	in.sample.Set(1)
 	in.tick.Set(1)
+}
+
+// waiting reports whether a stack sample is requested.
+func (s *sampling) waiting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) > 0
 }
 
 // callEnded is called after every call into the guest: a sample still
@@ -99,12 +117,16 @@ func (sampledListeners) NewFunctionListener(def api.FunctionDefinition) experime
 	return nil
 }
 
-// sampledListener reads the guest's stack when it calls the sample function.
+// sampledListener answers the deadline and reads the guest's stack when it
+// calls the sample function.
 type sampledListener struct{}
 
 func (sampledListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64, it experimental.StackIterator) {
 	in := instanceOf(ctx)
-	in.op.sampling.flush(guestFrames(it))
+	in.dl.checkedIn()
+	if in.op.sampling.waiting() {
+		in.op.sampling.flush(guestFrames(it))
+	}
 }
 
 func (sampledListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}

@@ -1,47 +1,25 @@
 package host
 
 import (
-	goruntime "runtime"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// threadClock is the CPU-time clock of one thread (clock_getcpuclockid):
-// any thread of the process may read it.
-type threadClock struct{ id int32 }
-
-// lockThreadClock locks the goroutine to its thread and returns the
-// thread's CPU-time clock.
-func lockThreadClock() threadClock {
-	goruntime.LockOSThread()
-	if !threadClocks() {
-		return threadClock{}
-	}
-	// MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) of Linux's posix-timers.h.
-	return threadClock{^int32(unix.Gettid())<<3 | 6}
-}
-
-func unlockThreadClock() { goruntime.UnlockOSThread() }
-
-// now is the thread's CPU time, false if there is no clock.
-func (c threadClock) now() (time.Duration, bool) {
-	if c.id == 0 {
-		return 0, false
-	}
+// threadCPUTime is the CPU time of the calling thread, false if it cannot
+// be read.
+func threadCPUTime() (time.Duration, bool) {
 	var ts unix.Timespec
-	if unix.ClockGettime(c.id, &ts) != nil {
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
 		return 0, false
 	}
 	return time.Duration(ts.Nano()), true
 }
 
-// threadClocks reports whether this kernel lets a thread's CPU time be read
-// (a sandbox may forbid it): then the wall clock is used.
+// threadClocks reports whether this kernel lets a thread read its CPU time
+// (a sandbox may forbid it): if not, deadlines count wall time.
 var threadClocks = sync.OnceValue(func() bool {
-	goruntime.LockOSThread()
-	defer goruntime.UnlockOSThread()
-	_, ok := threadClock{^int32(unix.Gettid())<<3 | 6}.now()
+	_, ok := threadCPUTime()
 	return ok
 })

@@ -1,0 +1,69 @@
+package host
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// stopFlag stands for an instance's stop global.
+type stopFlag struct{ v atomic.Uint64 }
+
+func (f *stopFlag) Get() uint64  { return f.v.Load() }
+func (f *stopFlag) Set(v uint64) { f.v.Store(v) }
+
+// The deadline counts the guest's own running time, read when the guest
+// checks in: a call that spins past its limit is stopped, one that sleeps
+// six times as long (blocked in a host function, say) is not.
+func TestDeadline_CountsRunningTime(t *testing.T) {
+	if !threadClocks() {
+		t.Skip("no thread CPU clock here: deadlines count wall time")
+	}
+	const limit = 50 * time.Millisecond
+	for _, tt := range []struct {
+		name string
+		work func()
+		want stopReason
+	}{
+		{"spinning", func() {
+			for start := time.Now(); time.Since(start) < time.Millisecond; {
+			}
+		}, expired},
+		{"sleeping", func() { time.Sleep(time.Millisecond) }, running},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stop := &stopFlag{}
+			asked := make(chan struct{}, 1)
+			d := newDeadline(stop, func() {
+				select {
+				case asked <- struct{}{}:
+				default:
+				}
+			}, func() time.Duration { return 0 }, nil)
+			defer d.close()
+			d.arm(limit)
+			// The guest works, and checks in when asked, for six times
+			// its limit, or until stopped (given ten seconds to get the
+			// CPU time on a loaded machine).
+			wall := 6 * limit
+			if tt.want == expired {
+				wall = 10 * time.Second
+			}
+			checkIns := 0
+			for start := time.Now(); time.Since(start) < wall && stop.Get() == 0; {
+				tt.work()
+				select {
+				case <-asked:
+					d.checkedIn()
+					checkIns++
+				default:
+				}
+			}
+			assert.Equal(t, tt.want, d.disarm())
+			assert.Positive(t, checkIns, "the guest was asked to check in")
+			assert.Zero(t, stop.Get(), "disarm clears the stop flag")
+		})
+	}
+}
