@@ -521,14 +521,11 @@ func (s *subtask) acquire(p *network.Pool) *network.Buffer {
 			s.flush()
 			s.flushAt = now.Add(s.task.flushEvery())
 		}
-		if b := p.TryGet(); b != nil {
-			return b
-		}
 		s.clk.begin(waitHard, now)
 		s.timer.Reset(s.flushAt.Sub(now))
 		canceled := false
 		select {
-		case <-p.Freed():
+		case <-p.Freed(): // also for a buffer the flush above got back at once
 		case <-s.timer.C:
 		case <-s.done:
 			canceled = true
@@ -538,6 +535,9 @@ func (s *subtask) acquire(p *network.Pool) *network.Buffer {
 		s.busyUntil = time.Time{}
 		if canceled {
 			return nil
+		}
+		if b := p.TryGet(); b != nil {
+			return b
 		}
 	}
 }

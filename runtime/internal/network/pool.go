@@ -35,8 +35,8 @@ type Pool struct {
 	size  int
 	total int
 	mu    sync.Mutex
-	free  []*Buffer
-	nfree atomic.Int32
+	free  []*Buffer     // under mu
+	nfree atomic.Int32  // len(free), for Available and Used without the lock
 	freed chan struct{} // one token, sent by Put, for a writer waiting for a buffer
 }
 

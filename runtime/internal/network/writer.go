@@ -38,9 +38,9 @@ func fmix32(h uint32) uint32 {
 	return h
 }
 
-// Acquire blocks until the pool has a free buffer and takes it (TryGet,
-// waiting on Freed); the subtask supplies it so that the wait is measured
-// as hard backpressure and ends on cancellation (returning nil).
+// Acquire is called when TryGet found no free buffer: it waits on Freed
+// until TryGet takes one. The subtask supplies it so that the wait is
+// measured as hard backpressure and ends on cancellation (returning nil).
 type Acquire func(*Pool) *Buffer
 
 // Writer serializes a subtask's output records into buffers, one buffer
