@@ -94,6 +94,27 @@ func TestOperator_Restart_StopsGuest(t *testing.T) {
 	assert.Empty(t, j.Failures(), "a restart is not a failure")
 }
 
+// A guest blocked in emit far longer than its call's limit, by a slow sink,
+// is not stopped: blocked is not running. Its deadline asks it to check in
+// while it is blocked; it does when emit returns, and counts from there.
+// fanout emits 200 records for its one input record, about 70 buffers of
+// 256 bytes: the call waits about 200 ms for the sink, four times its limit.
+func TestOperator_BlockedInEmit_NotStopped(t *testing.T) {
+	h := cachedHost(t, sandbox().WithCallTimeout(50*time.Millisecond))
+	j := runJob(t, h, `
+name: blocked
+restart: {strategy: none}
+network: {buffer-size: 256b}
+tasks:
+  - {name: source, operator: generator, config: {count: 1}}
+  - {name: fanout, operator: fanout.wasm}
+  - {name: sink, operator: discard, cost: 1ms}
+`)
+	snap := wait(t, j)
+	assert.Equal(t, metrics.StateFinished, snap.State, "%v", j.Err())
+	assert.Equal(t, int64(200), snap.Vertices[2].Metrics.NumRecordsIn)
+}
+
 // waitBusy waits until the job's vertex shows its guest running.
 func waitBusy(t *testing.T, j *runtime.Job, vertex int) {
 	t.Helper()
