@@ -168,6 +168,20 @@ func TestKeyChannel(t *testing.T) {
 	}
 }
 
+// TestKeyChannel_Spread checks that keys of any length fill the key groups
+// evenly.
+func TestKeyChannel_Spread(t *testing.T) {
+	for _, format := range []string{"%d", "key-%d", "a-somewhat-longer-key-%d"} {
+		groups := make([]int, MaxParallelism)
+		for k := range 100 * MaxParallelism {
+			groups[KeyChannel(fmt.Appendf(nil, format, k), MaxParallelism)]++
+		}
+		for g, n := range groups {
+			assert.True(t, n >= 60 && n <= 140, "%q: key group %d has %d keys, 100 expected", format, g, n)
+		}
+	}
+}
+
 func TestReader(t *testing.T) {
 	var batch []byte
 	batch = AppendRecord(batch, 7, []byte("a"), []byte("bc"))
