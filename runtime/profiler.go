@@ -155,17 +155,28 @@ func (j *Job) subtasksOf(task string) []*subtask {
 	return nil
 }
 
+// sleepUntil is how profilers wait between samples: until t, or until done
+// is closed if that ends the wait sooner (sleepInSyscall wakes on time only).
+// This package's tests sleep on Go's timers, which testing/synctest's fake
+// clock drives.
+var sleepUntil = func(t time.Time, _ <-chan struct{}) { sleepInSyscall(t) }
+
 func (p *taskProfiler) run() {
-	t := time.NewTicker(SampleInterval)
-	defer t.Stop()
 	var profiled []*subtask
 	defer func() { setProfiled(profiled, false) }()
+	next := time.Now()
 	for {
+		// Not a time.Ticker: see sleepInSyscall. Ticks missed are dropped,
+		// as a Ticker drops them.
+		if next = next.Add(SampleInterval); next.Before(time.Now()) {
+			next = time.Now()
+		}
+		sleepUntil(next, p.j.done)
 		select {
-		case <-t.C:
 		case <-p.j.done:
 			p.stop(true)
 			return
+		default:
 		}
 		subs := p.j.subtasksOf(p.task)
 		if len(profiled) == 0 || len(subs) == 0 || subs[0] != profiled[0] { // a new attempt

@@ -14,7 +14,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// The profilers of these tests sleep on Go's timers, which synctest's fake
+// clock advances (a system call takes real time), and end with their job
+// (synctest.Test ends in a deadlock while a goroutine of its bubble sleeps).
+func init() {
+	sleepUntil = func(t time.Time, done <-chan struct{}) {
+		select {
+		case <-time.After(time.Until(t)):
+		case <-done:
+		}
+	}
+}
+
 // share is the fraction of a graph's samples in frames named name, at any depth.
+
 func share(g *FlameGraph, name string) float64 {
 	var in func(n *FlameNode) int
 	in = func(n *FlameNode) int {
