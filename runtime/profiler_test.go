@@ -27,7 +27,6 @@ func init() {
 }
 
 // share is the fraction of a graph's samples in frames named name, at any depth.
-
 func share(g *FlameGraph, name string) float64 {
 	var in func(n *FlameNode) int
 	in = func(n *FlameNode) int {

@@ -10,8 +10,8 @@ import (
 // until t, where time.Sleep or a Ticker would wait on a Go timer. The
 // profiler samples on it: a Go timer fires when a P runs the timer heap it
 // is in, and a P that runs a guest in compiled code runs nothing else until
-// the guest's call ends, while an idle P may sleep until sysmon wakes it,
-// up to 10 ms later. So a timer's tick came mostly when the guest had just
+// the guest leaves it (at the end of its call, mostly), while an idle P may
+// sleep until sysmon wakes it, up to 10 ms later. So a timer's tick came mostly when the guest had just
 // finished, and its sample said "wait for input". A thread in a system call
 // is woken by the kernel and takes an idle P at once, or waits for one.
 // Measured on TestSampling_HeavyAndLight's job (the guest busy about half
