@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -48,6 +49,11 @@ type benchResult struct {
 	RatioMedian float64   `json:"ratioMedian"` // of Ratios
 	RatioMin    float64   `json:"ratioMin"`
 	RatioMax    float64   `json:"ratioMax"`
+	// The map task's busy time per record it took in, in ns, per round and
+	// their median: what the operator itself costs in the pipeline, without
+	// the time it waited for input or output (null if unknown).
+	BusyNsPerRecord       []metrics.Float `json:"busyNsPerRecord"`
+	BusyNsPerRecordMedian metrics.Float   `json:"busyNsPerRecordMedian"`
 }
 
 // benchReport is what `flowlab bench -json` prints.
@@ -107,11 +113,12 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 		for k := range contenders {
 			i := (round + k) % len(contenders) // rotated: each contender runs in each position in turn
 			c := contenders[i]
-			rate, err := pipelineRate(ctx, c, *valueSize, *bufferSize, *warmup, *duration, resolve)
+			rate, busyNs, err := pipelineRate(ctx, c, *valueSize, *bufferSize, *warmup, *duration, resolve)
 			if err != nil {
 				return fmt.Errorf("bench %s: %w", c.Name, err)
 			}
 			results[i].Rates = append(results[i].Rates, rate)
+			results[i].BusyNsPerRecord = append(results[i].BusyNsPerRecord, metrics.Float(busyNs))
 		}
 	}
 	for i := range results {
@@ -125,6 +132,12 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		r.Median, r.Min, r.Max = medianMinMax(r.Rates)
 		r.RatioMedian, r.RatioMin, r.RatioMax = medianMinMax(r.Ratios)
+		busy := make([]float64, len(r.BusyNsPerRecord))
+		for k, b := range r.BusyNsPerRecord {
+			busy[k] = float64(b)
+		}
+		median, _, _ := medianMinMax(busy)
+		r.BusyNsPerRecordMedian = metrics.Float(median)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -141,7 +154,7 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, r := range results {
 		width = max(width, len(r.Name))
 	}
-	fmt.Fprintf(tw, "%-*s\tMEDIAN REC/S\tMIN REC/S\tMAX REC/S\tOF NATIVE\tMIN-MAX\tTARGET\t\n", width, "MAP")
+	fmt.Fprintf(tw, "%-*s\tMEDIAN REC/S\tMIN REC/S\tMAX REC/S\tOF NATIVE\tMIN-MAX\tTARGET\tBUSY NS/REC\t\n", width, "MAP")
 	for _, r := range results {
 		target := "reference"
 		if r.Target > 0 {
@@ -151,13 +164,18 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			target = fmt.Sprintf(">=%.0f%% %s", r.Target, verdict)
 		}
-		fmt.Fprintf(tw, "%-*s\t%.0f\t%.0f\t%.0f\t%.0f%%\t%.0f-%.0f%%\t%s\t\n",
-			width, r.Name, r.Median, r.Min, r.Max, r.RatioMedian, r.RatioMin, r.RatioMax, target)
+		busy := "-"
+		if b := float64(r.BusyNsPerRecordMedian); !math.IsNaN(b) && !math.IsInf(b, 0) {
+			busy = fmt.Sprintf("%.1f", b)
+		}
+		fmt.Fprintf(tw, "%-*s\t%.0f\t%.0f\t%.0f\t%.0f%%\t%.0f-%.0f%%\t%s\t%s\t\n",
+			width, r.Name, r.Median, r.Min, r.Max, r.RatioMedian, r.RatioMin, r.RatioMax, target, busy)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "OF NATIVE: the median over rounds of the ratio to passthrough in the same round; MIN-MAX: its range over rounds")
+	fmt.Fprintln(stdout, "BUSY NS/REC: MAP's busy time (Flink's accumulatedBusyTime) per record it took in, median over rounds: its own cost, without its waits")
 	return nil
 }
 
@@ -175,8 +193,9 @@ func medianMinMax(xs []float64) (median, lo, hi float64) {
 
 // pipelineRate runs generator -> c -> discard and returns the records per
 // second into c (its numRecordsIn, so that a filter is measured on what it
-// consumes) over d, after warmup.
-func pipelineRate(ctx context.Context, c contender, valueSize int, bufferSize string, warmup, d time.Duration, resolve runtime.Resolver) (float64, error) {
+// consumes) over d, after warmup, and c's busy time per record over d, in
+// ns (NaN if the task's busy time is unknown).
+func pipelineRate(ctx context.Context, c contender, valueSize int, bufferSize string, warmup, d time.Duration, resolve runtime.Resolver) (rate, busyNs float64, err error) {
 	config := ""
 	if c.Config != "" {
 		config = ", config: " + c.Config
@@ -193,11 +212,11 @@ edges:
   - {from: map, to: sink, partitioning: forward}
 `, bufferSize, valueSize, c.Operator, config))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	j, err := runtime.Start(ctx, s, resolve)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer func() { j.Cancel(); <-j.Done() }()
 	<-j.Updated() // running
@@ -222,12 +241,13 @@ edges:
 	}
 	first, err := next(warmup)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	last, err := next(d)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	in := func(snap *metrics.Job) int64 { return snap.Vertices[1].Metrics.NumRecordsIn }
-	return float64(in(last)-in(first)) / (float64(last.Timestamp-first.Timestamp) / 1000), nil
+	records := float64(last.Vertices[1].Metrics.NumRecordsIn - first.Vertices[1].Metrics.NumRecordsIn)
+	busyMs := float64(last.Vertices[1].Metrics.AccumulatedBusyTime - first.Vertices[1].Metrics.AccumulatedBusyTime)
+	return records / (float64(last.Timestamp-first.Timestamp) / 1000), busyMs * 1e6 / records, nil
 }

@@ -101,13 +101,14 @@ func TestBench(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(t.Context(), []string{"flowlab", "bench", "-duration", "200ms", "-warmup", "100ms", "-rounds", "1", "-buffer-size", "8kb", "-value-size", "100"}, &out))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	require.Len(t, lines, 3+len(contenders), out.String())
+	require.Len(t, lines, 4+len(contenders), out.String())
 	assert.Contains(t, lines[0], "100 B values, 8kb buffers, 1 round(s)")
-	assert.Regexp(t, `^ *MAP +MEDIAN REC/S +MIN REC/S +MAX REC/S +OF NATIVE +MIN-MAX +TARGET$`, lines[1])
-	assert.Regexp(t, `^ *passthrough +[1-9]\d* +\d+ +\d+ +100% +100-100% +reference$`, lines[2])
+	assert.Regexp(t, `^ *MAP +MEDIAN REC/S +MIN REC/S +MAX REC/S +OF NATIVE +MIN-MAX +TARGET +BUSY NS/REC$`, lines[1])
+	assert.Regexp(t, `^ *passthrough +[1-9]\d* +\d+ +\d+ +100% +100-100% +reference +\d+\.\d$`, lines[2])
 	for i, c := range contenders[1:] {
-		assert.Regexp(t, `^ *`+regexp.QuoteMeta(c.Name)+` +[1-9]\d* +\d+ +\d+ +\d+% +\d+-\d+% +>=\d+% (met|missed)$`, lines[3+i])
+		assert.Regexp(t, `^ *`+regexp.QuoteMeta(c.Name)+` +[1-9]\d* +\d+ +\d+ +\d+% +\d+-\d+% +>=\d+% (met|missed) +\d+\.\d$`, lines[3+i])
 	}
+	assert.Contains(t, lines[len(lines)-1], "BUSY NS/REC: MAP's busy time")
 }
 
 func TestBench_JSON(t *testing.T) {
@@ -123,6 +124,10 @@ func TestBench_JSON(t *testing.T) {
 		assert.Positive(t, c.Median, c.Name) // it ran: records went into it
 		assert.LessOrEqual(t, c.Min, c.Median, c.Name)
 		assert.LessOrEqual(t, c.Median, c.Max, c.Name)
+		assert.Len(t, c.BusyNsPerRecord, 2, c.Name)
+		// Busy a part of the time, for records that each cost something:
+		// between 1 ns and 1 ms each.
+		assert.True(t, c.BusyNsPerRecordMedian > 1 && c.BusyNsPerRecordMedian < 1e6, "%s: %v ns per record", c.Name, c.BusyNsPerRecordMedian)
 	}
 	assert.InDeltaSlice(t, []float64{100, 100}, report.Contenders[0].Ratios, 1e-9)
 }
