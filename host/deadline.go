@@ -1,7 +1,6 @@
 package host
 
 import (
-	goruntime "runtime"
 	"sync"
 	"time"
 )
@@ -13,17 +12,23 @@ import (
 // The limit is on the guest's own running time, not on wall time, so that a
 // guest is not stopped because a loaded machine gave it little of a core (60
 // jobs starting at once on 2 cores). On Linux that is the CPU time of the
-// thread the call is locked to. Reading it is a system call, which cost more
-// than the rest of the host's work for a 32 KiB batch in a virtual machine,
-// so a call that ends within checkAfter reads no clock at all. At checkAfter
-// the guest is asked to check in (the sample function, see sampling.go) and
+// thread the call runs on. Reading it is a system call, which cost more than
+// the rest of the host's work for a 32 KiB batch in a virtual machine, so a
+// call that ends within checkAfter reads no clock at all. At checkAfter the
+// guest is asked to check in (the sample function, see sampling.go) and
 // reads its thread's CPU time on that thread; counting starts there, so a
 // call runs at most checkAfter beyond its limit, and the guest is asked
 // again when the rest of the limit could have run out. A guest blocked in a
 // host function (emit, under backpressure) checks in when it returns: its
-// clock stood still meanwhile. Elsewhere, and where the kernel hides thread
-// clocks, it is wall time less the time blocked on output inside emit,
-// which is the subtask's, not the guest's.
+// clock stood still meanwhile.
+//
+// The call is not locked to its thread (runtime.LockOSThread): a locked
+// guest call was once left runnable and never run again, for 9 minutes,
+// under go test -race ./... . So between two check-ins on different threads
+// (Go moved the goroutine, at a preemption or after a block), or whose CPU
+// time ran faster than the wall clock, the interval counts as wall time less
+// the time blocked on output inside emit. Elsewhere, and where the kernel
+// hides thread clocks, that is all there is.
 type deadline struct {
 	stop    setter // the instance's stop global
 	checkIn func() // asks the guest to call checkedIn at its next check
@@ -37,8 +42,16 @@ type deadline struct {
 	stopped  stopReason
 	canceled bool
 	asked    bool          // the guest is asked to check in
-	start    time.Duration // the clock's reading when counting began; -1 before the first check-in
+	start    time.Duration // wall time less waits when counting began (no thread clocks)
 	closed   chan struct{}
+
+	// With thread clocks: the running time counted so far, and the last
+	// check-in's thread, its CPU time and the wall time less waits then.
+	counting bool
+	used     time.Duration
+	tid      int
+	cpuAt    time.Duration
+	wallAt   time.Duration
 }
 
 // checkAfter is how long a call runs before its thread's CPU time is first
@@ -77,12 +90,8 @@ func newDeadline(stop setter, checkIn func(), wait func() time.Duration, done <-
 	return d
 }
 
-// arm starts the deadline of a call on this goroutine, which it locks to
-// its thread until disarm when the thread's CPU time is counted.
+// arm starts the deadline of a call.
 func (d *deadline) arm(limit time.Duration) {
-	if d.cpu {
-		goruntime.LockOSThread()
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.armed, d.stopped, d.limit, d.asked = true, running, limit, false
@@ -91,7 +100,7 @@ func (d *deadline) arm(limit time.Duration) {
 		d.stop.Set(1)
 	}
 	if d.cpu {
-		d.start = -1
+		d.counting, d.used = false, 0
 		d.timer.Reset(min(limit, checkAfter))
 		return
 	}
@@ -118,7 +127,7 @@ func (d *deadline) fire() {
 		return
 	}
 	defer d.mu.Unlock()
-	d.count(d.wallLessWait())
+	d.check(d.wallLessWait() - d.start)
 }
 
 // checkedIn is the guest's answer to checkIn, on the thread it runs on.
@@ -129,22 +138,28 @@ func (d *deadline) checkedIn() {
 		return
 	}
 	d.asked = false
-	now, ok := threadCPUTime()
+	tid, cpu, ok := threadCPUTime()
 	if !ok { // not once threadClocks held; a guest that cannot be timed is not left running
 		d.stopped = expired
 		d.stop.Set(1)
 		return
 	}
-	if d.start < 0 {
-		d.start = now
+	wall := d.wallLessWait()
+	if d.counting {
+		ran := wall - d.wallAt
+		if c := cpu - d.cpuAt; tid == d.tid && tid >= 0 && c >= 0 && c <= ran {
+			ran = c
+		}
+		d.used += ran
 	}
-	d.count(now)
+	d.counting, d.tid, d.cpuAt, d.wallAt = true, tid, cpu, wall
+	d.check(d.used)
 }
 
-// count stops the call if the clock, now at now, has run for its limit, and
-// otherwise sets the timer for the rest.
-func (d *deadline) count(now time.Duration) {
-	if used := now - d.start; used < d.limit {
+// check stops the call if it has run used of its limit, and otherwise sets
+// the timer for the rest.
+func (d *deadline) check(used time.Duration) {
+	if used < d.limit {
 		d.timer.Reset(d.limit - used)
 		return
 	}
@@ -158,9 +173,6 @@ func (d *deadline) disarm() stopReason {
 	defer d.mu.Unlock()
 	d.armed = false
 	d.timer.Stop()
-	if d.cpu {
-		goruntime.UnlockOSThread()
-	}
 	if d.stopped != running {
 		d.stop.Set(0) // the instance is discarded anyway; keep it consistent
 	}

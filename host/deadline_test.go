@@ -1,6 +1,7 @@
 package host
 
 import (
+	goruntime "runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,32 +17,41 @@ func (f *stopFlag) Set(v uint64) { f.v.Store(v) }
 
 // The deadline counts the guest's own running time, read when the guest
 // checks in: a call that spins past its limit is stopped, one that sleeps
-// six times as long (blocked in a host function, say) is not.
+// six times as long on its thread is not, nor is one that sleeps as long
+// blocked on output (emit under backpressure) on whatever thread it wakes.
 func TestDeadline_CountsRunningTime(t *testing.T) {
 	if !threadClocks() {
 		t.Skip("no thread CPU clock here: deadlines count wall time")
 	}
 	const limit = 50 * time.Millisecond
 	for _, tt := range []struct {
-		name string
-		work func()
-		want stopReason
+		name    string
+		work    func()
+		blocked bool // the work is a wait on output, which the subtask measures
+		locked  bool // on one thread
+		want    stopReason
 	}{
 		{"spinning", func() {
 			for start := time.Now(); time.Since(start) < time.Millisecond; {
 			}
-		}, expired},
-		{"sleeping", func() { time.Sleep(time.Millisecond) }, running},
+		}, false, false, expired},
+		{"sleeping", func() { time.Sleep(time.Millisecond) }, false, true, running},
+		{"blocked in emit", func() { time.Sleep(time.Millisecond) }, true, false, running},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.locked {
+				goruntime.LockOSThread()
+				defer goruntime.UnlockOSThread()
+			}
 			stop := &stopFlag{}
 			asked := make(chan struct{}, 1)
+			var waited atomic.Int64
 			d := newDeadline(stop, func() {
 				select {
 				case asked <- struct{}{}:
 				default:
 				}
-			}, func() time.Duration { return 0 }, nil)
+			}, func() time.Duration { return time.Duration(waited.Load()) }, nil)
 			defer d.close()
 			d.arm(limit)
 			// The guest works, and checks in when asked, for six times
@@ -53,7 +63,11 @@ func TestDeadline_CountsRunningTime(t *testing.T) {
 			}
 			checkIns := 0
 			for start := time.Now(); time.Since(start) < wall && stop.Get() == 0; {
+				began := time.Now()
 				tt.work()
+				if tt.blocked {
+					waited.Add(int64(time.Since(began)))
+				}
 				select {
 				case <-asked:
 					d.checkedIn()
