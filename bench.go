@@ -132,12 +132,7 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		r.Median, r.Min, r.Max = medianMinMax(r.Rates)
 		r.RatioMedian, r.RatioMin, r.RatioMax = medianMinMax(r.Ratios)
-		busy := make([]float64, len(r.BusyNsPerRecord))
-		for k, b := range r.BusyNsPerRecord {
-			busy[k] = float64(b)
-		}
-		median, _, _ := medianMinMax(busy)
-		r.BusyNsPerRecordMedian = metrics.Float(median)
+		r.BusyNsPerRecordMedian, _, _ = medianMinMax(r.BusyNsPerRecord)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -181,7 +176,7 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 
 // medianMinMax returns the median, the least and the greatest of xs (not
 // empty).
-func medianMinMax(xs []float64) (median, lo, hi float64) {
+func medianMinMax[F ~float64](xs []F) (median, lo, hi F) {
 	s := slices.Sorted(slices.Values(xs))
 	n := len(s)
 	median = s[n/2]

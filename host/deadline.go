@@ -33,7 +33,8 @@ type deadline struct {
 	stop    setter // the instance's stop global
 	checkIn func() // asks the guest to call checkedIn at its next check
 	wait    func() time.Duration
-	cpu     bool // the thread's CPU time is counted
+	cpu     bool                              // the thread's CPU time is counted
+	clock   func() (int, time.Duration, bool) // threadCPUTime
 
 	mu       sync.Mutex
 	timer    *time.Timer
@@ -41,12 +42,11 @@ type deadline struct {
 	armed    bool
 	stopped  stopReason
 	canceled bool
-	asked    bool          // the guest is asked to check in
-	start    time.Duration // wall time less waits when counting began (no thread clocks)
+	asked    bool // the guest is asked to check in
 	closed   chan struct{}
 
-	// With thread clocks: the running time counted so far, and the last
-	// check-in's thread, its CPU time and the wall time less waits then.
+	// The running time counted so far, and the last reading: its thread
+	// (-1 for none), that thread's CPU time and the wall time less waits.
 	counting bool
 	used     time.Duration
 	tid      int
@@ -71,7 +71,7 @@ const (
 type setter interface{ Set(v uint64) }
 
 func newDeadline(stop setter, checkIn func(), wait func() time.Duration, done <-chan struct{}) *deadline {
-	d := &deadline{stop: stop, checkIn: checkIn, wait: wait, cpu: threadClocks(), closed: make(chan struct{})}
+	d := &deadline{stop: stop, checkIn: checkIn, wait: wait, cpu: threadClocks(), clock: threadCPUTime, closed: make(chan struct{})}
 	d.timer = time.AfterFunc(time.Hour, d.fire)
 	d.timer.Stop()
 	go func() {
@@ -99,13 +99,12 @@ func (d *deadline) arm(limit time.Duration) {
 		d.stopped = canceled
 		d.stop.Set(1)
 	}
+	d.counting, d.used = false, 0
 	if d.cpu {
-		d.counting, d.used = false, 0
 		d.timer.Reset(min(limit, checkAfter))
 		return
 	}
-	d.start = d.wallLessWait()
-	d.timer.Reset(limit)
+	d.account(-1, 0) // counting starts now, on wall time
 }
 
 func (d *deadline) wallLessWait() time.Duration {
@@ -127,7 +126,7 @@ func (d *deadline) fire() {
 		return
 	}
 	defer d.mu.Unlock()
-	d.check(d.wallLessWait() - d.start)
+	d.account(-1, 0)
 }
 
 // checkedIn is the guest's answer to checkIn, on the thread it runs on.
@@ -138,29 +137,32 @@ func (d *deadline) checkedIn() {
 		return
 	}
 	d.asked = false
-	tid, cpu, ok := threadCPUTime()
+	tid, cpu, ok := d.clock()
 	if !ok { // not once threadClocks held; a guest that cannot be timed is not left running
 		d.stopped = expired
 		d.stop.Set(1)
 		return
 	}
+	d.account(tid, cpu)
+}
+
+// account adds the running time since the last reading (none at the first):
+// thread tid's CPU time, now cpu, if the last reading was on the same thread
+// and the clock did not run faster than the wall clock, else the wall time
+// less waits. It then stops the call if that reaches its limit, and
+// otherwise sets the timer for the rest.
+func (d *deadline) account(tid int, cpu time.Duration) {
 	wall := d.wallLessWait()
 	if d.counting {
 		ran := wall - d.wallAt
-		if c := cpu - d.cpuAt; tid == d.tid && tid >= 0 && c >= 0 && c <= ran {
+		if c := cpu - d.cpuAt; tid >= 0 && tid == d.tid && c >= 0 && c <= ran {
 			ran = c
 		}
 		d.used += ran
 	}
 	d.counting, d.tid, d.cpuAt, d.wallAt = true, tid, cpu, wall
-	d.check(d.used)
-}
-
-// check stops the call if it has run used of its limit, and otherwise sets
-// the timer for the rest.
-func (d *deadline) check(used time.Duration) {
-	if used < d.limit {
-		d.timer.Reset(d.limit - used)
+	if d.used < d.limit {
+		d.timer.Reset(d.limit - d.used)
 		return
 	}
 	d.stopped = expired

@@ -81,3 +81,52 @@ func TestDeadline_CountsRunningTime(t *testing.T) {
 		})
 	}
 }
+
+// Between two check-ins the deadline counts the thread's CPU time if both
+// were on the same thread, and otherwise (the goroutine moved, or the clock
+// ran faster than the wall clock) the wall time less the time blocked on
+// output. Scripted readings, 60 ms apart, against a limit of 100 ms.
+func TestDeadline_Accounting(t *testing.T) {
+	type reading struct {
+		tid int
+		cpu time.Duration
+	}
+	for _, tt := range []struct {
+		name     string
+		readings []reading
+		blocked  bool // the 60 ms between readings are a wait on output
+		want     stopReason
+	}{
+		{"one thread, little CPU", []reading{{7, 0}, {7, time.Millisecond}, {7, 2 * time.Millisecond}}, false, running},
+		{"one thread, its CPU time", []reading{{7, 0}, {7, 55 * time.Millisecond}, {7, 110 * time.Millisecond}}, false, expired},
+		{"moved between threads", []reading{{7, 0}, {8, 0}, {7, 0}}, false, expired},
+		{"moved while reading", []reading{{7, 0}, {-1, 0}, {-1, 0}}, false, expired},
+		{"a clock faster than the wall", []reading{{7, 0}, {7, -time.Hour}, {7, time.Hour}}, false, expired},
+		{"moved, blocked on output", []reading{{7, 0}, {8, 0}, {9, 0}}, true, running},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var waited atomic.Int64
+			d := newDeadline(&stopFlag{}, func() {}, func() time.Duration { return time.Duration(waited.Load()) }, nil)
+			defer d.close()
+			d.cpu = true
+			next := 0
+			d.clock = func() (int, time.Duration, bool) {
+				r := tt.readings[next]
+				next++
+				return r.tid, r.cpu, true
+			}
+			d.arm(100 * time.Millisecond)
+			for i := range tt.readings {
+				if i > 0 {
+					time.Sleep(60 * time.Millisecond)
+					if tt.blocked {
+						waited.Add(int64(60 * time.Millisecond))
+					}
+				}
+				d.fire()
+				d.checkedIn()
+			}
+			assert.Equal(t, tt.want, d.disarm())
+		})
+	}
+}
