@@ -165,9 +165,9 @@ func (in *instance) emitBatch(stack []uint64) {
 	switch {
 	case batches && len(data)/headerSize <= room:
 		// It cannot cross the quota (a record takes a header at least):
-		// EmitBatch checks the encoding itself, in the same walk that
-		// emits, and emits nothing from a bad one, which scanBatch then
-		// words as the host does.
+		// EmitBatch checks the encoding itself (to one output, in the walk
+		// that writes) and emits nothing from a bad one, which scanBatch
+		// then words as the host does.
 		n, err = out.EmitBatch(data)
 		if errors.Is(err, runtime.ErrCorrupt) {
 			scanBatch(data, room)

@@ -126,6 +126,17 @@ func (s *subtask) enterEmit() (phase uint32, marked bool) {
 // while waiting for a buffer, it returns 0 and ErrCanceled though part of the
 // batch may be sent: the subtask is ending, and its counts with it.
 func (s *subtask) EmitBatch(data []byte) (int, error) {
+	if len(s.writers) == 1 { // it checks as it writes: one walk
+		if p, ok := s.enterEmit(); ok {
+			defer s.phase.Store(p)
+		}
+		n, err := s.writers[0].CheckEmitBatch(data)
+		if err != nil {
+			return 0, err
+		}
+		s.count(n, len(data))
+		return n, nil
+	}
 	limit := math.MaxInt // what no writer takes is only counted, as by Emit
 	for _, w := range s.writers {
 		limit = min(limit, w.Pool().BufferSize())
@@ -152,9 +163,15 @@ func (s *subtask) emitChecked(b Batch) error {
 			return err
 		}
 	}
-	s.out += int64(b.n)
-	s.outBytes += int64(len(b.data) * len(s.writers))
+	s.count(b.n, len(b.data))
 	return nil
+}
+
+// count adds n records of size bytes, sent to every writer, to the output
+// counters.
+func (s *subtask) count(n, size int) {
+	s.out += int64(n)
+	s.outBytes += int64(size * len(s.writers))
 }
 
 // publishOut publishes the output counters for the sampler.

@@ -350,6 +350,87 @@ func TestWriter_latestTS(t *testing.T) {
 	assert.Equal(t, []int64{0, 9}, got, "kept as written, never below 0 (what a decode from 0 finds)")
 }
 
+// CheckEmitBatch into one channel fills buffers as Emit does record by
+// record, whatever is left of the buffer being filled, and writes nothing
+// from a bad batch.
+func TestWriter_CheckEmitBatch(t *testing.T) {
+	type sent struct {
+		data             []byte
+		records          int
+		latest, earliest int64
+	}
+	// 100 records of 20 to 60 bytes, timestamps out of order, into 256-byte
+	// buffers; debloated, the channel announces 100 bytes.
+	var recs [][3]any
+	for i := range 100 {
+		recs = append(recs, [3]any{int64((i * 37) % 101), []byte("k"), make([]byte, 3+(i*13)%41)})
+	}
+	run := func(debloat bool, prefill int, batches [][2]int) []sent {
+		g := NewGate(1, 64, 0)
+		w := NewWriter(NewPool(64, 256), []*Channel{g.Channel(0)}, Forward, 0, false, nil)
+		if debloat {
+			g.SetBufferSize(100)
+		}
+		for _, r := range recs[:prefill] {
+			require.NoError(t, w.Emit(r[0].(int64), r[1].([]byte), r[2].([]byte)))
+		}
+		for _, span := range batches {
+			var batch []byte
+			for _, r := range recs[span[0]:span[1]] {
+				batch = AppendRecord(batch, r[0].(int64), r[1].([]byte), r[2].([]byte))
+			}
+			n, err := w.CheckEmitBatch(batch)
+			require.NoError(t, err)
+			require.Equal(t, span[1]-span[0], n)
+		}
+		w.Finish()
+		var got []sent
+		for d, ok := g.Poll(); ok; d, ok = g.Poll() {
+			if d.Event == NoEvent {
+				got = append(got, sent{append([]byte(nil), d.Data()...), d.Records(), d.LatestTS(), d.EarliestTS()})
+			}
+			g.Recycle(d)
+		}
+		return got
+	}
+	for _, debloat := range []bool{false, true} {
+		for _, prefill := range []int{0, 1, 4} {
+			for _, batches := range [][][2]int{
+				{{prefill, prefill + 1}}, // one record
+				{{prefill, prefill + 5}}, // into what is left, then a fresh buffer
+				{{prefill, 60}},          // more than a buffer
+				{{prefill, prefill}, {prefill, 30}, {30, 31}, {31, 90}}, // empty, then one after another
+			} {
+				t.Run(fmt.Sprintf("debloat=%v/prefill=%d/%v", debloat, prefill, batches), func(t *testing.T) {
+					last := batches[len(batches)-1][1]
+					want := run(debloat, last, nil) // record by record
+					assert.Equal(t, want, run(debloat, prefill, batches))
+				})
+			}
+		}
+	}
+}
+
+func TestWriter_CheckEmitBatch_Errors(t *testing.T) {
+	g := NewGate(1, 4, 0)
+	w := NewWriter(NewPool(4, 64), []*Channel{g.Channel(0)}, Forward, 0, false, nil)
+	require.NoError(t, w.Emit(7, []byte("k"), []byte("v"))) // the buffer being filled
+	good := AppendRecord(nil, 1, []byte("k"), []byte("v"))
+	good = good[:len(good):len(good)] // each bad batch below its own copy
+	for batch, want := range map[string]string{
+		string(append(good, 1, 2, 3)):                        "corrupt record batch: 3 trailing bytes at offset 18, less than a record header (16 bytes)",
+		string(AppendRecord(good, 2, nil, make([]byte, 60))): "record at offset 18: record of 76 bytes (key 0, value 60, header 16) does not fit in a network buffer of 64 bytes: raise network.buffer-size",
+	} {
+		n, err := w.CheckEmitBatch([]byte(batch))
+		assert.EqualError(t, err, want)
+		assert.Zero(t, n)
+	}
+	w.Finish()
+	d, ok := g.Poll()
+	require.True(t, ok)
+	assert.Equal(t, AppendRecord(nil, 7, []byte("k"), []byte("v")), d.Data(), "only the record emitted before")
+}
+
 func TestGate_SetBufferSize(t *testing.T) {
 	// 64-byte records (16 header + 3 key + 45 value) into 1 KiB buffers
 	// debloated to 256 bytes: 4 records a buffer, and a record larger than

@@ -98,19 +98,27 @@ func (r *Reader) Err() error {
 // Check checks that batch is a whole number of well-formed records, none
 // larger than limit bytes, and counts them.
 func Check(batch []byte, limit int) (int, error) {
-	n, off := 0, 0
-	for {
-		_, kl, end, ok := header(batch, off)
-		if !ok {
-			r := Reader{data: batch, off: off}
-			return n, r.Err()
+	n := 0
+	for off := 0; off < len(batch); n++ {
+		_, _, end, ok := header(batch, off)
+		if !ok || end-off > limit {
+			return n, badRecord(batch, off, limit)
 		}
-		if size := end - off; size > limit {
-			return n, fmt.Errorf("record at offset %d: %w", off, tooLarge(size, kl, size-HeaderSize-kl, limit))
-		}
-		n++
 		off = end
 	}
+	return n, nil
+}
+
+// badRecord is what is wrong with the record at off of batch: it runs past
+// the end of batch, or it is larger than limit.
+func badRecord(batch []byte, off, limit int) error {
+	_, kl, end, ok := header(batch, off)
+	if !ok {
+		r := Reader{data: batch, off: off}
+		return r.Err()
+	}
+	size := end - off
+	return fmt.Errorf("record at offset %d: %w", off, tooLarge(size, kl, size-HeaderSize-kl, limit))
 }
 
 // tooLarge is the error for a record that does not fit in a buffer.

@@ -92,6 +92,82 @@ func (w *Writer) Emit(ts int64, key, value []byte) error {
 	return w.emit(rec, nil)
 }
 
+// CheckEmitBatch is Check, with the buffer size as the limit, and then
+// EmitBatch, in one walk over batch where the writer has one channel and
+// sends buffers only when full: the walk that checks the records also
+// measures the two runs they go in, what is left of the buffer being filled
+// and a fresh one, so the records are read once. (A fresh buffer debloated
+// smaller than the rest takes the walk of EmitBatch.) Nothing is written
+// from a batch that fails the check.
+func (w *Writer) CheckEmitBatch(batch []byte) (int, error) {
+	if len(w.channels) > 1 || w.flushEach {
+		n, err := Check(batch, w.pool.size)
+		if err == nil {
+			err = w.EmitBatch(batch)
+		}
+		return n, err
+	}
+	b := w.current[0]
+	room := 0
+	if b != nil {
+		room = b.limit - len(b.data)
+	}
+	var first, rest run
+	n, split := 0, 0
+	for off := 0; off < len(batch); n++ {
+		ts, _, end, ok := header(batch, off)
+		if !ok || end-off > w.pool.size {
+			return 0, badRecord(batch, off, w.pool.size)
+		}
+		if end <= room && split == off {
+			first.add(ts)
+			split = end
+		} else {
+			rest.add(ts)
+		}
+		off = end
+	}
+	if split > 0 {
+		first.write(b, batch[:split])
+	}
+	if split == len(batch) {
+		return n, nil
+	}
+	_, _, end, _ := header(batch, split)
+	b, err := w.room(0, end-split)
+	switch {
+	case err != nil:
+		return 0, err
+	case len(batch)-split <= b.limit-len(b.data):
+		rest.write(b, batch[split:])
+		return n, nil
+	}
+	return n, w.EmitBatch(batch[split:])
+}
+
+// run is what a run of records adds to a buffer besides its bytes.
+type run struct {
+	records          int
+	latest, earliest int64
+}
+
+func (r *run) add(ts int64) {
+	if r.records == 0 {
+		r.latest, r.earliest = ts, ts
+	}
+	r.records++
+	r.latest = max(r.latest, ts)
+	r.earliest = min(r.earliest, ts)
+}
+
+// write appends the run's records, data, to b.
+func (r *run) write(b *Buffer, data []byte) {
+	b.data = append(b.data, data...)
+	b.records += r.records
+	b.latest = max(b.latest, r.latest)
+	b.earliest = min(b.earliest, r.earliest)
+}
+
 // EmitBatch writes the records of batch, which Check has found whole and
 // well formed with none larger than a buffer, as Emit would one by one. To
 // one channel, which every partitioning picks, the records go in runs: one
