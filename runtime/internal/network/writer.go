@@ -85,11 +85,33 @@ func (w *Writer) Emit(ts int64, key, value []byte) error {
 		return tooLarge(n, len(key), len(value), w.pool.size)
 	}
 	rec := Record{TS: ts, Key: key, Value: value}
-	if b := w.current[0]; len(w.channels) == 1 && !w.flushEach && b != nil && len(b.data)+n <= b.limit {
+	if w.part == Broadcast && len(w.channels) > 1 {
+		return w.emit(rec, nil)
+	}
+	i := w.pick(rec)
+	if b := w.current[i]; !w.flushEach && b != nil && len(b.data)+n <= b.limit {
 		put(b, rec, n) // the common case, without the calls below
 		return nil
 	}
-	return w.emit(rec, nil)
+	return w.write(i, rec, nil)
+}
+
+// pick returns the channel of rec, for any partitioning but Broadcast to
+// more than one channel; a Rebalance writer moves on to the next channel.
+func (w *Writer) pick(rec Record) int {
+	switch {
+	case len(w.channels) == 1:
+		return 0
+	case w.part == Rebalance:
+		i := w.next
+		if w.next++; w.next == len(w.channels) {
+			w.next = 0
+		}
+		return i
+	case w.part == Hash:
+		return KeyChannel(rec.Key, len(w.channels))
+	}
+	return 0
 }
 
 // CheckEmitBatch is Check, with the buffer size as the limit, and then
@@ -211,28 +233,15 @@ func (w *Writer) EmitBatch(batch []byte) error {
 // emit writes rec to the channels its partitioning picks; enc is its
 // encoding if the caller has it, nil to encode it here.
 func (w *Writer) emit(rec Record, enc []byte) error {
-	if len(w.channels) == 1 {
-		return w.write(0, rec, enc)
+	if w.part != Broadcast || len(w.channels) == 1 {
+		return w.write(w.pick(rec), rec, enc)
 	}
-	switch w.part {
-	case Rebalance:
-		i := w.next
-		if w.next++; w.next == len(w.channels) {
-			w.next = 0
+	for i := range w.channels {
+		if err := w.write(i, rec, enc); err != nil {
+			return err
 		}
-		return w.write(i, rec, enc)
-	case Hash:
-		return w.write(KeyChannel(rec.Key, len(w.channels)), rec, enc)
-	case Broadcast:
-		for i := range w.channels {
-			if err := w.write(i, rec, enc); err != nil {
-				return err
-			}
-		}
-		return nil
-	default:
-		return w.write(0, rec, enc)
 	}
+	return nil
 }
 
 func (w *Writer) write(i int, rec Record, enc []byte) error {
