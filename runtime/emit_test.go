@@ -120,15 +120,18 @@ func TestSubtask_EmitBatch_Errors(t *testing.T) {
 			"record at offset 36: record of 116 bytes (key 0, value 100, header 16) does not fit in a network buffer of 64 bytes: raise network.buffer-size"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, finish := outputTo(network.Rebalance, 2, 64, false)
-			n, err := s.EmitBatch(tt.data)
-			assert.EqualError(t, err, tt.want)
-			assert.Equal(t, tt.corrupt, err != nil && errors.Is(err, ErrCorrupt))
-			assert.Zero(t, n)
-			assert.Zero(t, s.out, "nothing counted")
-			assert.Equal(t, []received{{}, {}}, finish(), "nothing emitted")
-		})
+		// two channels check first; one checks in the walk that writes
+		for _, channels := range []int{2, 1} {
+			t.Run(fmt.Sprintf("%s/channels=%d", tt.name, channels), func(t *testing.T) {
+				s, finish := outputTo(network.Rebalance, channels, 64, false)
+				n, err := s.EmitBatch(tt.data)
+				assert.EqualError(t, err, tt.want)
+				assert.Equal(t, tt.corrupt, err != nil && errors.Is(err, ErrCorrupt))
+				assert.Zero(t, n)
+				assert.Zero(t, s.out, "nothing counted")
+				assert.Equal(t, make([]received, channels), finish(), "nothing emitted")
+			})
+		}
 	}
 }
 
